@@ -1,0 +1,35 @@
+#pragma once
+// Locating ../shared (models, data, golden files) from tests. Tests that need it skip with a clear
+// message when it is absent.
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace basis::test {
+
+inline std::filesystem::path sharedDir()
+{
+    if (const char* env = std::getenv("BASIS_SHARED_DIR"); env && *env)
+        return env;
+    return BASIS_SHARED_DIR_DEFAULT;
+}
+
+inline std::filesystem::path sharedPath(const std::string& relative) { return sharedDir() / relative; }
+
+// A fresh empty folder under the build tree's temporary area, removed by the caller or left for inspection.
+inline std::filesystem::path scratchDir(const std::string& name)
+{
+    auto dir = std::filesystem::temp_directory_path() / ("basis-test-" + name);
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
+} // namespace basis::test
+
+#define BASIS_REQUIRE_SHARED(relative)                                                              \
+    do {                                                                                              \
+        if (!std::filesystem::exists(basis::test::sharedPath(relative)))                              \
+            GTEST_SKIP() << "test data not found: " << basis::test::sharedPath(relative)              \
+                         << " (set BASIS_SHARED_DIR to the shared/ folder)";                          \
+    } while (0)
