@@ -1,0 +1,52 @@
+#pragma once
+// Per-architecture tables of tensor names and projections (llama.cpp style): one generic decoder reads
+// these instead of having a copy of the model per architecture. Torch-free, so that parameter
+// accounting and the GUI can use it without touching weights.
+#include "model_config.h"
+
+#include <string>
+#include <vector>
+
+namespace basis {
+
+// What a projection does inside the block; the decoder wires slots by role.
+enum class Role { Q, K, V, QKV, O, Gate, Up, Down, FcIn, FcOut };
+
+// Where a projection reads its input. Projections at one site see the same activations, so calibration
+// keeps one statistic per site (q/k/v share AttnIn, gate/up share MlpIn).
+enum class InputSite { AttnIn = 0, AttnOut = 1, MlpIn = 2, MlpOut = 3 };
+constexpr int kInputSites = 4;
+std::string inputSiteName(InputSite site);
+
+struct ProjectionSpec {
+    std::string part;            // short name used by users and configs: "q", "gate", "attn.c_attn", "fc1"
+    std::string module;          // module path inside a layer, as in Hugging Face: "self_attn.q_proj"
+    Role role = Role::Q;
+    InputSite site = InputSite::AttnIn;
+    int64_t in = 0, out = 0;     // y = x W with W of n_in x n_out
+    bool storedInOut = false;    // GPT-2 Conv1D keeps [in, out]; nn.Linear keeps [out, in]
+    bool hasBias = false;
+};
+
+struct ArchTable {
+    std::string layerPrefix;     // "model.layers.{L}."
+    std::vector<ProjectionSpec> projections;   // per layer, in forward order
+    std::string attnNorm, mlpNorm;             // per-layer norm module names (after layerPrefix)
+    bool normHasBias = false;
+    std::string embedTokens;                   // full tensor name
+    std::string embedPositions;                // empty when RoPE
+    std::string finalNorm;                     // module name without .weight, empty when absent
+    std::string lmHead;                        // empty when tied to embedTokens
+    std::string projectIn, projectOut;         // OPT, empty when absent
+
+    std::string layerTensor(int64_t layer, const std::string& moduleAndParam) const;
+    const ProjectionSpec* findPart(const std::string& nameOrModule) const;   // short name or module path
+    std::vector<std::string> partNames() const;
+};
+
+ArchTable archTable(const ModelConfig& config);
+
+// Parts shared across a group by default in the published Basis Sharing method; the others stay private.
+std::vector<std::string> defaultSharedParts(Arch arch);
+
+} // namespace basis

@@ -1,0 +1,62 @@
+#pragma once
+// config.json of a Hugging Face checkpoint, parsed into typed hyper-parameters for the architectures
+// the engine runs. Torch-free.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace basis {
+
+enum class Arch { GPT2, Llama, OPT, Mistral };
+enum class Activation { GeluTanh, GeluExact, Relu, Silu };
+enum class NormKind { LayerNorm, RMSNorm };
+
+std::string archName(Arch arch);          // "gpt2", "llama", "opt", "mistral"
+std::string activationName(Activation act);
+
+struct ModelConfig {
+    Arch arch = Arch::Llama;
+    std::string modelType;                // as written in config.json
+    int64_t vocabSize = 0;
+    int64_t hidden = 0;
+    int64_t layers = 0;
+    int64_t heads = 0;
+    int64_t kvHeads = 0;
+    int64_t headDim = 0;
+    int64_t intermediate = 0;
+    int64_t maxPositions = 0;
+    double normEps = 1e-5;
+    NormKind norm = NormKind::RMSNorm;
+    Activation activation = Activation::Silu;
+    bool tieEmbeddings = false;
+    bool attentionBias = false;           // q/k/v/o biases
+    bool mlpBias = false;
+    // RoPE (LLaMA, Mistral); 0 when positions are learned.
+    double ropeTheta = 0.0;
+    // Learned absolute positions (GPT-2, OPT); OPT stores them shifted by 2.
+    bool learnedPositions = false;
+    int64_t positionOffset = 0;
+    // Mistral: a query attends to at most this many keys (itself included); 0 = unlimited.
+    int64_t slidingWindow = 0;
+    // GPT-2 attention scaling switches.
+    bool scaleAttnWeights = true;
+    bool scaleAttnByInverseLayerIdx = false;
+    // OPT: pre- or post-norm blocks, the final norm, and project_in/out when word_embed_proj_dim differs.
+    bool normBefore = true;
+    bool finalNorm = true;
+    int64_t wordEmbedProjDim = 0;         // == hidden unless OPT projects
+    std::optional<int64_t> bosId, eosId, padId;
+    std::string torchDtype;               // informational ("float32", "bfloat16", ...)
+
+    nlohmann::json raw;                   // the file as read, kept for saving compressed models
+};
+
+// Throws basis::Error naming the file: invalid JSON, unknown or missing model_type, missing or
+// ill-typed required keys, inconsistent sizes (hidden not divisible by heads, ...).
+ModelConfig parseModelConfig(const std::filesystem::path& configJson);
+ModelConfig parseModelConfig(const nlohmann::json& json, const std::string& source);
+
+} // namespace basis

@@ -1,0 +1,247 @@
+#include "decoder_model.h"
+
+#include "blocks.h"
+#include "error.h"
+#include "safetensors.h"
+#include "weights.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <cmath>
+#include <unordered_set>
+
+namespace basis {
+
+std::unique_ptr<DecoderModel> DecoderModel::load(const std::filesystem::path& dir, const RunOptions& options)
+{
+    if (!std::filesystem::is_directory(dir))
+        throw Error(dir.string() + ": not a folder (expected a Hugging Face model folder with config.json)");
+    std::unique_ptr<DecoderModel> model(new DecoderModel());
+    model->m_dir = dir;
+    model->m_config = parseModelConfig(dir / "config.json");
+    model->m_table = archTable(model->m_config);
+    model->m_device = resolveDevice(options.device);
+    model->m_dtype = resolveDType(options.dtype);
+    Checkpoint ckpt = Checkpoint::open(dir);
+    model->loadWeights(ckpt);
+    return model;
+}
+
+void DecoderModel::loadWeights(const Checkpoint& ckpt)
+{
+    const ModelConfig& c = m_config;
+    auto get = [&](const std::string& name, std::vector<int64_t> shape) {
+        return loadTensor(ckpt, name, shape, m_device, m_dtype);
+    };
+    const int64_t embedDim = c.wordEmbedProjDim;
+    m_embed = get(m_table.embedTokens, {c.vocabSize, embedDim});
+    if (!m_table.embedPositions.empty())
+        m_positions = get(m_table.embedPositions, {c.maxPositions + c.positionOffset, c.hidden});
+    if (!m_table.projectIn.empty()) {
+        m_projectIn = get(m_table.projectIn, {c.hidden, embedDim});
+        m_projectOut = get(m_table.projectOut, {embedDim, c.hidden});
+    }
+    if (!m_table.finalNorm.empty()) {
+        m_finalNormW = get(m_table.finalNorm + ".weight", {c.hidden});
+        if (m_table.normHasBias)
+            m_finalNormB = get(m_table.finalNorm + ".bias", {c.hidden});
+    }
+    // Tied heads reuse the embedding. Some tied checkpoints (stories260K) also carry a copy; it is ignored.
+    m_lmHead = m_table.lmHead.empty() ? m_embed : get(m_table.lmHead, {c.vocabSize, embedDim});
+
+    m_layers.resize(c.layers);
+    for (int64_t l = 0; l < c.layers; ++l) {
+        LayerWeights& lw = m_layers[l];
+        lw.attnNormW = get(m_table.layerTensor(l, m_table.attnNorm + ".weight"), {c.hidden});
+        lw.mlpNormW = get(m_table.layerTensor(l, m_table.mlpNorm + ".weight"), {c.hidden});
+        if (m_table.normHasBias) {
+            lw.attnNormB = get(m_table.layerTensor(l, m_table.attnNorm + ".bias"), {c.hidden});
+            lw.mlpNormB = get(m_table.layerTensor(l, m_table.mlpNorm + ".bias"), {c.hidden});
+        }
+        for (const ProjectionSpec& p : m_table.projections) {
+            std::vector<int64_t> shape = p.storedInOut ? std::vector<int64_t>{p.in, p.out} : std::vector<int64_t>{p.out, p.in};
+            at::Tensor w = get(m_table.layerTensor(l, p.module + ".weight"), shape);
+            at::Tensor b = p.hasBias ? get(m_table.layerTensor(l, p.module + ".bias"), {p.out}) : at::Tensor();
+            lw.slots.emplace_back(l, p, w, b);
+        }
+    }
+}
+
+void DecoderModel::observe(int64_t l, InputSite site, const at::Tensor& x) const
+{
+    if (m_observer)
+        m_observer(l, site, x);
+}
+
+at::Tensor DecoderModel::norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const
+{
+    if (m_config.norm == NormKind::RMSNorm)
+        return blocks::rmsNorm(x, w, m_config.normEps);
+    return blocks::layerNorm(x, w, b, m_config.normEps);
+}
+
+at::Tensor DecoderModel::attention(int64_t l, const at::Tensor& x, KVCache* cache, int64_t start,
+                                   const at::Tensor& cos, const at::Tensor& sin) const
+{
+    const ModelConfig& c = m_config;
+    const LayerWeights& lw = m_layers[l];
+    const int64_t B = x.size(0), T = x.size(1), D = c.headDim;
+    observe(l, InputSite::AttnIn, x);
+
+    at::Tensor q, k, v;
+    for (const LinearSlot& s : lw.slots) {
+        switch (s.spec().role) {
+        case Role::Q: q = s.forward(x); break;
+        case Role::K: k = s.forward(x); break;
+        case Role::V: v = s.forward(x); break;
+        case Role::QKV: {
+            auto parts = s.forward(x).split(c.heads * D, -1);
+            q = parts[0], k = parts[1], v = parts[2];
+            break;
+        }
+        default: break;
+        }
+    }
+    q = q.view({B, T, c.heads, D}).transpose(1, 2);
+    k = k.view({B, T, c.kvHeads, D}).transpose(1, 2);
+    v = v.view({B, T, c.kvHeads, D}).transpose(1, 2);
+    if (c.ropeTheta > 0) {
+        q = blocks::applyRope(q, cos, sin);
+        k = blocks::applyRope(k, cos, sin);
+    }
+    if (cache) {
+        if (cache->keys.size() <= static_cast<size_t>(l)) {
+            cache->keys.resize(m_layers.size());
+            cache->values.resize(m_layers.size());
+        }
+        if (cache->keys[l].defined()) {
+            k = at::cat({cache->keys[l], k}, 2);
+            v = at::cat({cache->values[l], v}, 2);
+        }
+        cache->keys[l] = k;
+        cache->values[l] = v;
+    }
+    double scale = 1.0;
+    if (c.arch != Arch::GPT2 || c.scaleAttnWeights)
+        scale /= std::sqrt(static_cast<double>(D));
+    if (c.arch == Arch::GPT2 && c.scaleAttnByInverseLayerIdx)
+        scale /= static_cast<double>(l + 1);
+    at::Tensor ctx = blocks::causalAttention(q.contiguous(), k, v, start, scale, c.slidingWindow);
+
+    observe(l, InputSite::AttnOut, ctx);
+    for (const LinearSlot& s : lw.slots)
+        if (s.spec().role == Role::O)
+            return s.forward(ctx);
+    throw Error("internal: layer without an output projection");
+}
+
+at::Tensor DecoderModel::mlp(int64_t l, const at::Tensor& x) const
+{
+    const LayerWeights& lw = m_layers[l];
+    observe(l, InputSite::MlpIn, x);
+    at::Tensor gate, up, hidden;
+    for (const LinearSlot& s : lw.slots) {
+        switch (s.spec().role) {
+        case Role::Gate: gate = s.forward(x); break;
+        case Role::Up: up = s.forward(x); break;
+        case Role::FcIn: hidden = blocks::activate(s.forward(x), m_config.activation); break;
+        default: break;
+        }
+    }
+    if (gate.defined())
+        hidden = blocks::activate(gate, m_config.activation).mul_(up);
+    observe(l, InputSite::MlpOut, hidden);
+    for (const LinearSlot& s : lw.slots)
+        if (s.spec().role == Role::Down || s.spec().role == Role::FcOut)
+            return s.forward(hidden);
+    throw Error("internal: layer without an MLP output projection");
+}
+
+at::Tensor DecoderModel::layerForward(int64_t l, const at::Tensor& x, KVCache* cache, int64_t start,
+                                      const at::Tensor& cos, const at::Tensor& sin) const
+{
+    const LayerWeights& lw = m_layers[l];
+    if (m_config.normBefore) {
+        at::Tensor h = x + attention(l, norm(x, lw.attnNormW, lw.attnNormB), cache, start, cos, sin);
+        return h + mlp(l, norm(h, lw.mlpNormW, lw.mlpNormB));
+    }
+    // OPT with do_layer_norm_before=false: norms after each residual sum.
+    at::Tensor h = norm(x + attention(l, x, cache, start, cos, sin), lw.attnNormW, lw.attnNormB);
+    return norm(h + mlp(l, h), lw.mlpNormW, lw.mlpNormB);
+}
+
+at::Tensor DecoderModel::hiddenStates(const at::Tensor& idsIn, KVCache* cache) const
+{
+    c10::InferenceMode inference;
+    const ModelConfig& c = m_config;
+    if (idsIn.dim() != 2)
+        throw Error("forward: expected token ids of shape [batch, tokens]");
+    at::Tensor ids = idsIn.to(m_device, at::kLong);
+    const int64_t T = ids.size(1);
+    const int64_t start = cache ? cache->length : 0;
+    if (c.learnedPositions && start + T > c.maxPositions)
+        throw Error("sequence of " + std::to_string(start + T) + " positions exceeds the model's " +
+                    std::to_string(c.maxPositions) + " learned positions (lower --context)");
+
+    at::Tensor x = at::embedding(m_embed, ids);
+    if (m_projectIn.defined())
+        x = at::linear(x, m_projectIn);
+    if (m_positions.defined()) {
+        at::Tensor pos = at::arange(start + c.positionOffset, start + c.positionOffset + T,
+                                    at::TensorOptions().dtype(at::kLong).device(m_device));
+        x = x + at::embedding(m_positions, pos).unsqueeze(0);
+    }
+    at::Tensor cos, sin;
+    if (c.ropeTheta > 0)
+        blocks::ropeTables(start, T, c.headDim, c.ropeTheta, m_device, m_dtype, cos, sin);
+    for (int64_t l = 0; l < c.layers; ++l)
+        x = layerForward(l, x, cache, start, cos, sin);
+    if (m_finalNormW.defined())
+        x = norm(x, m_finalNormW, m_finalNormB);
+    if (m_projectOut.defined())
+        x = at::linear(x, m_projectOut);
+    if (cache)
+        cache->length = start + T;
+    return x;
+}
+
+at::Tensor DecoderModel::logits(const at::Tensor& hidden) const
+{
+    c10::InferenceMode inference;
+    return at::linear(hidden, m_lmHead).to(at::kFloat);
+}
+
+at::Tensor DecoderModel::forward(const at::Tensor& ids, KVCache* cache, bool lastOnly) const
+{
+    c10::InferenceMode inference;
+    at::Tensor h = hiddenStates(ids, cache);
+    if (lastOnly)
+        h = h.narrow(1, h.size(1) - 1, 1);
+    return logits(h);
+}
+
+int64_t DecoderModel::parameterCount() const
+{
+    std::unordered_set<const void*> seen;
+    int64_t total = 0;
+    auto add = [&](const at::Tensor& t) {
+        if (t.defined() && seen.insert(t.unsafeGetTensorImpl()).second)
+            total += t.numel();
+    };
+    for (const at::Tensor* t : {&m_embed, &m_positions, &m_finalNormW, &m_finalNormB, &m_lmHead, &m_projectIn, &m_projectOut})
+        add(*t);
+    for (const LayerWeights& lw : m_layers) {
+        for (const at::Tensor* t : {&lw.attnNormW, &lw.attnNormB, &lw.mlpNormW, &lw.mlpNormB})
+            add(*t);
+        for (const LinearSlot& s : lw.slots) {
+            add(s.weight());
+            add(s.bias());
+            add(s.basis());
+            add(s.coeff());
+        }
+    }
+    return total;
+}
+
+} // namespace basis

@@ -1,0 +1,79 @@
+#pragma once
+// The one generic decoder: GPT-2, LLaMA, OPT and Mistral are this class plus their ArchTable. Blocks
+// (norms, attention with RoPE or learned positions, gated or plain MLP) are shared; projections are slots.
+#include "architecture.h"
+#include "kv_cache.h"
+#include "linear_slot.h"
+#include "model_config.h"
+#include "run_options.h"
+
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace basis {
+
+class Checkpoint;
+
+// Called with the input of every projection site of every layer during forward passes.
+using InputObserver = std::function<void(int64_t layer, InputSite site, const at::Tensor& x)>;
+
+struct LayerWeights {
+    at::Tensor attnNormW, attnNormB, mlpNormW, mlpNormB;
+    std::vector<LinearSlot> slots;   // same order as ArchTable::projections
+};
+
+class DecoderModel {
+public:
+    // Loads config.json and the safetensors weights of a Hugging Face folder. Errors name the file and tensor.
+    static std::unique_ptr<DecoderModel> load(const std::filesystem::path& dir, const RunOptions& options = {});
+
+    const ModelConfig& config() const { return m_config; }
+    const ArchTable& table() const { return m_table; }
+    const std::filesystem::path& dir() const { return m_dir; }
+    c10::Device device() const { return m_device; }
+    c10::ScalarType dtype() const { return m_dtype; }
+
+    // ids [batch, tokens] (int64). With a cache, the tokens continue the cached positions and the cache grows.
+    // Returns float32 logits [batch, tokens, vocab], or [batch, 1, vocab] for the last position only.
+    at::Tensor forward(const at::Tensor& ids, KVCache* cache = nullptr, bool lastOnly = false) const;
+    // The final hidden states (after the final norm and OPT's project_out), in the model dtype.
+    at::Tensor hiddenStates(const at::Tensor& ids, KVCache* cache = nullptr) const;
+    // float32 logits of hidden states.
+    at::Tensor logits(const at::Tensor& hidden) const;
+
+    int64_t layerCount() const { return static_cast<int64_t>(m_layers.size()); }
+    LayerWeights& layer(int64_t i) { return m_layers.at(i); }
+    const LayerWeights& layer(int64_t i) const { return m_layers.at(i); }
+    LinearSlot& slot(int64_t layer, size_t projection) { return m_layers.at(layer).slots.at(projection); }
+
+    void setInputObserver(InputObserver observer) { m_observer = std::move(observer); }
+
+    // Distinct parameters (tied embeddings and shared bases counted once).
+    int64_t parameterCount() const;
+
+private:
+    DecoderModel() = default;
+    void loadWeights(const Checkpoint& ckpt);
+    at::Tensor layerForward(int64_t l, const at::Tensor& x, KVCache* cache, int64_t start,
+                            const at::Tensor& cos, const at::Tensor& sin) const;
+    at::Tensor attention(int64_t l, const at::Tensor& x, KVCache* cache, int64_t start, const at::Tensor& cos,
+                         const at::Tensor& sin) const;
+    at::Tensor mlp(int64_t l, const at::Tensor& x) const;
+    at::Tensor norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const;
+    void observe(int64_t l, InputSite site, const at::Tensor& x) const;
+
+    std::filesystem::path m_dir;
+    ModelConfig m_config;
+    ArchTable m_table;
+    c10::Device m_device{c10::kCPU};
+    c10::ScalarType m_dtype = c10::kFloat;
+    at::Tensor m_embed, m_positions, m_finalNormW, m_finalNormB, m_lmHead, m_projectIn, m_projectOut;
+    std::vector<LayerWeights> m_layers;
+    InputObserver m_observer;
+};
+
+} // namespace basis

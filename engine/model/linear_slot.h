@@ -1,0 +1,45 @@
+#pragma once
+// One compressible projection of one layer. Every projection the decoder runs goes through a slot, so
+// calibration can see its input (through the model's input observer) and compression can swap the dense
+// weight for a factorized one without the decoder knowing.
+#include "architecture.h"
+
+#include <ATen/core/Tensor.h>
+
+namespace basis {
+
+class LinearSlot {
+public:
+    LinearSlot() = default;
+    LinearSlot(int64_t layer, const ProjectionSpec& spec, at::Tensor weight, at::Tensor bias);
+
+    int64_t layer() const { return m_layer; }
+    const ProjectionSpec& spec() const { return m_spec; }
+    int64_t inFeatures() const { return m_spec.in; }
+    int64_t outFeatures() const { return m_spec.out; }
+
+    // y = x W + b for x [..., in].
+    at::Tensor forward(const at::Tensor& x) const;
+
+    bool isFactorized() const { return m_basis.defined(); }
+    // The dense weight as stored in the checkpoint ([out,in], or [in,out] for Conv1D), undefined when factorized.
+    const at::Tensor& weight() const { return m_weight; }
+    const at::Tensor& bias() const { return m_bias; }
+    // W as n_in x n_out whatever the storage (a view when possible; reconstructed B C when factorized).
+    at::Tensor weightInOut() const;
+
+    // Replace the weight by y = (x B) C + b. B [in, k] may be shared by several slots (same tensor).
+    void setFactorized(at::Tensor basis, at::Tensor coeff);
+    const at::Tensor& basis() const { return m_basis; }
+    const at::Tensor& coeff() const { return m_coeff; }
+
+    int64_t parameterCount(bool countBasis = true) const;
+
+private:
+    int64_t m_layer = 0;
+    ProjectionSpec m_spec;
+    at::Tensor m_weight, m_bias;
+    at::Tensor m_basis, m_coeff;
+};
+
+} // namespace basis

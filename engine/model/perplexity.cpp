@@ -1,0 +1,112 @@
+#include "perplexity.h"
+
+#include "decoder_model.h"
+#include "error.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <chrono>
+#include <cmath>
+
+namespace basis {
+
+std::string protocolName(PplProtocol p) { return p == PplProtocol::WindowMean ? "window-mean" : "token-mean"; }
+
+PplProtocol parseProtocol(const std::string& name)
+{
+    if (name == "window-mean")
+        return PplProtocol::WindowMean;
+    if (name == "token-mean")
+        return PplProtocol::TokenMean;
+    throw Error("unknown perplexity protocol '" + name + "' (expected window-mean or token-mean)");
+}
+
+std::string bosPolicyName(BosPolicy p)
+{
+    switch (p) {
+    case BosPolicy::Auto: return "auto";
+    case BosPolicy::Always: return "always";
+    case BosPolicy::Never: return "never";
+    }
+    return "?";
+}
+
+BosPolicy parseBosPolicy(const std::string& name)
+{
+    if (name == "auto")
+        return BosPolicy::Auto;
+    if (name == "always")
+        return BosPolicy::Always;
+    if (name == "never")
+        return BosPolicy::Never;
+    throw Error("unknown BOS policy '" + name + "' (expected auto, always or never)");
+}
+
+PplResult evaluatePerplexity(const DecoderModel& model, const std::vector<int64_t>& ids, const PplOptions& options,
+                             const JobContext& job)
+{
+    c10::InferenceMode inference;
+    const auto started = std::chrono::steady_clock::now();
+    const int64_t n = static_cast<int64_t>(ids.size());
+    const int64_t context = options.context;
+    const int64_t stride = options.stride > 0 ? options.stride : context;
+    if (context < 2)
+        throw Error("perplexity: context must be at least 2 tokens, got " + std::to_string(context));
+    if (stride > context)
+        throw Error("perplexity: stride " + std::to_string(stride) + " is larger than the context " +
+                    std::to_string(context) + " (tokens between windows would never be scored)");
+    if (n < 2)
+        throw Error("perplexity: the text has " + std::to_string(n) + " token(s); at least 2 are needed");
+
+    int64_t totalWindows = 0;
+    for (int64_t begin = 0;; begin += stride) {
+        ++totalWindows;
+        if (begin + context >= n)
+            break;
+    }
+
+    at::Tensor all = at::from_blob(const_cast<int64_t*>(ids.data()), {n}, at::TensorOptions().dtype(at::kLong)).clone();
+    double sumNll = 0, sumWindowMeans = 0;
+    int64_t scored = 0, windows = 0, prevEnd = 0;
+    for (int64_t begin = 0; begin < n; begin += stride) {
+        job.checkCancelled();
+        const int64_t end = std::min(begin + context, n);
+        const int64_t firstScored = std::max<int64_t>(1, prevEnd - begin);   // window-relative position
+        const int64_t count = (end - begin) - firstScored;
+        if (count > 0) {
+            at::Tensor window = all.slice(0, begin, end).unsqueeze(0);
+            at::Tensor hidden = model.hiddenStates(window);
+            // Position t predicts token t+1: score targets firstScored..len-1 from positions firstScored-1..len-2.
+            at::Tensor logits = model.logits(hidden.narrow(1, firstScored - 1, count)).squeeze(0);
+            at::Tensor targets = window.squeeze(0).narrow(0, firstScored, count).to(logits.device());
+            // Per-token losses summed in float64 so long texts lose no precision.
+            at::Tensor nll = at::cross_entropy_loss(logits, targets, {}, at::Reduction::None).to(at::kDouble);
+            const double windowNll = nll.sum().item<double>();
+            sumNll += windowNll;
+            sumWindowMeans += windowNll / static_cast<double>(count);
+            scored += count;
+            ++windows;
+        }
+        prevEnd = end;
+        job.report(windows, totalWindows, "perplexity window " + std::to_string(windows) + "/" + std::to_string(totalWindows));
+        if (end == n)
+            break;
+    }
+
+    PplResult r;
+    r.windows = windows;
+    r.tokens = scored;
+    r.inputTokens = n;
+    r.nll = sumNll / static_cast<double>(scored);
+    r.pplTokenMean = std::exp(r.nll);
+    r.pplWindowMean = std::exp(sumWindowMeans / static_cast<double>(windows));
+    r.protocol = options.protocol;
+    r.ppl = options.protocol == PplProtocol::WindowMean ? r.pplWindowMean : r.pplTokenMean;
+    r.context = context;
+    r.stride = stride;
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return r;
+}
+
+} // namespace basis

@@ -1,0 +1,47 @@
+#pragma once
+// Perplexity over windows of a token stream, with the protocol stated in every result.
+#include "progress.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace basis {
+
+class DecoderModel;
+
+enum class PplProtocol { WindowMean, TokenMean };
+enum class BosPolicy { Auto, Always, Never };
+
+std::string protocolName(PplProtocol p);   // "window-mean", "token-mean"
+PplProtocol parseProtocol(const std::string& name);
+std::string bosPolicyName(BosPolicy p);
+BosPolicy parseBosPolicy(const std::string& name);
+
+struct PplOptions {
+    int64_t context = 512;
+    int64_t stride = 0;              // 0 = context (no overlap)
+    PplProtocol protocol = PplProtocol::WindowMean;
+};
+
+struct PplResult {
+    double ppl = 0;                  // under the requested protocol
+    double pplWindowMean = 0;        // both are always computed; `ppl` picks one
+    double pplTokenMean = 0;
+    double nll = 0;                  // mean NLL per scored token (log of token-mean PPL)
+    int64_t tokens = 0;              // scored tokens
+    int64_t windows = 0;
+    int64_t inputTokens = 0;         // length of the token stream, BOS included
+    PplProtocol protocol = PplProtocol::WindowMean;
+    int64_t context = 0, stride = 0;
+    double seconds = 0;
+};
+
+// Windows [i*stride, i*stride + context) until the end of the stream; the last partial window is kept.
+// Each window is scored on its own, on the tokens no earlier window scored (all but its first token when
+// stride == context), as the Hugging Face perplexity guide and the published Basis Sharing evaluation do.
+// window-mean: exp(mean over windows of the window's mean NLL); token-mean: exp(total NLL / tokens).
+PplResult evaluatePerplexity(const DecoderModel& model, const std::vector<int64_t>& ids, const PplOptions& options,
+                             const JobContext& job = {});
+
+} // namespace basis

@@ -1,0 +1,53 @@
+#include "run_options.h"
+
+#include "error.h"
+
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+
+#include <thread>
+
+namespace basis {
+
+bool cudaAvailable() { return at::hasCUDA(); }
+
+int cudaDeviceCount() { return cudaAvailable() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0; }
+
+c10::Device resolveDevice(const std::string& name)
+{
+    if (name == "auto" || name.empty())
+        return cudaAvailable() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+    if (name == "cpu")
+        return c10::Device(c10::kCPU);
+    if (name.rfind("cuda", 0) == 0) {
+        if (!cudaAvailable())
+            throw Error("device '" + name + "': this build of LibTorch has no CUDA support (use --device cpu, or build "
+                        "against a CUDA LibTorch, see README)");
+        try {
+            return c10::Device(name);
+        } catch (const std::exception&) {
+            throw Error("device '" + name + "': expected cuda or cuda:N");
+        }
+    }
+    throw Error("unknown device '" + name + "' (expected auto, cpu, cuda or cuda:N)");
+}
+
+c10::ScalarType resolveDType(const std::string& name)
+{
+    if (name == "float32" || name == "fp32")
+        return c10::kFloat;
+    if (name == "bfloat16" || name == "bf16")
+        return c10::kBFloat16;
+    throw Error("unknown dtype '" + name + "' (expected float32 or bfloat16; float16 matmul is not available on CPU)");
+}
+
+int applyThreads(int requested)
+{
+    int n = requested > 0 ? requested : static_cast<int>(std::thread::hardware_concurrency());
+    if (n <= 0)
+        n = 1;
+    at::set_num_threads(n);
+    return at::get_num_threads();
+}
+
+} // namespace basis

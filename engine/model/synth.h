@@ -1,0 +1,34 @@
+#pragma once
+// Writes randomly initialised checkpoints of named shapes (config.json + model.safetensors), so that
+// tests and benchmarks can use real shapes no real checkpoint here has. The output says it is random:
+// config.json carries "basis_studio_synthetic" and the folder a RANDOM_WEIGHTS.txt.
+#include "model_config.h"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace basis {
+
+struct SynthShape {
+    std::string name;                 // preset name, or "custom"
+    Arch arch = Arch::Llama;
+    int64_t vocab = 0, hidden = 0, layers = 0, heads = 0, kvHeads = 0, intermediate = 0, maxPositions = 0;
+    int64_t slidingWindow = 0;        // Mistral
+    bool tieEmbeddings = false;
+};
+
+// gpt2-124m, opt-125m, llama-tiny, mistral-tiny, and tiny test shapes gpt2-micro, opt-micro, llama-micro,
+// mistral-micro. Throws basis::Error listing the names for an unknown one.
+SynthShape synthPreset(const std::string& name);
+std::vector<std::string> synthPresetNames();
+
+// The Hugging Face config.json a shape corresponds to.
+nlohmann::json synthConfigJson(const SynthShape& shape, uint64_t seed);
+
+// Writes dir/config.json, dir/model.safetensors and dir/RANDOM_WEIGHTS.txt (and copies the tokenizer
+// files of tokenizerDir when given). Existing files in dir are replaced atomically, one by one.
+void writeSyntheticCheckpoint(const SynthShape& shape, const std::filesystem::path& dir, uint64_t seed,
+                              const std::filesystem::path& tokenizerDir = {});
+
+} // namespace basis

@@ -1,0 +1,17 @@
+#pragma once
+// Safetensors views -> at::Tensor on the chosen device and dtype.
+#include "safetensors.h"
+
+#include <ATen/core/Tensor.h>
+
+namespace basis {
+
+// A tensor of the checkpoint, checked against the expected shape (error names the folder and tensor).
+// float32 on CPU with a float32 file is zero-copy over the read-only memory map: never write to it in place.
+at::Tensor loadTensor(const Checkpoint& ckpt, const std::string& name, const std::vector<int64_t>& expectedShape,
+                      c10::Device device, c10::ScalarType dtype);
+
+c10::ScalarType toScalarType(DType dtype);
+DType fromScalarType(c10::ScalarType type);
+
+} // namespace basis
