@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace basis {
@@ -29,7 +30,9 @@ void writeFileAtomically(const std::filesystem::path& path, const std::string& c
         }
         done += static_cast<size_t>(n);
     }
-    ::fchmod(fd, 0644);
+    // mkstemp creates 0600; keep the mode of the file being replaced, else the usual 0644.
+    struct stat old {};
+    ::fchmod(fd, ::stat(path.c_str(), &old) == 0 ? (old.st_mode & 07777) : 0644);
     if (::fsync(fd) != 0 || ::close(fd) != 0) {
         const int err = errno;
         ::unlink(tmpl.c_str());

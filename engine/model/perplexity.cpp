@@ -2,6 +2,7 @@
 
 #include "decoder_model.h"
 #include "error.h"
+#include "tokenizer.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -41,6 +42,22 @@ BosPolicy parseBosPolicy(const std::string& name)
     if (name == "never")
         return BosPolicy::Never;
     throw Error("unknown BOS policy '" + name + "' (expected auto, always or never)");
+}
+
+std::vector<int64_t> tokenizeForEvaluation(const Tokenizer& tokenizer, const std::string& text, BosPolicy bos,
+                                           bool* bosAdded)
+{
+    const bool add = bos == BosPolicy::Always || (bos == BosPolicy::Auto && tokenizer.addsBos() && tokenizer.bosId());
+    if (add && !tokenizer.bosId())
+        throw Error("--bos always: this tokenizer defines no BOS token");
+    std::vector<int64_t> ids;
+    if (add)
+        ids.push_back(*tokenizer.bosId());
+    const std::vector<int64_t> body = tokenizer.encode(text);
+    ids.insert(ids.end(), body.begin(), body.end());
+    if (bosAdded)
+        *bosAdded = add;
+    return ids;
 }
 
 PplResult evaluatePerplexity(const DecoderModel& model, const std::vector<int64_t>& ids, const PplOptions& options,

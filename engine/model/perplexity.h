@@ -9,6 +9,7 @@
 namespace basis {
 
 class DecoderModel;
+class Tokenizer;
 
 enum class PplProtocol { WindowMean, TokenMean };
 enum class BosPolicy { Auto, Always, Never };
@@ -17,6 +18,11 @@ std::string protocolName(PplProtocol p);   // "window-mean", "token-mean"
 PplProtocol parseProtocol(const std::string& name);
 std::string bosPolicyName(BosPolicy p);
 BosPolicy parseBosPolicy(const std::string& name);
+
+// Tokenizes a text whole and prepends BOS once at its start when the policy asks for it (auto: when the
+// tokenizer's add_bos_token is set). Always with a tokenizer that has no BOS is an error.
+std::vector<int64_t> tokenizeForEvaluation(const Tokenizer& tokenizer, const std::string& text, BosPolicy bos,
+                                           bool* bosAdded = nullptr);
 
 struct PplOptions {
     int64_t context = 512;

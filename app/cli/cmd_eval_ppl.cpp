@@ -1,0 +1,58 @@
+// basis-cli eval ppl: perplexity of a text file, protocol stated in every output.
+#include "cli_progress.h"
+#include "commands.h"
+
+#include "atomic_file.h"
+#include "decoder_model.h"
+#include "perplexity.h"
+#include "tokenizer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+namespace basis::cli {
+
+int runEvalPpl(const PplArgs& a)
+{
+    const int threads = applyThreads(a.run.threads);
+    const PplProtocol protocol = parseProtocol(a.protocol);
+    const BosPolicy bos = parseBosPolicy(a.bos);
+    auto tokenizer = loadTokenizer(a.model);
+    const std::string text = readFile(a.text);
+    bool bosAdded = false;
+    const std::vector<int64_t> ids = tokenizeForEvaluation(*tokenizer, text, bos, &bosAdded);
+    auto model = DecoderModel::load(a.model, RunOptions{a.run.device, a.run.dtype, threads});
+
+    PplOptions options;
+    options.context = a.context;
+    options.stride = a.stride;
+    options.protocol = protocol;
+    StderrProgress progress("ppl");
+    JobContext job{progress.fn(), nullptr};
+    const PplResult r = evaluatePerplexity(*model, ids, options, job);
+    progress.finish();
+
+    const std::string bosText = bosAdded ? "BOS once at the start" : "no BOS";
+    const double tps = r.seconds > 0 ? static_cast<double>(r.inputTokens) / r.seconds : 0.0;
+    std::printf("Final estimate: PPL = %.6f  (%s; context %lld, stride %lld, %s; %lld windows, %lld scored tokens)\n",
+                r.ppl, protocolName(r.protocol).c_str(), (long long)r.context, (long long)r.stride, bosText.c_str(),
+                (long long)r.windows, (long long)r.tokens);
+    std::printf("  window-mean PPL %.6f, token-mean PPL %.6f, mean NLL %.6f; %.2f s, %.1f tokens/s (%s, %s, %d threads)\n",
+                r.pplWindowMean, r.pplTokenMean, r.nll, r.seconds, tps, model->device().str().c_str(), a.run.dtype.c_str(),
+                threads);
+    if (a.json) {
+        nlohmann::json j = {{"ppl", r.ppl}, {"nll", r.nll}, {"tokens", r.tokens}, {"windows", r.windows},
+                            {"protocol", protocolName(r.protocol)}, {"context", r.context}, {"stride", r.stride},
+                            {"bos", bosPolicyName(bos)}, {"bos_added", bosAdded}, {"seconds", r.seconds},
+                            {"tokens_per_second", tps}, {"ppl_window_mean", r.pplWindowMean},
+                            {"ppl_token_mean", r.pplTokenMean}, {"input_tokens", r.inputTokens}, {"model", a.model},
+                            {"text", a.text}, {"device", model->device().str()}, {"dtype", a.run.dtype},
+                            {"threads", threads}};
+        std::cout << j.dump() << std::endl;
+    }
+    return 0;
+}
+
+} // namespace basis::cli

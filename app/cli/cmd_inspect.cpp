@@ -1,0 +1,76 @@
+// basis-cli inspect: what a checkpoint holds, from config.json and the safetensors headers (no weights read).
+#include "commands.h"
+
+#include "architecture.h"
+#include "model_config.h"
+#include "param_count.h"
+#include "safetensors.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <set>
+
+namespace basis::cli {
+
+int runInspect(const InspectArgs& a)
+{
+    const std::filesystem::path dir(a.model);
+    const ModelConfig c = parseModelConfig(dir / "config.json");
+    const ArchTable t = archTable(c);
+    const Checkpoint ckpt = Checkpoint::open(dir);
+    const DenseCounts counts = denseParameterCounts(c, t);
+    std::set<std::string> dtypes;
+    for (const auto& name : ckpt.names())
+        dtypes.insert(dtypeName(ckpt.tensor(name).dtype));
+    std::string dtypeList;
+    for (const auto& d : dtypes)
+        dtypeList += (dtypeList.empty() ? "" : ",") + d;
+
+    nlohmann::json projections = nlohmann::json::array();
+    for (const ProjectionCount& p : counts.perLayer)
+        projections.push_back({{"part", p.spec->part}, {"module", p.spec->module}, {"in", p.spec->in},
+                               {"out", p.spec->out}, {"site", inputSiteName(p.spec->site)}, {"weights", p.weights},
+                               {"bias", p.bias}, {"parameters", p.weights + p.bias}});
+    nlohmann::json j = {
+        {"model", dir.string()}, {"architecture", archName(c.arch)}, {"layers", c.layers}, {"hidden", c.hidden},
+        {"heads", c.heads}, {"kv_heads", c.kvHeads}, {"head_dim", c.headDim}, {"intermediate", c.intermediate},
+        {"vocab", c.vocabSize}, {"max_positions", c.maxPositions}, {"tied_embeddings", t.lmHead.empty()},
+        {"dtype", dtypeList}, {"projections_per_layer", projections},
+        {"parameters",
+         {{"projections", counts.projections}, {"projections_per_layer", counts.projectionsPerLayer},
+          {"norms", counts.normsPerLayer * c.layers + counts.finalNorm}, {"embeddings", counts.embeddings},
+          {"positions", counts.positions}, {"lm_head", counts.lmHead}, {"total", counts.total}}}};
+    const bool synthetic = c.raw.contains("basis_studio_synthetic");
+    j["random_weights"] = synthetic;
+    if (a.json) {
+        std::cout << j.dump() << std::endl;
+        return 0;
+    }
+    std::printf("%s: %s, %lld layers, hidden %lld, %lld heads (%lld key/value), head_dim %lld, MLP %lld, vocab %lld, "
+                "%lld positions, %s embeddings, weights %s\n",
+                dir.string().c_str(), archName(c.arch).c_str(), (long long)c.layers, (long long)c.hidden,
+                (long long)c.heads, (long long)c.kvHeads, (long long)c.headDim, (long long)c.intermediate,
+                (long long)c.vocabSize, (long long)c.maxPositions, t.lmHead.empty() ? "tied" : "untied", dtypeList.c_str());
+    if (synthetic)
+        std::printf("NOTE: synthetic checkpoint with RANDOM weights (basis-cli synth)\n");
+    std::printf("\nProjections of each layer (y = x W, W is in x out):\n");
+    std::printf("  %-14s %-22s %-9s %8s %8s %12s\n", "part", "module", "input", "in", "out", "parameters");
+    for (const ProjectionCount& p : counts.perLayer)
+        std::printf("  %-14s %-22s %-9s %8lld %8lld %12lld\n", p.spec->part.c_str(), p.spec->module.c_str(),
+                    inputSiteName(p.spec->site).c_str(), (long long)p.spec->in, (long long)p.spec->out,
+                    (long long)(p.weights + p.bias));
+    std::printf("\nParameters:\n");
+    std::printf("  projections   %14lld  (%lld per layer x %lld layers)\n", (long long)counts.projections,
+                (long long)counts.projectionsPerLayer, (long long)c.layers);
+    std::printf("  norms         %14lld\n", (long long)(counts.normsPerLayer * c.layers + counts.finalNorm));
+    std::printf("  embeddings    %14lld\n", (long long)counts.embeddings);
+    if (counts.positions)
+        std::printf("  positions     %14lld\n", (long long)counts.positions);
+    std::printf("  lm_head       %14lld%s\n", (long long)counts.lmHead, counts.lmHead ? "" : "  (tied to the embedding)");
+    std::printf("  total         %14lld\n", (long long)counts.total);
+    return 0;
+}
+
+} // namespace basis::cli

@@ -1,0 +1,59 @@
+#pragma once
+// Arguments of each basis-cli command (filled by main.cpp's CLI11 parser) and the functions that run them.
+// Each returns the process exit status; errors are thrown as basis::Error and printed by main.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace basis::cli {
+
+struct CommonRun {
+    std::string device = "auto";
+    std::string dtype = "float32";
+    int threads = 0;
+};
+
+struct InspectArgs {
+    std::string model;
+    bool json = false;
+};
+
+struct PplArgs {
+    std::string model, text;
+    int64_t context = 512, stride = 0;
+    std::string protocol = "window-mean", bos = "auto";
+    CommonRun run;
+    bool json = false;
+};
+
+struct GenerateArgs {
+    std::string model, prompt;
+    int64_t maxNewTokens = 64;
+    bool ignoreEos = false;
+    CommonRun run;
+    bool json = false;
+};
+
+struct SynthArgs {
+    std::string shape, out, tokenizer;
+    uint64_t seed = 0;
+    // Overrides of the preset's sizes; 0 keeps the preset's value.
+    int64_t layers = 0, hidden = 0, heads = 0, kvHeads = 0, intermediate = 0, vocab = 0, maxPositions = 0;
+};
+
+struct BenchArgs {
+    std::string model;
+    int64_t context = 1024;
+    std::vector<int> threads{1, 2};
+    int repeats = 3;
+    std::string dtype = "float32";
+    bool json = false;
+};
+
+int runInspect(const InspectArgs& a);
+int runEvalPpl(const PplArgs& a);
+int runGenerate(const GenerateArgs& a);
+int runSynth(const SynthArgs& a);
+int runBenchForward(const BenchArgs& a);
+
+} // namespace basis::cli

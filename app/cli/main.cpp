@@ -1,0 +1,113 @@
+// basis-cli: the headless face of the engine. Argument parsing only; each command lives in cmd_*.cpp.
+#include "commands.h"
+
+#include "error.h"
+
+#include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
+
+#include <iostream>
+
+namespace {
+
+using namespace basis::cli;
+
+void addRunOptions(CLI::App* cmd, CommonRun& run)
+{
+    cmd->add_option("--device", run.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+    cmd->add_option("--dtype", run.dtype, "float32 or bfloat16")->capture_default_str();
+    cmd->add_option("--threads", run.threads, "CPU threads (0 = all cores)")->capture_default_str();
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"Basis Studio command line: inspect, evaluate, generate with and compress Hugging Face checkpoints"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "basis-cli 0.1.0");
+
+    InspectArgs inspect;
+    auto* inspectCmd = app.add_subcommand("inspect", "Architecture, layers, every projection with its shape and parameters");
+    inspectCmd->add_option("--model", inspect.model, "Hugging Face model folder")->required();
+    inspectCmd->add_flag("--json", inspect.json, "Print one JSON object");
+
+    auto* evalCmd = app.add_subcommand("eval", "Evaluations");
+    evalCmd->require_subcommand(1);
+    PplArgs ppl;
+    auto* pplCmd = evalCmd->add_subcommand("ppl", "Perplexity of a text file over context windows");
+    pplCmd->add_option("--model", ppl.model, "Hugging Face model folder")->required();
+    pplCmd->add_option("--text", ppl.text, "UTF-8 text file, tokenized whole")->required();
+    pplCmd->add_option("--context", ppl.context, "Tokens per window")->capture_default_str();
+    pplCmd->add_option("--stride", ppl.stride, "Tokens between window starts (default: the context)");
+    pplCmd->add_option("--protocol", ppl.protocol, "window-mean or token-mean")->capture_default_str();
+    pplCmd->add_option("--bos", ppl.bos, "auto, always or never: BOS once at the start of the text")->capture_default_str();
+    addRunOptions(pplCmd, ppl.run);
+    pplCmd->add_flag("--json", ppl.json, "Print one JSON object as the last line");
+
+    GenerateArgs gen;
+    auto* genCmd = app.add_subcommand("generate", "Greedy text generation with the KV cache");
+    genCmd->add_option("--model", gen.model, "Hugging Face model folder")->required();
+    genCmd->add_option("--prompt", gen.prompt, "Prompt text (empty: start from BOS)");
+    genCmd->add_option("--max-new-tokens", gen.maxNewTokens, "Tokens to generate")->required();
+    genCmd->add_flag("--ignore-eos", gen.ignoreEos, "Keep going past the end-of-sequence token");
+    addRunOptions(genCmd, gen.run);
+    genCmd->add_flag("--json", gen.json, "Print one JSON object as the last line");
+
+    SynthArgs synth;
+    auto* synthCmd = app.add_subcommand("synth", "Write a RANDOMLY initialised checkpoint of a named shape");
+    synthCmd->add_option("--shape", synth.shape, "gpt2-124m, opt-125m, llama-tiny, mistral-tiny, *-micro")->required();
+    synthCmd->add_option("--out", synth.out, "Output folder")->required();
+    synthCmd->add_option("--seed", synth.seed, "Random seed")->capture_default_str();
+    synthCmd->add_option("--tokenizer", synth.tokenizer, "Copy the tokenizer files of this folder");
+    synthCmd->add_option("--layers", synth.layers, "Override the layer count");
+    synthCmd->add_option("--hidden", synth.hidden, "Override the hidden size");
+    synthCmd->add_option("--heads", synth.heads, "Override the attention heads");
+    synthCmd->add_option("--kv-heads", synth.kvHeads, "Override the key/value heads (LLaMA, Mistral)");
+    synthCmd->add_option("--intermediate", synth.intermediate, "Override the MLP size");
+    synthCmd->add_option("--vocab", synth.vocab, "Override the vocabulary size");
+    synthCmd->add_option("--max-positions", synth.maxPositions, "Override the maximum positions");
+
+    auto* benchCmd = app.add_subcommand("bench", "Benchmarks");
+    benchCmd->require_subcommand(1);
+    BenchArgs bench;
+    auto* benchFwd = benchCmd->add_subcommand("forward", "Evaluation throughput: one window forward + loss, against the GEMM rate");
+    benchFwd->add_option("--model", bench.model, "Hugging Face model folder")->required();
+    benchFwd->add_option("--context", bench.context, "Tokens per window")->capture_default_str();
+    benchFwd->add_option("--threads", bench.threads, "Thread counts to measure, e.g. 1,2")->delimiter(',')->capture_default_str();
+    benchFwd->add_option("--repeats", bench.repeats, "Timed repeats per setting (median reported)")->capture_default_str();
+    benchFwd->add_option("--dtype", bench.dtype, "float32 or bfloat16")->capture_default_str();
+    benchFwd->add_flag("--json", bench.json, "Print one JSON object as the last line");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+
+    try {
+        if (*inspectCmd)
+            return runInspect(inspect);
+        if (*pplCmd)
+            return runEvalPpl(ppl);
+        if (*genCmd)
+            return runGenerate(gen);
+        if (*synthCmd)
+            return runSynth(synth);
+        if (*benchFwd)
+            return runBenchForward(bench);
+    } catch (const basis::Cancelled&) {
+        std::cerr << "basis-cli: cancelled\n";
+        return 130;
+    } catch (const basis::Error& e) {
+        std::cerr << "basis-cli: error: " << e.what() << "\n";
+        return 1;
+    } catch (const c10::Error& e) {
+        std::cerr << "basis-cli: LibTorch error: " << e.what_without_backtrace() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "basis-cli: internal error: " << e.what() << "\n";
+        return 2;
+    }
+    return 0;
+}
