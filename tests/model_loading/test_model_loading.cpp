@@ -1,0 +1,220 @@
+// config.json parsing, parameter accounting, synthetic checkpoints, and clear errors for broken model folders.
+#include "test_support.h"
+
+#include "architecture.h"
+#include "atomic_file.h"
+#include "decoder_model.h"
+#include "error.h"
+#include "model_config.h"
+#include "param_count.h"
+#include "safetensors.h"
+#include "synth.h"
+
+#include <ATen/ATen.h>
+#include <algorithm>
+#include <functional>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+using basis::Error;
+
+// Expects `fn` to throw basis::Error whose message contains every fragment.
+template <typename Fn>
+void expectError(Fn fn, std::initializer_list<std::string> fragments)
+{
+    try {
+        fn();
+        ADD_FAILURE() << "no error thrown";
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        for (const auto& f : fragments)
+            EXPECT_NE(msg.find(f), std::string::npos) << "message '" << msg << "' lacks '" << f << "'";
+    }
+}
+
+fs::path writeConfig(const std::string& name, const std::string& content)
+{
+    fs::path dir = basis::test::scratchDir(name);
+    basis::writeFileAtomically(dir / "config.json", content);
+    return dir / "config.json";
+}
+
+TEST(ModelConfig, ParsesEveryGoldenArchitecture)
+{
+    BASIS_REQUIRE_SHARED("golden/llama");
+    for (std::string arch : {"gpt2", "opt", "llama", "mistral"}) {
+        auto c = basis::parseModelConfig(basis::test::sharedPath("golden/" + arch + "/config.json"));
+        EXPECT_EQ(basis::archName(c.arch), arch);
+        EXPECT_EQ(c.layers, 3);
+        EXPECT_EQ(c.hidden, 64);
+    }
+    auto m = basis::parseModelConfig(basis::test::sharedPath("golden/mistral/config.json"));
+    EXPECT_EQ(m.kvHeads, 2);
+    EXPECT_EQ(m.slidingWindow, 64);
+}
+
+TEST(ModelConfig, InvalidJsonNamesTheFile)
+{
+    auto path = writeConfig("cfg-invalid", "{\"model_type\": \"llama\", ");
+    expectError([&] { basis::parseModelConfig(path); }, {path.string(), "invalid JSON"});
+}
+
+TEST(ModelConfig, UnknownModelTypeIsRefused)
+{
+    auto path = writeConfig("cfg-unknown", R"({"model_type": "bert", "hidden_size": 8})");
+    expectError([&] { basis::parseModelConfig(path); }, {path.string(), "unknown model_type 'bert'", "supported"});
+}
+
+TEST(ModelConfig, MissingAndMistypedKeysAreNamed)
+{
+    auto missing = writeConfig("cfg-missing", R"({"model_type": "llama", "vocab_size": 10, "num_hidden_layers": 2})");
+    expectError([&] { basis::parseModelConfig(missing); }, {missing.string(), "hidden_size"});
+    auto typed = writeConfig("cfg-typed", R"({"model_type": "gpt2", "vocab_size": 10, "n_embd": "64", "n_layer": 2,
+        "n_head": 4, "n_positions": 16})");
+    expectError([&] { basis::parseModelConfig(typed); }, {typed.string(), "n_embd", "integer"});
+    auto heads = writeConfig("cfg-heads", R"({"model_type": "gpt2", "vocab_size": 10, "n_embd": 65, "n_layer": 2,
+        "n_head": 4, "n_positions": 16})");
+    expectError([&] { basis::parseModelConfig(heads); }, {"not divisible"});
+}
+
+// Published totals of the real models these shapes copy.
+TEST(ParameterCounts, SyntheticShapesMatchPublishedTotals)
+{
+    auto count = [](const std::string& shape) {
+        auto cfg = basis::parseModelConfig(basis::synthConfigJson(basis::synthPreset(shape), 0), shape);
+        return basis::denseParameterCounts(cfg, basis::archTable(cfg)).total;
+    };
+    EXPECT_EQ(count("gpt2-124m"), 124439808);   // GPT2LMHeadModel num_parameters()
+    EXPECT_EQ(count("opt-125m"), 125239296);    // OPTForCausalLM num_parameters()
+}
+
+TEST(ParameterCounts, MatchGoldenModels)
+{
+    BASIS_REQUIRE_SHARED("golden/llama");
+    for (std::string arch : {"gpt2", "opt", "llama", "mistral"}) {
+        const auto dir = basis::test::sharedPath("golden/" + arch);
+        auto cfg = basis::parseModelConfig(dir / "config.json");
+        auto meta = nlohmann::json::parse(basis::readFile(dir / "meta.json"));
+        EXPECT_EQ(basis::denseParameterCounts(cfg, basis::archTable(cfg)).total,
+                  meta.at("num_parameters_unique").get<int64_t>())
+            << arch;
+    }
+}
+
+class SynthShapes : public ::testing::TestWithParam<std::string> {};
+
+// Every micro shape loads, runs, is labelled random, and counts what the formula says.
+TEST_P(SynthShapes, WriteLoadAndRun)
+{
+    const fs::path dir = basis::test::scratchDir("synth-" + GetParam());
+    basis::writeSyntheticCheckpoint(basis::synthPreset(GetParam()), dir, 7);
+    EXPECT_TRUE(fs::exists(dir / "RANDOM_WEIGHTS.txt"));
+    auto model = basis::DecoderModel::load(dir, {"cpu", "float32", 0});
+    EXPECT_TRUE(model->config().raw.at("basis_studio_synthetic").at("random_weights").get<bool>());
+    EXPECT_EQ(model->parameterCount(), basis::denseParameterCounts(model->config(), model->table()).total);
+    at::Tensor ids = at::arange(0, 40, at::kLong).unsqueeze(0);
+    at::Tensor logits = model->forward(ids);
+    EXPECT_EQ(logits.size(2), model->config().vocabSize);
+    EXPECT_TRUE(logits.isfinite().all().item<bool>());
+    // Same seed, same weights.
+    const fs::path again = basis::test::scratchDir("synth-again-" + GetParam());
+    basis::writeSyntheticCheckpoint(basis::synthPreset(GetParam()), again, 7);
+    EXPECT_EQ(basis::readFile(dir / "model.safetensors"), basis::readFile(again / "model.safetensors"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Micro, SynthShapes, ::testing::Values("gpt2-micro", "opt-micro", "llama-micro", "mistral-micro"),
+                         [](const auto& info) {
+                             std::string n = info.param;
+                             std::replace(n.begin(), n.end(), '-', '_');
+                             return n;
+                         });
+
+// Sliding window: with a window shorter than the sequence, the KV-cache path and the full pass agree, and
+// the window changes the result (it is not silently ignored).
+TEST(SlidingWindow, CacheAgreesAndWindowMatters)
+{
+    const fs::path dir = basis::test::scratchDir("synth-window");
+    basis::SynthShape s = basis::synthPreset("mistral-micro");
+    s.slidingWindow = 8;
+    basis::writeSyntheticCheckpoint(s, dir, 3);
+    auto model = basis::DecoderModel::load(dir, {"cpu", "float32", 0});
+    at::Tensor ids = (at::arange(0, 24, at::kLong) * 7) % 500;
+    ids = ids.unsqueeze(0);
+    at::Tensor full = model->forward(ids);
+    basis::KVCache cache;
+    std::vector<at::Tensor> parts{model->forward(ids.narrow(1, 0, 5), &cache)};
+    for (int64_t t = 5; t < 24; ++t)
+        parts.push_back(model->forward(ids.narrow(1, t, 1), &cache));
+    EXPECT_LT((at::cat(parts, 1) - full).abs().max().item<double>(), 1e-4);
+
+    nlohmann::json cfg = nlohmann::json::parse(basis::readFile(dir / "config.json"));
+    cfg["sliding_window"] = nullptr;
+    basis::writeFileAtomically(dir / "config.json", cfg.dump());
+    auto unlimited = basis::DecoderModel::load(dir, {"cpu", "float32", 0});
+    at::Tensor other = unlimited->forward(ids);
+    EXPECT_LT((other.narrow(1, 0, 8) - full.narrow(1, 0, 8)).abs().max().item<double>(), 1e-5);   // inside the window
+    EXPECT_GT((other.narrow(1, 8, 16) - full.narrow(1, 8, 16)).abs().max().item<double>(), 1e-4); // beyond it
+}
+
+// Rewrites dir/model.safetensors through `edit`, which may drop or replace tensors.
+void rewriteWeights(const fs::path& dir, const std::function<void(std::vector<basis::TensorToWrite>&)>& edit)
+{
+    std::string bytes = basis::readFile(dir / "model.safetensors");
+    basis::writeFileAtomically(dir / "orig.safetensors", bytes);
+    auto file = basis::SafetensorsFile::open(dir / "orig.safetensors");
+    std::vector<basis::TensorToWrite> tensors;
+    for (const auto& name : file->names()) {
+        const auto& v = file->tensor(name);
+        tensors.push_back({name, v.dtype, v.shape, v.data, v.bytes});
+    }
+    edit(tensors);
+    basis::writeSafetensors(dir / "model.safetensors", tensors);
+}
+
+TEST(BrokenModelFolder, MissingTensorIsNamed)
+{
+    const fs::path dir = basis::test::scratchDir("broken-missing");
+    basis::writeSyntheticCheckpoint(basis::synthPreset("llama-micro"), dir, 1);
+    rewriteWeights(dir, [](auto& t) {
+        t.erase(std::remove_if(t.begin(), t.end(), [](auto& x) { return x.name == "model.layers.2.mlp.up_proj.weight"; }),
+                t.end());
+    });
+    expectError([&] { basis::DecoderModel::load(dir); }, {dir.string(), "missing tensor", "model.layers.2.mlp.up_proj.weight"});
+}
+
+TEST(BrokenModelFolder, WrongShapeIsNamed)
+{
+    const fs::path dir = basis::test::scratchDir("broken-shape");
+    basis::writeSyntheticCheckpoint(basis::synthPreset("gpt2-micro"), dir, 1);
+    std::vector<float> small(64 * 10, 0.f);
+    rewriteWeights(dir, [&](auto& t) {
+        for (auto& x : t)
+            if (x.name == "transformer.h.1.attn.c_proj.weight")
+                x = {x.name, basis::DType::F32, {64, 10}, small.data(), small.size() * sizeof(float)};
+    });
+    expectError([&] { basis::DecoderModel::load(dir); },
+                {"model.safetensors", "transformer.h.1.attn.c_proj.weight", "[64,10]", "expected [64,64]"});
+}
+
+TEST(BrokenModelFolder, NoWeightsOrNoConfig)
+{
+    const fs::path dir = basis::test::scratchDir("broken-empty");
+    expectError([&] { basis::DecoderModel::load(dir); }, {"config.json"});
+    basis::writeSyntheticCheckpoint(basis::synthPreset("opt-micro"), dir, 1);
+    fs::remove(dir / "model.safetensors");
+    expectError([&] { basis::DecoderModel::load(dir); }, {dir.string(), "model.safetensors"});
+    expectError([&] { basis::DecoderModel::load(dir / "nope"); }, {"nope", "not a folder"});
+}
+
+TEST(RunOptions, UnknownDeviceAndDtypeAreRefused)
+{
+    expectError([] { basis::resolveDevice("tpu"); }, {"unknown device 'tpu'"});
+    expectError([] { basis::resolveDType("float16"); }, {"float16"});
+    if (!basis::cudaAvailable())
+        expectError([] { basis::resolveDevice("cuda"); }, {"no CUDA"});
+}
+
+} // namespace

@@ -1,0 +1,83 @@
+// The real pretrained stories260K model: greedy text and perplexity against reference values.
+#include "test_support.h"
+
+#include "atomic_file.h"
+#include "decoder_model.h"
+#include "generate.h"
+#include "perplexity.h"
+#include "tokenizer.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+const char* kModel = "models/stories260K/hf";
+
+TEST(Stories260K, GreedyFromBosReproducesReferenceText)
+{
+    BASIS_REQUIRE_SHARED(kModel);
+    const auto dir = basis::test::sharedPath(kModel);
+    auto model = basis::DecoderModel::load(dir, {"cpu", "float32", 0});
+    auto tok = basis::loadTokenizer(dir);
+    basis::GenerateOptions options;
+    options.maxNewTokens = 256;
+    options.stopAtEos = false;
+    const auto r = basis::generateGreedy(*model, {*tok->bosId()}, options);
+    EXPECT_EQ(r.tokens.size(), 257u);
+    std::string expected = basis::readFile(basis::test::sharedPath("models/stories260K/expected_greedy_256.txt"));
+    EXPECT_EQ(tok->decode(r.tokens), expected);
+}
+
+// Reference: golden/stories260K/ppl.json (transformers, float32). Tolerance 0.1% relative, as the issue asks;
+// the counts must match exactly (they check tokenization and windowing first).
+TEST(Stories260K, PerplexityMatchesReferenceUnderBothProtocols)
+{
+    BASIS_REQUIRE_SHARED(kModel);
+    BASIS_REQUIRE_SHARED("golden/stories260K/ppl.json");
+    const auto dir = basis::test::sharedPath(kModel);
+    const auto ref = nlohmann::json::parse(basis::readFile(basis::test::sharedPath("golden/stories260K/ppl.json")));
+    auto model = basis::DecoderModel::load(dir, {"cpu", "float32", 0});
+    auto tok = basis::loadTokenizer(dir);
+    bool bosAdded = false;
+    const auto ids = basis::tokenizeForEvaluation(
+        *tok, basis::readFile(basis::test::sharedPath("data/tinystories-valid/eval.txt")), basis::BosPolicy::Auto, &bosAdded);
+    EXPECT_TRUE(bosAdded);
+    EXPECT_EQ(ids.size(), 195640u);
+
+    basis::PplOptions options;
+    options.context = 512;
+    options.stride = 512;
+    options.protocol = basis::PplProtocol::WindowMean;
+    const auto r = basis::evaluatePerplexity(*model, ids, options);
+    EXPECT_EQ(r.windows, ref.at("windows").get<int64_t>());
+    EXPECT_EQ(r.tokens, ref.at("scored_tokens").get<int64_t>());
+    const double wm = ref.at("ppl_window_mean").get<double>(), tm = ref.at("ppl_token_mean").get<double>();
+    EXPECT_NEAR(r.pplWindowMean, wm, 1e-3 * wm);
+    EXPECT_NEAR(r.pplTokenMean, tm, 1e-3 * tm);
+    EXPECT_DOUBLE_EQ(r.ppl, r.pplWindowMean);
+    std::printf("stories260K: window-mean %.6f (ref %.6f), token-mean %.6f (ref %.6f)\n", r.pplWindowMean, wm,
+                r.pplTokenMean, tm);
+}
+
+// With stride < context every token is still scored exactly once (by the first window that can see it).
+TEST(Stories260K, OverlappingWindowsScoreEachTokenOnce)
+{
+    BASIS_REQUIRE_SHARED(kModel);
+    const auto dir = basis::test::sharedPath(kModel);
+    auto model = basis::DecoderModel::load(dir, {"cpu", "float32", 0});
+    auto tok = basis::loadTokenizer(dir);
+    std::string text = basis::readFile(basis::test::sharedPath("data/tinystories-valid/eval.txt")).substr(0, 20000);
+    const auto ids = basis::tokenizeForEvaluation(*tok, text, basis::BosPolicy::Always);
+    basis::PplOptions options;
+    options.context = 256;
+    options.stride = 128;
+    const auto r = basis::evaluatePerplexity(*model, ids, options);
+    EXPECT_EQ(r.tokens, static_cast<int64_t>(ids.size()) - 1);
+    // More context per scored token cannot be much worse than disjoint windows.
+    options.stride = 256;
+    const auto disjoint = basis::evaluatePerplexity(*model, ids, options);
+    EXPECT_LT(r.pplTokenMean, disjoint.pplTokenMean * 1.01);
+}
+
+} // namespace
