@@ -1,0 +1,177 @@
+#include "compression_plan.h"
+
+#include "error.h"
+#include "param_count.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <sstream>
+
+namespace basis {
+
+std::string methodName(Method m)
+{
+    switch (m) {
+    case Method::BasisSharing: return "basis-sharing";
+    case Method::SvdLlm: return "svd-llm";
+    case Method::Svd: return "svd";
+    }
+    return "?";
+}
+
+Method parseMethod(const std::string& name)
+{
+    if (name == "basis-sharing")
+        return Method::BasisSharing;
+    if (name == "svd-llm")
+        return Method::SvdLlm;
+    if (name == "svd")
+        return Method::Svd;
+    throw Error("unknown method '" + name + "' (expected basis-sharing, svd-llm or svd)");
+}
+
+int64_t rankFor(double ratio, int64_t nIn, int64_t nOut, int64_t g)
+{
+    const double keep = 1.0 - ratio / 100.0;
+    return static_cast<int64_t>(std::floor(keep * static_cast<double>(nIn) * static_cast<double>(nOut) *
+                                           static_cast<double>(g) / static_cast<double>(nIn + g * nOut)));
+}
+
+std::vector<std::vector<int64_t>> layerGroups(int64_t layers, int64_t groupSize)
+{
+    std::vector<std::vector<int64_t>> groups;
+    for (int64_t start = 0; start < layers; start += groupSize) {
+        std::vector<int64_t> g;
+        for (int64_t l = start; l < std::min(layers, start + groupSize); ++l)
+            g.push_back(l);
+        groups.push_back(std::move(g));
+    }
+    return groups;
+}
+
+double CompressionPlan::removedPercentOfTarget() const
+{
+    return targetBefore ? 100.0 * static_cast<double>(targetBefore - targetAfter) / static_cast<double>(targetBefore) : 0.0;
+}
+
+double CompressionPlan::removedPercentOfModel() const
+{
+    return modelBefore ? 100.0 * static_cast<double>(modelBefore - modelAfter) / static_cast<double>(modelBefore) : 0.0;
+}
+
+const PartPlan* CompressionPlan::part(const std::string& name) const
+{
+    for (const PartPlan& p : parts)
+        if (p.spec->part == name || p.spec->module == name)
+            return &p;
+    return nullptr;
+}
+
+namespace {
+
+std::string joined(const std::vector<std::string>& v)
+{
+    std::string s;
+    for (const auto& x : v)
+        s += (s.empty() ? "" : ", ") + x;
+    return s;
+}
+
+// Canonical short names of the listed parts; unknown names are an error that lists the known ones.
+std::set<std::string> resolveParts(const ArchTable& table, const std::vector<std::string>& names, const char* what)
+{
+    std::set<std::string> out;
+    for (const auto& n : names) {
+        const ProjectionSpec* p = table.findPart(n);
+        if (!p)
+            throw Error(std::string("unknown ") + what + " part '" + n + "' (parts of this architecture: " +
+                        joined(table.partNames()) + ")");
+        out.insert(p->part);
+    }
+    return out;
+}
+
+} // namespace
+
+CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, const CompressionSettings& s)
+{
+    if (!(s.ratio > 0.0 && s.ratio < 100.0))
+        throw Error("compression ratio must be in (0, 100) percent of parameters removed, got " + std::to_string(s.ratio));
+    if (s.groupSize < 1 || s.groupSize > c.layers)
+        throw Error("group size must be between 1 and the model's " + std::to_string(c.layers) + " layers, got " +
+                    std::to_string(s.groupSize));
+
+    std::set<std::string> shared = resolveParts(table, s.shared, "shared");
+    std::set<std::string> priv = resolveParts(table, s.privateParts, "private");
+    for (const auto& p : shared)
+        if (priv.count(p))
+            throw Error("part '" + p + "' is listed as both shared and private");
+    const std::vector<std::string> all = table.partNames();
+    if (shared.empty() && priv.empty())
+        shared = resolveParts(table, defaultSharedParts(c.arch), "shared");
+    if (s.shared.empty() && !priv.empty()) {
+        for (const auto& p : all)
+            if (!priv.count(p))
+                shared.insert(p);
+    } else if (s.privateParts.empty()) {
+        for (const auto& p : all)
+            if (!shared.count(p))
+                priv.insert(p);
+    }
+    // The SVD baselines have no groups: every compressed part is per layer.
+    const bool grouped = s.method == Method::BasisSharing;
+    if (!grouped) {
+        priv.insert(shared.begin(), shared.end());
+        shared.clear();
+    }
+
+    CompressionPlan plan;
+    plan.settings = s;
+    plan.settings.shared.clear();
+    plan.settings.privateParts.clear();
+    if (!grouped)
+        plan.settings.groupSize = 1;
+    const DenseCounts dense = denseParameterCounts(c, table);
+    plan.modelBefore = dense.total;
+    int64_t saved = 0;
+    for (const ProjectionSpec& spec : table.projections) {
+        PartPlan part;
+        part.spec = &spec;
+        part.shared = shared.count(spec.part) > 0;
+        part.compressed = part.shared || priv.count(spec.part) > 0;
+        if (part.shared)
+            plan.settings.shared.push_back(spec.part);
+        else if (part.compressed)
+            plan.settings.privateParts.push_back(spec.part);
+        const int64_t dense1 = spec.in * spec.out;
+        if (!part.compressed) {
+            part.weightsBefore = part.weightsAfter = dense1 * c.layers;
+            plan.parts.push_back(std::move(part));
+            continue;
+        }
+        for (auto& layers : layerGroups(c.layers, part.shared ? plan.settings.groupSize : 1)) {
+            GroupPlan g;
+            const int64_t n = static_cast<int64_t>(layers.size());
+            g.layers = std::move(layers);
+            g.k = rankFor(s.ratio, spec.in, spec.out, n);
+            if (g.k < 1)
+                throw Error("ratio " + std::to_string(s.ratio) + "% leaves no rank for part '" + spec.part + "' (" +
+                            std::to_string(spec.in) + " x " + std::to_string(spec.out) + ", " + std::to_string(n) +
+                            " layer(s) per group)");
+            g.weightsBefore = dense1 * n;
+            g.weightsAfter = spec.in * g.k + n * g.k * spec.out;
+            part.weightsBefore += g.weightsBefore;
+            part.weightsAfter += g.weightsAfter;
+            part.groups.push_back(std::move(g));
+        }
+        plan.targetBefore += part.weightsBefore;
+        plan.targetAfter += part.weightsAfter;
+        saved += part.weightsBefore - part.weightsAfter;
+        plan.parts.push_back(std::move(part));
+    }
+    plan.modelAfter = plan.modelBefore - saved;
+    return plan;
+}
+
+} // namespace basis

@@ -1,0 +1,60 @@
+#pragma once
+// What a compression setting does to every projection, decided from config.json alone: groups, rank k per
+// group and exact parameter counts before and after. No SVD, no torch: this is what live counts call.
+#include "architecture.h"
+
+#include <string>
+#include <vector>
+
+namespace basis {
+
+enum class Method { BasisSharing, SvdLlm, Svd };
+std::string methodName(Method m);          // "basis-sharing", "svd-llm", "svd"
+Method parseMethod(const std::string& name);
+
+struct CompressionSettings {
+    Method method = Method::BasisSharing;
+    double ratio = 20.0;                   // percent of the target projections' weights removed, in (0, 100)
+    int64_t groupSize = 2;                 // layers per group for shared parts (basis-sharing only)
+    // Parts grouped across layers and parts compressed layer by layer. Both empty: the architecture's
+    // defaults. Only one given: every other part goes to the other list. Parts in neither stay dense.
+    std::vector<std::string> shared, privateParts;
+    bool update = false;                   // refit coefficients on the compressed model's statistics
+};
+
+// k = floor((1 - r/100) * n_in * n_out * g / (n_in + g * n_out)): the basis (n_in x k) plus g coefficient
+// matrices (k x n_out) hold (1 - r/100) of the g dense matrices.
+int64_t rankFor(double ratio, int64_t nIn, int64_t nOut, int64_t groupLayers);
+
+struct GroupPlan {
+    std::vector<int64_t> layers;
+    int64_t k = 0;
+    int64_t weightsBefore = 0, weightsAfter = 0;   // basis counted once
+};
+
+struct PartPlan {
+    const ProjectionSpec* spec = nullptr;  // points into the ArchTable passed to planCompression
+    bool shared = false;
+    bool compressed = true;                // false: left dense
+    std::vector<GroupPlan> groups;
+    int64_t weightsBefore = 0, weightsAfter = 0;
+};
+
+struct CompressionPlan {
+    CompressionSettings settings;          // as resolved (explicit part lists, group size 1 for svd methods)
+    std::vector<PartPlan> parts;           // in ArchTable order
+    int64_t targetBefore = 0, targetAfter = 0;   // weights of the compressed projections
+    int64_t modelBefore = 0, modelAfter = 0;     // whole model, distinct parameters
+    double removedPercentOfTarget() const;
+    double removedPercentOfModel() const;
+    const PartPlan* part(const std::string& name) const;
+};
+
+// Throws basis::Error for a ratio outside (0, 100), a group size outside 1..layers, unknown part names (the
+// message lists the known ones), a part both shared and private, or a ratio so high that k would be 0.
+CompressionPlan planCompression(const ModelConfig& config, const ArchTable& table, const CompressionSettings& settings);
+
+// Consecutive groups [0, g), [g, 2g), ... with a smaller last group when g does not divide the layer count.
+std::vector<std::vector<int64_t>> layerGroups(int64_t layers, int64_t groupSize);
+
+} // namespace basis

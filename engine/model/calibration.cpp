@@ -1,0 +1,106 @@
+#include "calibration.h"
+
+#include "decoder_model.h"
+#include "error.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <random>
+
+namespace basis {
+
+std::string samplingName(Sampling s) { return s == Sampling::Sequential ? "sequential" : "random"; }
+
+Sampling parseSampling(const std::string& name)
+{
+    if (name == "sequential")
+        return Sampling::Sequential;
+    if (name == "random")
+        return Sampling::Random;
+    throw Error("unknown sampling '" + name + "' (expected sequential or random)");
+}
+
+const at::Tensor& CalibrationStats::at(int64_t layer, InputSite site) const
+{
+    return gram.at(layer).at(static_cast<size_t>(site));
+}
+
+std::vector<std::vector<int64_t>> calibrationChunks(const std::vector<int64_t>& ids, const CalibrationOptions& o)
+{
+    const int64_t n = static_cast<int64_t>(ids.size());
+    if (o.context < 2)
+        throw Error("calibration: context must be at least 2 tokens");
+    const int64_t full = n / o.context;
+    if (full == 0)
+        throw Error("calibration: the text has " + std::to_string(n) + " tokens, fewer than one chunk of " +
+                    std::to_string(o.context));
+    std::vector<std::vector<int64_t>> chunks;
+    if (o.sampling == Sampling::Sequential) {
+        const int64_t count = o.samples > 0 ? o.samples : full;
+        if (count > full)
+            throw Error("calibration: " + std::to_string(count) + " samples asked but the text holds only " +
+                        std::to_string(full) + " chunks of " + std::to_string(o.context) + " tokens");
+        for (int64_t i = 0; i < count; ++i)
+            chunks.emplace_back(ids.begin() + i * o.context, ids.begin() + (i + 1) * o.context);
+    } else {
+        const int64_t count = o.samples > 0 ? o.samples : full;
+        std::mt19937_64 rng(o.seed);
+        std::uniform_int_distribution<int64_t> start(0, n - o.context);
+        for (int64_t i = 0; i < count; ++i) {
+            const int64_t s = start(rng);
+            chunks.emplace_back(ids.begin() + s, ids.begin() + s + o.context);
+        }
+    }
+    return chunks;
+}
+
+CalibrationStats collectStatistics(DecoderModel& model, const std::vector<std::vector<int64_t>>& chunks, int64_t batch,
+                                   const JobContext& job)
+{
+    c10::InferenceMode inference;
+    if (chunks.empty())
+        throw Error("calibration: no samples");
+    if (batch < 1)
+        throw Error("calibration: batch must be at least 1");
+    const int64_t L = model.layerCount();
+    CalibrationStats stats;
+    stats.gram.resize(L);
+    // Which sites are read by some projection, and their width.
+    std::array<int64_t, kInputSites> width{};
+    for (const ProjectionSpec& p : model.table().projections)
+        width[static_cast<size_t>(p.site)] = p.in;
+    for (int64_t l = 0; l < L; ++l)
+        for (size_t s = 0; s < kInputSites; ++s)
+            if (width[s] > 0)
+                stats.gram[l][s] = at::zeros({width[s], width[s]}, at::TensorOptions().dtype(at::kDouble));
+
+    model.setInputObserver([&](int64_t layer, InputSite site, const at::Tensor& x) {
+        at::Tensor& acc = stats.gram[layer][static_cast<size_t>(site)];
+        if (!acc.defined())
+            return;
+        at::Tensor x2 = x.reshape({-1, x.size(-1)}).to(at::kFloat);
+        acc.add_(at::mm(x2.t(), x2).to(at::kDouble).cpu());
+    });
+    struct ObserverReset {
+        DecoderModel& m;
+        ~ObserverReset() { m.setInputObserver(nullptr); }
+    } reset{model};
+
+    const int64_t total = static_cast<int64_t>(chunks.size());
+    for (int64_t begin = 0; begin < total; begin += batch) {
+        job.checkCancelled();
+        const int64_t end = std::min(total, begin + batch);
+        const int64_t len = static_cast<int64_t>(chunks[begin].size());
+        at::Tensor ids = at::empty({end - begin, len}, at::kLong);
+        for (int64_t i = begin; i < end; ++i)
+            ids[i - begin].copy_(at::tensor(chunks[i], at::kLong));
+        model.hiddenStates(ids);
+        stats.tokens += (end - begin) * len;
+        stats.samples += end - begin;
+        job.report(end, total, "calibration sample " + std::to_string(end) + "/" + std::to_string(total));
+    }
+    return stats;
+}
+
+} // namespace basis
