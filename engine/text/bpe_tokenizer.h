@@ -1,5 +1,7 @@
 #pragma once
-// GPT-2 byte-level BPE (vocab.json + merges.txt, or tokenizer.json's model section).
+// GPT-2 byte-level BPE (vocab.json + merges.txt, or tokenizer.json's model section). Malformed files give a
+// basis::Error naming the file; tokenizer.json pipelines other than GPT-2's (a normalizer, a non-ByteLevel
+// pre-tokenizer) are refused rather than tokenized differently.
 #include "tokenizer.h"
 
 #include <string>
@@ -14,13 +16,25 @@ public:
                                                          const std::filesystem::path& mergesTxt);
     static std::unique_ptr<BpeTokenizer> fromTokenizerJson(const std::filesystem::path& tokenizerJson);
 
+    // Same ids as transformers' slow GPT2Tokenizer: added tokens (from tokenizer.json, or <|endoftext|> with
+    // vocab.json) are split out first. Thread-safe.
     std::vector<int64_t> encode(const std::string& text) const override;
+    // Skips the BOS/EOS ids given to setSpecialTokens() and ids that are no token; invalid UTF-8 becomes U+FFFD.
     std::string decode(const std::vector<int64_t>& ids) const override;
+    // Number of distinct ids, added tokens included.
     int64_t vocabSize() const override;
     std::string kind() const override { return "byte-level-bpe"; }
 
-    // Id of a token string (e.g. "<|endoftext|>"), or -1.
+    // Id of a token string as written in the vocabulary (byte-level form, e.g. "\u0120the" for " the", or an
+    // added token such as "<|endoftext|>"), or -1.
     int64_t tokenId(const std::string& token) const;
+
+    ~BpeTokenizer() override;
+
+private:
+    BpeTokenizer();
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
 };
 
 // GPT-2's pre-tokenizer, equivalent to the regex
