@@ -2,6 +2,7 @@
 #include "commands.h"
 
 #include "architecture.h"
+#include "compression_plan.h"
 #include "model_config.h"
 #include "param_count.h"
 #include "safetensors.h"
@@ -44,6 +45,29 @@ int runInspect(const InspectArgs& a)
           {"positions", counts.positions}, {"lm_head", counts.lmHead}, {"total", counts.total}}}};
     const bool synthetic = c.raw.contains("basis_studio_synthetic");
     j["random_weights"] = synthetic;
+    std::unique_ptr<CompressionPlan> plan;
+    if (a.ratio > 0) {
+        CompressionSettings s;
+        s.method = parseMethod(a.method);
+        s.ratio = a.ratio;
+        s.groupSize = a.groupSize;
+        s.shared = a.share;
+        s.privateParts = a.privateParts;
+        plan = std::make_unique<CompressionPlan>(planCompression(c, t, s));
+        nlohmann::json parts = nlohmann::json::array();
+        for (const PartPlan& p : plan->parts) {
+            nlohmann::json groups = nlohmann::json::array();
+            for (const GroupPlan& g : p.groups)
+                groups.push_back({{"layers", g.layers}, {"k", g.k}, {"before", g.weightsBefore}, {"after", g.weightsAfter}});
+            parts.push_back({{"part", p.spec->part}, {"shared", p.shared}, {"compressed", p.compressed},
+                             {"before", p.weightsBefore}, {"after", p.weightsAfter}, {"groups", groups}});
+        }
+        j["compression"] = {{"method", methodName(s.method)}, {"ratio", s.ratio}, {"group_size", plan->settings.groupSize},
+                            {"parts", parts}, {"target_before", plan->targetBefore}, {"target_after", plan->targetAfter},
+                            {"model_before", plan->modelBefore}, {"model_after", plan->modelAfter},
+                            {"removed_percent_of_target", plan->removedPercentOfTarget()},
+                            {"removed_percent_of_model", plan->removedPercentOfModel()}};
+    }
     if (a.json) {
         std::cout << j.dump() << std::endl;
         return 0;
@@ -70,6 +94,21 @@ int runInspect(const InspectArgs& a)
         std::printf("  positions     %14lld\n", (long long)counts.positions);
     std::printf("  lm_head       %14lld%s\n", (long long)counts.lmHead, counts.lmHead ? "" : "  (tied to the embedding)");
     std::printf("  total         %14lld\n", (long long)counts.total);
+    if (plan) {
+        std::printf("\n%s at %.2f%%, group size %lld (k = floor((1 - r/100) n_in n_out g / (n_in + g n_out))):\n",
+                    methodName(plan->settings.method).c_str(), plan->settings.ratio, (long long)plan->settings.groupSize);
+        for (const PartPlan& p : plan->parts) {
+            std::string k;
+            for (const GroupPlan& g : p.groups)
+                k += (k.empty() ? "" : ",") + std::to_string(g.k);
+            std::printf("  %-14s %-8s %12lld -> %12lld  k = %s\n", p.spec->part.c_str(),
+                        !p.compressed ? "dense" : p.shared ? "shared" : "private", (long long)p.weightsBefore,
+                        (long long)p.weightsAfter, p.compressed ? k.c_str() : "-");
+        }
+        std::printf("  target projections %lld -> %lld (%.2f%% removed); model %lld -> %lld (%.2f%% removed)\n",
+                    (long long)plan->targetBefore, (long long)plan->targetAfter, plan->removedPercentOfTarget(),
+                    (long long)plan->modelBefore, (long long)plan->modelAfter, plan->removedPercentOfModel());
+    }
     return 0;
 }
 

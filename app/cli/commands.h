@@ -16,6 +16,42 @@ struct CommonRun {
 struct InspectArgs {
     std::string model;
     bool json = false;
+    // A hypothetical compression setting to account for (ratio 0 = none).
+    double ratio = 0;
+    int64_t groupSize = 1;
+    std::string method = "basis-sharing";
+    std::vector<std::string> share, privateParts;
+};
+
+struct CalibArgs {
+    std::string text;
+    int64_t samples = 0, context = 512, batch = 1;
+    std::string sampling = "sequential", bos = "auto";
+    uint64_t seed = 0;
+};
+
+struct CalibrateArgs {
+    std::string model, out;
+    CalibArgs calib;
+    CommonRun run;
+    bool force = false;
+    bool json = false;
+};
+
+struct CompressArgs {
+    std::string model, calibDir, out, method = "basis-sharing", updateText;
+    CalibArgs calib;
+    double ratio = 0;
+    int64_t groupSize = 1;
+    std::vector<std::string> share, privateParts;
+    bool update = false;
+    CommonRun run;
+    bool json = false;
+};
+
+struct ExportArgs {
+    std::string model, out;
+    bool dense = false;
 };
 
 struct PplArgs {
@@ -51,6 +87,9 @@ struct BenchArgs {
 };
 
 int runInspect(const InspectArgs& a);
+int runCalibrate(const CalibrateArgs& a);
+int runCompress(const CompressArgs& a);
+int runExport(const ExportArgs& a);
 int runEvalPpl(const PplArgs& a);
 int runGenerate(const GenerateArgs& a);
 int runSynth(const SynthArgs& a);

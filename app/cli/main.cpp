@@ -19,6 +19,16 @@ void addRunOptions(CLI::App* cmd, CommonRun& run)
     cmd->add_option("--threads", run.threads, "CPU threads (0 = all cores)")->capture_default_str();
 }
 
+void addCalibOptions(CLI::App* cmd, CalibArgs& c)
+{
+    cmd->add_option("--samples", c.samples, "Calibration chunks (0 = every full chunk)")->capture_default_str();
+    cmd->add_option("--context", c.context, "Tokens per chunk")->capture_default_str();
+    cmd->add_option("--sampling", c.sampling, "sequential or random")->capture_default_str();
+    cmd->add_option("--seed", c.seed, "Seed for random chunks")->capture_default_str();
+    cmd->add_option("--batch", c.batch, "Chunks per forward pass")->capture_default_str();
+    cmd->add_option("--bos", c.bos, "auto, always or never: BOS once at the start of the text")->capture_default_str();
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -31,6 +41,45 @@ int main(int argc, char** argv)
     auto* inspectCmd = app.add_subcommand("inspect", "Architecture, layers, every projection with its shape and parameters");
     inspectCmd->add_option("--model", inspect.model, "Hugging Face model folder")->required();
     inspectCmd->add_flag("--json", inspect.json, "Print one JSON object");
+    inspectCmd->add_option("--ratio", inspect.ratio, "Account for this compression ratio (% of target parameters removed)");
+    inspectCmd->add_option("--group-size", inspect.groupSize, "Layers per group for shared parts")->capture_default_str();
+    inspectCmd->add_option("--method", inspect.method, "basis-sharing, svd-llm or svd")->capture_default_str();
+    inspectCmd->add_option("--share", inspect.share, "Parts shared across a group")->delimiter(',');
+    inspectCmd->add_option("--private", inspect.privateParts, "Parts compressed layer by layer")->delimiter(',');
+
+    CalibrateArgs calibrate;
+    auto* calibrateCmd = app.add_subcommand("calibrate", "Collect x^T x statistics at every projection input into a cache folder");
+    calibrateCmd->add_option("--model", calibrate.model, "Hugging Face model folder")->required();
+    calibrateCmd->add_option("--text", calibrate.calib.text, "Calibration text file")->required();
+    calibrateCmd->add_option("--out", calibrate.out, "Calibration cache folder")->required();
+    addCalibOptions(calibrateCmd, calibrate.calib);
+    calibrateCmd->add_flag("--force", calibrate.force, "Recompute even when the folder holds a matching cache");
+    addRunOptions(calibrateCmd, calibrate.run);
+    calibrateCmd->add_flag("--json", calibrate.json, "Print one JSON object as the last line");
+
+    CompressArgs compress;
+    auto* compressCmd = app.add_subcommand("compress", "Compress with basis-sharing, svd-llm or svd and save the result");
+    compressCmd->add_option("--model", compress.model, "Hugging Face model folder")->required();
+    auto* calibOpt = compressCmd->add_option("--calib", compress.calibDir, "Calibration cache folder (from calibrate)");
+    auto* textOpt = compressCmd->add_option("--text", compress.calib.text, "Calibrate on this text instead");
+    calibOpt->excludes(textOpt);
+    addCalibOptions(compressCmd, compress.calib);
+    compressCmd->add_option("--method", compress.method, "basis-sharing, svd-llm or svd")->capture_default_str();
+    compressCmd->add_option("--ratio", compress.ratio, "Percent of the target projections' parameters removed")->required();
+    compressCmd->add_option("--group-size", compress.groupSize, "Layers per group for shared parts")->capture_default_str();
+    compressCmd->add_option("--share", compress.share, "Parts shared across a group (default: the method's published choice)")->delimiter(',');
+    compressCmd->add_option("--private", compress.privateParts, "Parts compressed layer by layer")->delimiter(',');
+    compressCmd->add_flag("--update", compress.update, "Refit coefficients on statistics of the compressed model");
+    compressCmd->add_option("--update-text", compress.updateText, "Text for the update statistics (default: the calibration text)");
+    compressCmd->add_option("--out", compress.out, "Output folder")->required();
+    addRunOptions(compressCmd, compress.run);
+    compressCmd->add_flag("--json", compress.json, "Print one JSON object as the last line");
+
+    ExportArgs exportArgs;
+    auto* exportCmd = app.add_subcommand("export", "Export a compressed model");
+    exportCmd->add_option("--model", exportArgs.model, "Compressed model folder")->required();
+    exportCmd->add_flag("--dense", exportArgs.dense, "Reconstruct W = B C as an ordinary Hugging Face checkpoint")->required();
+    exportCmd->add_option("--out", exportArgs.out, "Output folder")->required();
 
     auto* evalCmd = app.add_subcommand("eval", "Evaluations");
     evalCmd->require_subcommand(1);
@@ -88,6 +137,12 @@ int main(int argc, char** argv)
     try {
         if (*inspectCmd)
             return runInspect(inspect);
+        if (*calibrateCmd)
+            return runCalibrate(calibrate);
+        if (*compressCmd)
+            return runCompress(compress);
+        if (*exportCmd)
+            return runExport(exportArgs);
         if (*pplCmd)
             return runEvalPpl(ppl);
         if (*genCmd)

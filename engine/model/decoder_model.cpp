@@ -9,6 +9,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <cmath>
+#include <map>
 #include <unordered_set>
 
 namespace basis {
@@ -50,6 +51,29 @@ void DecoderModel::loadWeights(const Checkpoint& ckpt)
     // Tied heads reuse the embedding. Some tied checkpoints (stories260K) also carry a copy; it is ignored.
     m_lmHead = m_table.lmHead.empty() ? m_embed : get(m_table.lmHead, {c.vocabSize, embedDim});
 
+    // A compressed folder (config.json has a "compression" section) stores factorized projections as a
+    // basis per group, written once, and coefficients per layer.
+    struct Factor {
+        std::string basis;
+        int64_t k = 0;
+    };
+    std::map<std::pair<std::string, int64_t>, Factor> factors;   // (part, layer) -> basis tensor and rank
+    if (c.raw.contains("compression")) {
+        try {
+            const auto& parts = c.raw.at("compression").at("parts");
+            for (auto it = parts.begin(); it != parts.end(); ++it) {
+                if (!m_table.findPart(it.key()))
+                    throw Error("unknown part '" + it.key() + "'");
+                for (const auto& g : it.value().at("groups"))
+                    for (const auto& l : g.at("layers"))
+                        factors[{it.key(), l.get<int64_t>()}] = {g.at("basis").get<std::string>(), g.at("k").get<int64_t>()};
+            }
+        } catch (const std::exception& e) {
+            throw Error((m_dir / "config.json").string() + ": malformed \"compression\" section: " + e.what());
+        }
+    }
+    std::map<std::string, at::Tensor> bases;   // one tensor per group, shared by its layers' slots
+
     m_layers.resize(c.layers);
     for (int64_t l = 0; l < c.layers; ++l) {
         LayerWeights& lw = m_layers[l];
@@ -60,10 +84,19 @@ void DecoderModel::loadWeights(const Checkpoint& ckpt)
             lw.mlpNormB = get(m_table.layerTensor(l, m_table.mlpNorm + ".bias"), {c.hidden});
         }
         for (const ProjectionSpec& p : m_table.projections) {
-            std::vector<int64_t> shape = p.storedInOut ? std::vector<int64_t>{p.in, p.out} : std::vector<int64_t>{p.out, p.in};
-            at::Tensor w = get(m_table.layerTensor(l, p.module + ".weight"), shape);
             at::Tensor b = p.hasBias ? get(m_table.layerTensor(l, p.module + ".bias"), {p.out}) : at::Tensor();
-            lw.slots.emplace_back(l, p, w, b);
+            auto f = factors.find({p.part, l});
+            if (f != factors.end()) {
+                const Factor& factor = f->second;
+                auto basis = bases.find(factor.basis);
+                if (basis == bases.end())
+                    basis = bases.emplace(factor.basis, get(factor.basis, {p.in, factor.k})).first;
+                lw.slots.emplace_back(l, p, at::Tensor(), b);
+                lw.slots.back().setFactorized(basis->second, get(m_table.layerTensor(l, p.module + ".coeff"), {factor.k, p.out}));
+                continue;
+            }
+            std::vector<int64_t> shape = p.storedInOut ? std::vector<int64_t>{p.in, p.out} : std::vector<int64_t>{p.out, p.in};
+            lw.slots.emplace_back(l, p, get(m_table.layerTensor(l, p.module + ".weight"), shape), b);
         }
     }
 }
@@ -219,6 +252,36 @@ at::Tensor DecoderModel::forward(const at::Tensor& ids, KVCache* cache, bool las
     if (lastOnly)
         h = h.narrow(1, h.size(1) - 1, 1);
     return logits(h);
+}
+
+std::vector<std::pair<std::string, at::Tensor>> DecoderModel::otherTensors() const
+{
+    std::vector<std::pair<std::string, at::Tensor>> out;
+    auto add = [&](const std::string& name, const at::Tensor& t) {
+        if (t.defined() && !name.empty())
+            out.emplace_back(name, t);
+    };
+    add(m_table.embedTokens, m_embed);
+    add(m_table.embedPositions, m_positions);
+    add(m_table.projectIn, m_projectIn);
+    add(m_table.projectOut, m_projectOut);
+    if (!m_table.finalNorm.empty()) {
+        add(m_table.finalNorm + ".weight", m_finalNormW);
+        add(m_table.finalNorm + ".bias", m_finalNormB);
+    }
+    add(m_table.lmHead, m_lmHead);
+    for (int64_t l = 0; l < layerCount(); ++l) {
+        const LayerWeights& lw = m_layers[l];
+        add(m_table.layerTensor(l, m_table.attnNorm + ".weight"), lw.attnNormW);
+        add(m_table.layerTensor(l, m_table.mlpNorm + ".weight"), lw.mlpNormW);
+        if (m_table.normHasBias) {
+            add(m_table.layerTensor(l, m_table.attnNorm + ".bias"), lw.attnNormB);
+            add(m_table.layerTensor(l, m_table.mlpNorm + ".bias"), lw.mlpNormB);
+        }
+        for (const LinearSlot& s : lw.slots)
+            add(m_table.layerTensor(l, s.spec().module + ".bias"), s.bias());
+    }
+    return out;
 }
 
 int64_t DecoderModel::parameterCount() const

@@ -55,6 +55,10 @@ public:
     // Distinct parameters (tied embeddings and shared bases counted once).
     int64_t parameterCount() const;
 
+    // Every tensor that is not a projection weight (embeddings, positions, norms, untied head, OPT
+    // project_in/out, projection biases), under its checkpoint name. For saving.
+    std::vector<std::pair<std::string, at::Tensor>> otherTensors() const;
+
 private:
     DecoderModel() = default;
     void loadWeights(const Checkpoint& ckpt);

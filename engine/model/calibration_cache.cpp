@@ -1,0 +1,167 @@
+#include "calibration_cache.h"
+
+#include "atomic_file.h"
+#include "error.h"
+#include "safetensors.h"
+
+#include <ATen/ATen.h>
+
+#include <cstdio>
+#include <cstring>
+
+namespace basis {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// FNV-1a, 64 bit: enough to tell checkpoints and texts apart; not a security measure.
+struct Fnv {
+    uint64_t h = 1469598103934665603ull;
+    void add(const void* data, size_t n)
+    {
+        const auto* p = static_cast<const unsigned char*>(data);
+        for (size_t i = 0; i < n; ++i) {
+            h ^= p[i];
+            h *= 1099511628211ull;
+        }
+    }
+    void add(const std::string& s) { add(s.data(), s.size()); }
+    std::string hex() const
+    {
+        char buf[17];
+        std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+        return buf;
+    }
+};
+
+std::string siteTensorName(int64_t layer, InputSite site)
+{
+    return "layers." + std::to_string(layer) + "." + inputSiteName(site);
+}
+
+} // namespace
+
+std::string modelFingerprint(const fs::path& dir)
+{
+    Fnv f;
+    f.add(readFile(dir / "config.json"));
+    const Checkpoint ckpt = Checkpoint::open(dir);
+    constexpr size_t kSample = 64 * 1024;
+    for (const auto& name : ckpt.names()) {
+        const TensorView& v = ckpt.tensor(name);
+        f.add(name);
+        f.add(dtypeName(v.dtype));
+        f.add(v.shape.data(), v.shape.size() * sizeof(int64_t));
+        f.add(v.data, std::min(v.bytes, kSample));
+        if (v.bytes > kSample)
+            f.add(v.data + v.bytes - kSample, kSample);
+    }
+    return f.hex();
+}
+
+std::string tokensFingerprint(const std::vector<int64_t>& ids)
+{
+    Fnv f;
+    f.add(ids.data(), ids.size() * sizeof(int64_t));
+    return f.hex() + "/" + std::to_string(ids.size());
+}
+
+nlohmann::json CalibrationIdentity::toJson() const
+{
+    return {{"model_fingerprint", model},        {"text_fingerprint", text},
+            {"context", options.context},        {"samples", options.samples},
+            {"sampling", samplingName(options.sampling)}, {"seed", options.seed},
+            {"bos", bos}};
+}
+
+void saveCalibration(const fs::path& dir, const CalibrationStats& stats, const CalibrationIdentity& id)
+{
+    std::vector<TensorToWrite> tensors;
+    std::vector<at::Tensor> keep;
+    for (int64_t l = 0; l < static_cast<int64_t>(stats.gram.size()); ++l)
+        for (size_t s = 0; s < kInputSites; ++s) {
+            const at::Tensor& g = stats.gram[l][s];
+            if (!g.defined())
+                continue;
+            at::Tensor c = g.to(at::kCPU, at::kDouble).contiguous();
+            keep.push_back(c);
+            tensors.push_back({siteTensorName(l, static_cast<InputSite>(s)), DType::F64, c.sizes().vec(), c.data_ptr(),
+                               static_cast<size_t>(c.nbytes())});
+        }
+    fs::create_directories(dir);
+    nlohmann::json meta = id.toJson();
+    meta["format"] = "basis-studio-calibration/1";
+    meta["tokens"] = stats.tokens;
+    meta["samples_used"] = stats.samples;
+    meta["layers"] = stats.gram.size();
+    // Statistics first, description last: a cache with a description always has its statistics.
+    writeSafetensors(dir / "statistics.safetensors", tensors, {{"format", "basis-studio-calibration"}});
+    writeFileAtomically(dir / "calibration.json", meta.dump(2) + "\n");
+}
+
+CalibrationIdentity readCalibrationIdentity(const fs::path& dir)
+{
+    const fs::path file = dir / "calibration.json";
+    if (!fs::exists(file))
+        throw Error(dir.string() + ": not a calibration cache (no calibration.json; make one with basis-cli calibrate)");
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(readFile(file));
+        CalibrationIdentity id;
+        id.model = j.at("model_fingerprint").get<std::string>();
+        id.text = j.at("text_fingerprint").get<std::string>();
+        id.options.context = j.at("context").get<int64_t>();
+        id.options.samples = j.at("samples").get<int64_t>();
+        id.options.sampling = parseSampling(j.at("sampling").get<std::string>());
+        id.options.seed = j.at("seed").get<uint64_t>();
+        id.bos = j.at("bos").get<std::string>();
+        return id;
+    } catch (const Error&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw Error(file.string() + ": malformed calibration description: " + e.what());
+    }
+}
+
+CalibrationStats loadCalibration(const fs::path& dir, const CalibrationIdentity& expected, CalibrationIdentity* found)
+{
+    const CalibrationIdentity id = readCalibrationIdentity(dir);
+    auto check = [&](const char* field, const std::string& want, const std::string& have) {
+        if (!want.empty() && want != have)
+            throw Error("calibration cache " + dir.string() + " does not match: " + field + " is " + have +
+                        " in the cache but " + want + " now (recalibrate, or use another --calib folder)");
+    };
+    check("model fingerprint (another model or changed weights)", expected.model, id.model);
+    check("calibration text fingerprint", expected.text, id.text);
+    if (!expected.text.empty()) {
+        check("context", std::to_string(expected.options.context), std::to_string(id.options.context));
+        check("samples", std::to_string(expected.options.samples), std::to_string(id.options.samples));
+        check("sampling", samplingName(expected.options.sampling), samplingName(id.options.sampling));
+        check("seed", std::to_string(expected.options.seed), std::to_string(id.options.seed));
+        check("BOS policy", expected.bos, id.bos);
+    }
+    if (found)
+        *found = id;
+
+    auto file = SafetensorsFile::open(dir / "statistics.safetensors");
+    const nlohmann::json meta = nlohmann::json::parse(readFile(dir / "calibration.json"));
+    const int64_t layers = meta.value("layers", int64_t{0});
+    CalibrationStats stats;
+    stats.gram.resize(layers);
+    stats.tokens = meta.value("tokens", int64_t{0});
+    stats.samples = meta.value("samples_used", int64_t{0});
+    for (int64_t l = 0; l < layers; ++l)
+        for (size_t s = 0; s < kInputSites; ++s) {
+            const std::string name = siteTensorName(l, static_cast<InputSite>(s));
+            if (!file->contains(name))
+                continue;
+            const TensorView& v = file->tensor(name);
+            if (v.dtype != DType::F64 || v.shape.size() != 2 || v.shape[0] != v.shape[1])
+                throw Error(file->path().string() + ": tensor '" + name + "' is not a square float64 matrix");
+            stats.gram[l][s] = at::from_blob(const_cast<std::byte*>(v.data), v.shape, at::kDouble).clone();
+        }
+    return stats;
+}
+
+} // namespace basis

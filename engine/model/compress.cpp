@@ -1,0 +1,188 @@
+#include "compress.h"
+
+#include "decoder_model.h"
+#include "error.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <chrono>
+
+namespace basis {
+
+at::Tensor whiteningFactor(const at::Tensor& gram, double* jitter)
+{
+    c10::InferenceMode inference;
+    at::Tensor h = gram.to(at::kDouble);
+    auto [lower, info] = at::linalg_cholesky_ex(h);
+    double shift = 0;
+    if (info.item<int64_t>() != 0) {
+        // Not positive definite (dead or collinear inputs): lift the spectrum just above zero, as the
+        // published method does, then retry.
+        const double minEig = at::linalg_eigvalsh(h).min().item<double>();
+        shift = -minEig + 1e-6;
+        std::tie(lower, info) = at::linalg_cholesky_ex(h + shift * at::eye(h.size(0), h.options()));
+        if (info.item<int64_t>() != 0)
+            throw Error("whitening: the calibration statistics are not positive definite even after a shift of " +
+                        std::to_string(shift));
+    }
+    if (jitter)
+        *jitter = shift;
+    return lower.t().contiguous();
+}
+
+at::Tensor groupWeights(const DecoderModel& model, const ProjectionSpec& spec, const std::vector<int64_t>& layers)
+{
+    c10::InferenceMode inference;
+    const auto& projections = model.table().projections;
+    const size_t index = static_cast<size_t>(&spec - projections.data());
+    std::vector<at::Tensor> parts;
+    for (int64_t l : layers)
+        parts.push_back(model.layer(l).slots.at(index).weightInOut().to(at::kCPU, at::kDouble));
+    return at::cat(parts, 1);
+}
+
+namespace {
+
+at::Tensor groupGram(const CalibrationStats& stats, const ProjectionSpec& spec, const std::vector<int64_t>& layers)
+{
+    at::Tensor h;
+    for (int64_t l : layers) {
+        const at::Tensor& g = stats.at(l, spec.site);
+        if (!g.defined())
+            throw Error("calibration statistics lack layer " + std::to_string(l) + " input " + inputSiteName(spec.site));
+        h = h.defined() ? h + g : g.clone();
+    }
+    return h;
+}
+
+size_t projectionIndex(const DecoderModel& model, const ProjectionSpec& spec)
+{
+    const auto& projections = model.table().projections;
+    for (size_t i = 0; i < projections.size(); ++i)
+        if (projections[i].part == spec.part)
+            return i;
+    throw Error("internal: unknown part " + spec.part);
+}
+
+} // namespace
+
+at::Tensor groupSpectrum(const DecoderModel& model, const CalibrationStats* stats, const ProjectionSpec& spec,
+                         const std::vector<int64_t>& layers, bool whiten)
+{
+    c10::InferenceMode inference;
+    at::Tensor w = groupWeights(model, model.table().projections[projectionIndex(model, spec)], layers);
+    if (whiten) {
+        if (!stats)
+            throw Error("whitened spectra need calibration statistics");
+        w = at::matmul(whiteningFactor(groupGram(*stats, spec, layers)), w);
+    }
+    return at::linalg_svdvals(w);
+}
+
+double energyKept(const at::Tensor& s, int64_t k)
+{
+    at::Tensor sq = s.to(at::kDouble).pow(2);
+    const double total = sq.sum().item<double>();
+    if (total <= 0)
+        return 1.0;
+    k = std::min<int64_t>(k, s.numel());
+    return sq.narrow(0, 0, k).sum().item<double>() / total;
+}
+
+std::vector<std::vector<at::Tensor>> snapshotDenseWeights(const DecoderModel& model)
+{
+    std::vector<std::vector<at::Tensor>> out(model.layerCount());
+    for (int64_t l = 0; l < model.layerCount(); ++l)
+        for (const LinearSlot& s : model.layer(l).slots)
+            out[l].push_back(s.isFactorized() ? at::Tensor() : s.weightInOut());
+    return out;
+}
+
+CompressionResult compressModel(DecoderModel& model, const CalibrationStats* stats, const CompressionPlan& plan,
+                                const JobContext& job)
+{
+    c10::InferenceMode inference;
+    const auto started = std::chrono::steady_clock::now();
+    const bool whiten = plan.settings.method != Method::Svd;
+    if (whiten && !stats)
+        throw Error(methodName(plan.settings.method) + " needs calibration statistics (--calib or --text)");
+    int64_t totalGroups = 0, done = 0;
+    for (const PartPlan& p : plan.parts)
+        totalGroups += static_cast<int64_t>(p.groups.size());
+
+    CompressionResult result;
+    result.plan = plan;
+    // Factorize everything first, then install: a cancelled run leaves the model as it was.
+    struct Pending {
+        size_t projection;
+        std::vector<int64_t> layers;
+        at::Tensor basis;
+        std::vector<at::Tensor> coeffs;
+    };
+    std::vector<Pending> pending;
+    for (const PartPlan& part : plan.parts) {
+        if (!part.compressed)
+            continue;
+        const size_t index = projectionIndex(model, *part.spec);
+        const ProjectionSpec& spec = model.table().projections[index];
+        for (const GroupPlan& g : part.groups) {
+            job.checkCancelled();
+            at::Tensor w = groupWeights(model, spec, g.layers);   // n_in x g*n_out
+            GroupResult gr;
+            gr.part = spec.part;
+            gr.layers = g.layers;
+            gr.k = g.k;
+            at::Tensor s = whiten ? whiteningFactor(groupGram(*stats, spec, g.layers), &gr.jitter) : at::Tensor();
+            auto [u, sv, vh] = at::linalg_svd(whiten ? at::matmul(s, w) : w, /*full_matrices=*/false);
+            at::Tensor uk = u.narrow(1, 0, g.k) * sv.narrow(0, 0, g.k).unsqueeze(0);
+            // B = S^-1 U_k diag(s_k): a triangular solve instead of an explicit inverse.
+            at::Tensor b = whiten ? at::linalg_solve_triangular(s, uk, /*upper=*/true) : uk;
+            at::Tensor vk = vh.narrow(0, 0, g.k);
+            Pending p{index, g.layers, b.to(model.device(), model.dtype()).contiguous(), {}};
+            for (size_t i = 0; i < g.layers.size(); ++i)
+                p.coeffs.push_back(vk.narrow(1, static_cast<int64_t>(i) * spec.out, spec.out)
+                                       .to(model.device(), model.dtype())
+                                       .contiguous());
+            gr.singularValues = sv;
+            gr.energy = energyKept(sv, g.k);
+            result.groups.push_back(std::move(gr));
+            pending.push_back(std::move(p));
+            ++done;
+            job.report(done, totalGroups, "factorizing " + spec.part + " layers " + std::to_string(g.layers.front()) + "-" +
+                                              std::to_string(g.layers.back()));
+        }
+    }
+    for (Pending& p : pending)
+        for (size_t i = 0; i < p.layers.size(); ++i)
+            model.slot(p.layers[i], p.projection).setFactorized(p.basis, p.coeffs[i]);
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return result;
+}
+
+void refitCoefficients(DecoderModel& model, const std::vector<std::vector<at::Tensor>>& dense,
+                       const CalibrationStats& compressedStats, const CompressionPlan& plan, const JobContext& job)
+{
+    c10::InferenceMode inference;
+    for (const PartPlan& part : plan.parts) {
+        if (!part.compressed)
+            continue;
+        const size_t index = projectionIndex(model, *part.spec);
+        for (const GroupPlan& g : part.groups) {
+            job.checkCancelled();
+            for (int64_t l : g.layers) {
+                LinearSlot& slot = model.slot(l, index);
+                at::Tensor b = slot.basis().to(at::kCPU, at::kDouble);
+                at::Tensor h = compressedStats.at(l, part.spec->site);
+                at::Tensor w = dense.at(l).at(index).to(at::kCPU, at::kDouble);
+                at::Tensor hb = at::matmul(h, b);                        // H' B
+                at::Tensor lhs = at::matmul(b.t(), hb);                  // B^T H' B  (k x k)
+                at::Tensor rhs = at::matmul(hb.t(), w);                  // B^T H' W
+                at::Tensor c = at::linalg_solve(lhs, rhs);
+                slot.setFactorized(slot.basis(), c.to(model.device(), model.dtype()).contiguous());
+            }
+        }
+    }
+}
+
+} // namespace basis

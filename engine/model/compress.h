@@ -1,0 +1,58 @@
+#pragma once
+// Basis Sharing and its SVD baselines, applied to a loaded model through its linear slots.
+#include "calibration.h"
+#include "compression_plan.h"
+#include "progress.h"
+
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+namespace basis {
+
+class DecoderModel;
+
+// Whitening S (upper triangular, H = S^T S) of a float64 Gram matrix: cholesky(H)^T, and when H is not
+// positive definite, cholesky(H + (-lambda_min + eps) I)^T. `jitter` receives the shift used (0 if none).
+at::Tensor whiteningFactor(const at::Tensor& gram, double* jitter = nullptr);
+
+// The group's weights side by side, W_G = [W_1 | ... | W_g] (n_in x g*n_out), float64.
+at::Tensor groupWeights(const DecoderModel& model, const ProjectionSpec& spec, const std::vector<int64_t>& layers);
+
+// Singular values of S W_G (or of W_G without whitening), float64, descending.
+at::Tensor groupSpectrum(const DecoderModel& model, const CalibrationStats* stats, const ProjectionSpec& spec,
+                         const std::vector<int64_t>& layers, bool whiten);
+
+// Energy kept by the first k singular values: sum(s[:k]^2) / sum(s^2).
+double energyKept(const at::Tensor& singularValues, int64_t k);
+
+struct GroupResult {
+    std::string part;
+    std::vector<int64_t> layers;
+    int64_t k = 0;
+    double energy = 0;                 // fraction of sum(s^2) kept
+    double jitter = 0;                 // Cholesky shift, 0 when H was positive definite
+    at::Tensor singularValues;         // float64, all of them
+};
+
+struct CompressionResult {
+    CompressionPlan plan;
+    std::vector<GroupResult> groups;
+    double seconds = 0;
+};
+
+// The dense weights (n_in x n_out views) of every projection, kept before compression so that the update step
+// can refit coefficients against the original layer.
+std::vector<std::vector<at::Tensor>> snapshotDenseWeights(const DecoderModel& model);
+
+// Replaces every compressed part of the plan: B = S^-1 U_k diag(s_k) shared by the group (one tensor for all its
+// layers), C_l = the layer's columns of V_k^T. `stats` is required unless the method is plain svd.
+CompressionResult compressModel(DecoderModel& model, const CalibrationStats* stats, const CompressionPlan& plan,
+                                const JobContext& job = {});
+
+// The update step: with every basis fixed, C_l = (B^T H' B)^-1 B^T H' W_l, with H' collected on the compressed
+// model (inputs as the compressed layers now see them) and W_l the original dense weight.
+void refitCoefficients(DecoderModel& model, const std::vector<std::vector<at::Tensor>>& dense,
+                       const CalibrationStats& compressedStats, const CompressionPlan& plan, const JobContext& job = {});
+
+} // namespace basis

@@ -1,0 +1,199 @@
+#include "compressed_io.h"
+
+#include "atomic_file.h"
+#include "decoder_model.h"
+#include "error.h"
+#include "safetensors.h"
+#include "weights.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <map>
+#include <random>
+
+namespace basis {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string basisName(const ProjectionSpec& spec, size_t group)
+{
+    return "compression." + spec.module + ".group_" + std::to_string(group) + ".basis";
+}
+
+// Tensors to write, kept alive (contiguous CPU copies) until the file is written.
+struct TensorSet {
+    std::vector<at::Tensor> keep;
+    std::vector<TensorToWrite> list;
+    void add(const std::string& name, const at::Tensor& t)
+    {
+        at::Tensor c = t.to(at::kCPU).contiguous();
+        keep.push_back(c);
+        list.push_back({name, fromScalarType(c.scalar_type()), c.sizes().vec(), c.data_ptr(), static_cast<size_t>(c.nbytes())});
+    }
+};
+
+const ProjectionSpec& specOf(const DecoderModel& model, const std::string& part)
+{
+    const ProjectionSpec* p = model.table().findPart(part);
+    if (!p)
+        throw Error("internal: unknown part " + part);
+    return *p;
+}
+
+} // namespace
+
+void copyTokenizerFiles(const fs::path& from, const fs::path& to)
+{
+    for (const char* f : {"tokenizer.model", "tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json",
+                          "special_tokens_map.json", "generation_config.json"})
+        if (fs::exists(from / f))
+            fs::copy_file(from / f, to / f, fs::copy_options::overwrite_existing);
+}
+
+void replaceFolderAtomically(const fs::path& out, const std::function<void(const fs::path&)>& fill)
+{
+    const fs::path parent = fs::absolute(out).parent_path();
+    fs::create_directories(parent);
+    std::random_device rd;
+    const std::string tag = std::to_string(rd());
+    const fs::path tmp = parent / ("." + out.filename().string() + ".tmp-" + tag);
+    const fs::path old = parent / ("." + out.filename().string() + ".old-" + tag);
+    fs::create_directories(tmp);
+    try {
+        fill(tmp);
+    } catch (...) {
+        std::error_code ec;
+        fs::remove_all(tmp, ec);
+        throw;
+    }
+    std::error_code ec;
+    const bool existed = fs::exists(out);
+    if (existed) {
+        fs::rename(out, old, ec);
+        if (ec) {
+            fs::remove_all(tmp, ec);
+            throw Error(out.string() + ": cannot move the earlier output aside: " + ec.message());
+        }
+    }
+    fs::rename(tmp, out, ec);
+    if (ec) {
+        if (existed)
+            fs::rename(old, out);
+        fs::remove_all(tmp);
+        throw Error(out.string() + ": cannot move the new output in place: " + ec.message());
+    }
+    if (existed)
+        fs::remove_all(old, ec);
+}
+
+nlohmann::json compressionSection(const CompressionResult& result, const nlohmann::json& extra)
+{
+    const CompressionPlan& plan = result.plan;
+    nlohmann::json parts = nlohmann::json::object();
+    size_t g = 0;
+    for (const PartPlan& p : plan.parts) {
+        if (!p.compressed)
+            continue;
+        nlohmann::json groups = nlohmann::json::array();
+        for (size_t i = 0; i < p.groups.size(); ++i, ++g) {
+            nlohmann::json entry = {{"layers", p.groups[i].layers}, {"k", p.groups[i].k}, {"basis", basisName(*p.spec, i)}};
+            if (g < result.groups.size()) {
+                entry["energy_kept"] = result.groups[g].energy;
+                entry["cholesky_shift"] = result.groups[g].jitter;
+            }
+            groups.push_back(entry);
+        }
+        parts[p.spec->part] = {{"module", p.spec->module}, {"shared", p.shared}, {"groups", groups}};
+    }
+    nlohmann::json j = {{"format", "basis-studio/1"},
+                        {"method", methodName(plan.settings.method)},
+                        {"ratio", plan.settings.ratio},
+                        {"group_size", plan.settings.groupSize},
+                        {"update", plan.settings.update},
+                        {"shared", plan.settings.shared},
+                        {"private", plan.settings.privateParts},
+                        {"parts", parts},
+                        {"parameters",
+                         {{"target_before", plan.targetBefore},
+                          {"target_after", plan.targetAfter},
+                          {"model_before", plan.modelBefore},
+                          {"model_after", plan.modelAfter},
+                          {"removed_percent_of_target", plan.removedPercentOfTarget()}}}};
+    if (!extra.is_null())
+        j.update(extra);
+    return j;
+}
+
+void saveCompressedModel(const DecoderModel& model, const CompressionResult& result, const fs::path& out,
+                         const nlohmann::json& extra, const JobContext& job)
+{
+    c10::InferenceMode inference;
+    TensorSet set;
+    for (const auto& [name, t] : model.otherTensors())
+        set.add(name, t);
+    const ArchTable& table = model.table();
+    std::map<std::pair<std::string, int64_t>, bool> factorized;
+    size_t g = 0;
+    for (const PartPlan& p : result.plan.parts) {
+        if (!p.compressed)
+            continue;
+        const size_t index = static_cast<size_t>(&specOf(model, p.spec->part) - table.projections.data());
+        for (size_t i = 0; i < p.groups.size(); ++i, ++g) {
+            job.checkCancelled();
+            const auto& layers = p.groups[i].layers;
+            const LinearSlot& first = model.layer(layers.front()).slots.at(index);
+            if (!first.isFactorized())
+                throw Error("save: part '" + p.spec->part + "' of layer " + std::to_string(layers.front()) + " is not compressed");
+            set.add(basisName(*p.spec, i), first.basis());
+            if (g < result.groups.size() && result.groups[g].singularValues.defined())
+                set.add("compression." + p.spec->module + ".group_" + std::to_string(i) + ".singular_values",
+                        result.groups[g].singularValues);
+            for (int64_t l : layers) {
+                set.add(table.layerTensor(l, p.spec->module + ".coeff"), model.layer(l).slots.at(index).coeff());
+                factorized[{p.spec->part, l}] = true;
+            }
+        }
+    }
+    for (int64_t l = 0; l < model.layerCount(); ++l)
+        for (const LinearSlot& s : model.layer(l).slots)
+            if (!factorized.count({s.spec().part, l}))
+                set.add(table.layerTensor(l, s.spec().module + ".weight"), s.weight());
+
+    nlohmann::json config = model.config().raw;
+    config["compression"] = compressionSection(result, extra);
+    replaceFolderAtomically(out, [&](const fs::path& dir) {
+        writeSafetensors(dir / "model.safetensors", set.list, {{"format", "pt"}, {"basis_studio", "compressed"}});
+        writeFileAtomically(dir / "config.json", config.dump(2) + "\n");
+        copyTokenizerFiles(model.dir(), dir);
+        job.checkCancelled();
+    });
+}
+
+void exportDense(const DecoderModel& model, const fs::path& out, const JobContext& job)
+{
+    c10::InferenceMode inference;
+    TensorSet set;
+    for (const auto& [name, t] : model.otherTensors())
+        set.add(name, t);
+    for (int64_t l = 0; l < model.layerCount(); ++l) {
+        job.checkCancelled();
+        for (const LinearSlot& s : model.layer(l).slots) {
+            at::Tensor w = s.isFactorized() ? s.weightInOut() : s.weight();
+            if (s.isFactorized() && !s.spec().storedInOut)
+                w = w.t();
+            set.add(model.table().layerTensor(l, s.spec().module + ".weight"), w);
+        }
+    }
+    nlohmann::json config = model.config().raw;
+    config.erase("compression");
+    replaceFolderAtomically(out, [&](const fs::path& dir) {
+        writeSafetensors(dir / "model.safetensors", set.list, {{"format", "pt"}});
+        writeFileAtomically(dir / "config.json", config.dump(2) + "\n");
+        copyTokenizerFiles(model.dir(), dir);
+    });
+}
+
+} // namespace basis

@@ -1,0 +1,32 @@
+#pragma once
+// Compressed model folders: config.json (the original fields plus a "compression" section), one
+// model.safetensors with each shared basis stored once, and the tokenizer files; and dense export.
+#include "compress.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+namespace basis {
+
+class DecoderModel;
+
+// The "compression" section written to config.json.
+nlohmann::json compressionSection(const CompressionResult& result, const nlohmann::json& extra = {});
+
+// Writes the compressed model to `out`. The folder is assembled beside it and swapped in at the end, so a
+// failed or cancelled save leaves an earlier `out` as it was.
+void saveCompressedModel(const DecoderModel& model, const CompressionResult& result, const std::filesystem::path& out,
+                         const nlohmann::json& extra = {}, const JobContext& job = {});
+
+// Writes an ordinary Hugging Face checkpoint with W = B C_l reconstructed, under the original tensor names and
+// orientation (config.json without the compression section).
+void exportDense(const DecoderModel& model, const std::filesystem::path& out, const JobContext& job = {});
+
+// Copies tokenizer files (tokenizer.model, tokenizer.json, vocab.json, merges.txt, tokenizer_config.json,
+// special_tokens_map.json, generation_config.json) that exist in `from`.
+void copyTokenizerFiles(const std::filesystem::path& from, const std::filesystem::path& to);
+
+// Builds a folder in a temporary sibling of `out` with `fill`, then replaces `out` with it.
+void replaceFolderAtomically(const std::filesystem::path& out, const std::function<void(const std::filesystem::path&)>& fill);
+
+} // namespace basis
