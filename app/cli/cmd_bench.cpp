@@ -4,6 +4,7 @@
 
 #include "decoder_model.h"
 #include "error.h"
+#include "perplexity.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -72,11 +73,10 @@ int runBenchForward(const BenchArgs& a)
     for (int threads : a.threads) {
         applyThreads(threads);
         const double gemm = gemmRate(model->dtype());
-        auto once = [&] {
+        auto once = [&] {   // one evaluation window: forward + loss, as eval ppl runs it
             c10::InferenceMode guard;
-            at::Tensor logits = model->forward(ids);
-            at::Tensor targets = ids.squeeze(0).narrow(0, 1, a.context - 1);
-            return at::cross_entropy_loss(logits.squeeze(0).narrow(0, 0, a.context - 1), targets).item<double>();
+            at::Tensor hidden = model->hiddenStates(ids).squeeze(0);
+            return sumNll(*model, hidden.narrow(0, 0, a.context - 1), ids.squeeze(0).narrow(0, 1, a.context - 1));
         };
         once();   // warm-up: first-touch of the memory map, allocator, OpenMP pool
         std::vector<double> times;

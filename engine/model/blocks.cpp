@@ -2,7 +2,9 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 #include <limits>
 
 namespace basis::blocks {
@@ -77,20 +79,35 @@ at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::T
 {
     const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
     const int64_t Hkv = k.size(1), S = k.size(2), G = H / Hkv;
-    // Grouped queries: the G query heads of one kv head become G x T rows against the same keys.
-    at::Tensor qg = q.reshape({B, Hkv, G * T, D});
-    at::Tensor scores = at::matmul(qg, k.transpose(-1, -2)).view({B, Hkv, G, T, S});
-    scores.mul_(scale);
-    bool needMask = T > 1 || window > 0;
-    at::Tensor probs;
-    if (needMask) {
-        at::Tensor mask = causalMask(T, S, start, window, q.device());
-        probs = at::softmax(scores.to(at::kFloat) + mask, -1).to(q.scalar_type());
-    } else {
-        probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+    // Queries go in blocks whose score matrix stays under ~16 MB: glibc serves such blocks from its heap
+    // instead of fresh zeroed pages (a 1024-token GPT-2 window otherwise spends a third of its time in page
+    // faults), and each block only needs the keys up to its last query.
+    constexpr int64_t kBlockBytes = 16 << 20;
+    const int64_t block = std::max<int64_t>(1, std::min<int64_t>(T, kBlockBytes / (4 * B * H * std::max<int64_t>(S, 1))));
+    std::vector<at::Tensor> outs;
+    for (int64_t t0 = 0; t0 < T; t0 += block) {
+        const int64_t tb = std::min(block, T - t0);
+        const int64_t keys = std::min(S, start + t0 + tb);          // causal: later keys are never seen
+        const int64_t first = window > 0 ? std::max<int64_t>(0, start + t0 - window + 1) : 0;
+        at::Tensor kb = k.narrow(2, first, keys - first), vb = v.narrow(2, first, keys - first);
+        // Grouped queries: the G query heads of one kv head become G x tb rows against the same keys.
+        at::Tensor qg = q.narrow(2, t0, tb).reshape({B, Hkv, G * tb, D});
+        at::Tensor scores = at::matmul(qg, kb.transpose(-1, -2)).view({B, Hkv, G, tb, keys - first});
+        scores.mul_(scale);
+        at::Tensor probs;
+        if (tb > 1 || window > 0 || keys < S) {
+            at::Tensor mask = causalMask(tb, keys - first, start + t0 - first, window, q.device());
+            if (scores.scalar_type() == at::kFloat)
+                probs = at::softmax(scores.add_(mask), -1);
+            else
+                probs = at::softmax(scores.to(at::kFloat).add_(mask), -1).to(q.scalar_type());
+        } else {
+            probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+        }
+        outs.push_back(at::matmul(probs.view({B, Hkv, G * tb, keys - first}), vb).view({B, H, tb, D}));
     }
-    at::Tensor out = at::matmul(probs.view({B, Hkv, G * T, S}), v);   // [B, Hkv, G*T, D]
-    return out.view({B, H, T, D}).transpose(1, 2).reshape({B, T, H * D});
+    at::Tensor out = outs.size() == 1 ? outs[0] : at::cat(outs, 2);
+    return out.transpose(1, 2).reshape({B, T, H * D});
 }
 
 } // namespace basis::blocks

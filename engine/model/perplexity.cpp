@@ -60,6 +60,23 @@ std::vector<int64_t> tokenizeForEvaluation(const Tokenizer& tokenizer, const std
     return ids;
 }
 
+double sumNll(const DecoderModel& model, const at::Tensor& hidden, const at::Tensor& targets)
+{
+    c10::InferenceMode inference;
+    const int64_t rows = hidden.size(0);
+    const int64_t vocab = model.config().vocabSize;
+    const int64_t chunk = std::max<int64_t>(16, (24 << 20) / (4 * vocab));
+    at::Tensor t = targets.to(hidden.device());
+    double total = 0;
+    for (int64_t r = 0; r < rows; r += chunk) {
+        const int64_t n = std::min(chunk, rows - r);
+        at::Tensor logits = model.logits(hidden.narrow(0, r, n));
+        // Per-token losses summed in float64 so long texts lose no precision.
+        total += at::cross_entropy_loss(logits, t.narrow(0, r, n), {}, at::Reduction::None).to(at::kDouble).sum().item<double>();
+    }
+    return total;
+}
+
 PplResult evaluatePerplexity(const DecoderModel& model, const std::vector<int64_t>& ids, const PplOptions& options,
                              const JobContext& job)
 {
@@ -84,7 +101,7 @@ PplResult evaluatePerplexity(const DecoderModel& model, const std::vector<int64_
     }
 
     at::Tensor all = at::from_blob(const_cast<int64_t*>(ids.data()), {n}, at::TensorOptions().dtype(at::kLong)).clone();
-    double sumNll = 0, sumWindowMeans = 0;
+    double totalNll = 0, sumWindowMeans = 0;
     int64_t scored = 0, windows = 0, prevEnd = 0;
     for (int64_t begin = 0; begin < n; begin += stride) {
         job.checkCancelled();
@@ -95,12 +112,9 @@ PplResult evaluatePerplexity(const DecoderModel& model, const std::vector<int64_
             at::Tensor window = all.slice(0, begin, end).unsqueeze(0);
             at::Tensor hidden = model.hiddenStates(window);
             // Position t predicts token t+1: score targets firstScored..len-1 from positions firstScored-1..len-2.
-            at::Tensor logits = model.logits(hidden.narrow(1, firstScored - 1, count)).squeeze(0);
-            at::Tensor targets = window.squeeze(0).narrow(0, firstScored, count).to(logits.device());
-            // Per-token losses summed in float64 so long texts lose no precision.
-            at::Tensor nll = at::cross_entropy_loss(logits, targets, {}, at::Reduction::None).to(at::kDouble);
-            const double windowNll = nll.sum().item<double>();
-            sumNll += windowNll;
+            const double windowNll = sumNll(model, hidden.squeeze(0).narrow(0, firstScored - 1, count),
+                                            window.squeeze(0).narrow(0, firstScored, count));
+            totalNll += windowNll;
             sumWindowMeans += windowNll / static_cast<double>(count);
             scored += count;
             ++windows;
@@ -115,7 +129,7 @@ PplResult evaluatePerplexity(const DecoderModel& model, const std::vector<int64_
     r.windows = windows;
     r.tokens = scored;
     r.inputTokens = n;
-    r.nll = sumNll / static_cast<double>(scored);
+    r.nll = totalNll / static_cast<double>(scored);
     r.pplTokenMean = std::exp(r.nll);
     r.pplWindowMean = std::exp(sumWindowMeans / static_cast<double>(windows));
     r.protocol = options.protocol;

@@ -2,6 +2,8 @@
 // Perplexity over windows of a token stream, with the protocol stated in every result.
 #include "progress.h"
 
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -42,6 +44,10 @@ struct PplResult {
     int64_t context = 0, stride = 0;
     double seconds = 0;
 };
+
+// Sum of -log p(targets[i] | hidden row i) over rows of hidden [rows, dim], in float64. Logits are made in row
+// chunks of at most ~24 MB so a 50k vocabulary never needs one 200 MB buffer per window.
+double sumNll(const DecoderModel& model, const at::Tensor& hidden, const at::Tensor& targets);
 
 // Windows [i*stride, i*stride + context) until the end of the stream; the last partial window is kept.
 // Each window is scored on its own, on the tokens no earlier window scored (all but its first token when
