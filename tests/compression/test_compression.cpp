@@ -1,0 +1,274 @@
+// Calibration and compression: statistics against the reference's X^T X, parameter counts against the formula,
+// the update step's algebra, save/load, dense export, and clear errors.
+#include "test_support.h"
+
+#include "atomic_file.h"
+#include "calibration_job.h"
+#include "compress.h"
+#include "compressed_io.h"
+#include "decoder_model.h"
+#include "error.h"
+#include "param_count.h"
+#include "perplexity.h"
+#include "safetensors.h"
+#include "synth.h"
+#include "tokenizer.h"
+
+#include <ATen/ATen.h>
+#include <algorithm>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+const char* kStories = "models/stories260K/hf";
+
+template <typename Fn>
+void expectError(Fn fn, std::initializer_list<std::string> fragments)
+{
+    try {
+        fn();
+        ADD_FAILURE() << "no error thrown";
+    } catch (const basis::Error& e) {
+        const std::string msg = e.what();
+        for (const auto& f : fragments)
+            EXPECT_NE(msg.find(f), std::string::npos) << "message '" << msg << "' lacks '" << f << "'";
+    }
+}
+
+basis::CompressionSettings settings(basis::Method m, double ratio, int64_t g)
+{
+    basis::CompressionSettings s;
+    s.method = m;
+    s.ratio = ratio;
+    s.groupSize = g;
+    return s;
+}
+
+// The first `tokens` tokens of calib.txt as sequential 128-token chunks: small enough for a fast test.
+basis::CalibrationStats storiesStats(basis::DecoderModel& model, int64_t chunks = 40)
+{
+    auto tok = basis::loadTokenizer(model.dir());
+    auto ids = basis::tokenizeForEvaluation(
+        *tok, basis::readFile(basis::test::sharedPath("data/tinystories-valid/calib.txt")), basis::BosPolicy::Auto);
+    basis::CalibrationOptions o;
+    o.context = 128;
+    o.samples = chunks;
+    return basis::collectStatistics(model, basis::calibrationChunks(ids, o), 4);
+}
+
+TEST(Rank, PublishedFormula)
+{
+    // floor(0.8 * 64 * 172 * 2 / (64 + 2 * 172)) = floor(43.16)
+    EXPECT_EQ(basis::rankFor(20, 64, 172, 2), 43);
+    EXPECT_EQ(basis::rankFor(20, 4096, 4096, 1), 1638);   // LLaMA-7B q at 20%, SVD-LLM
+    EXPECT_EQ(basis::rankFor(20, 4096, 4096, 2), 2184);
+    EXPECT_EQ(basis::layerGroups(5, 2), (std::vector<std::vector<int64_t>>{{0, 1}, {2, 3}, {4}}));
+}
+
+// For every architecture and setting: the plan's counts equal the formula summed by hand, and a compressed
+// model holds exactly the parameters the plan announced.
+class PlanCounts : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PlanCounts, EqualFormulaAndCompressedModel)
+{
+    const fs::path dir = basis::test::scratchDir("plan-" + GetParam());
+    basis::writeSyntheticCheckpoint(basis::synthPreset(GetParam()), dir, 5);
+    auto model = basis::DecoderModel::load(dir);
+    for (double ratio : {20.0, 45.0})
+        for (int64_t g : {1, 3}) {
+            auto plan = basis::planCompression(model->config(), model->table(), settings(basis::Method::BasisSharing, ratio, g));
+            int64_t before = 0, after = 0;
+            for (const auto& p : plan.parts) {
+                if (!p.compressed)
+                    continue;
+                const int64_t gs = p.shared ? g : 1;
+                for (const auto& layers : basis::layerGroups(model->config().layers, gs)) {
+                    const int64_t n = static_cast<int64_t>(layers.size());
+                    const int64_t k = basis::rankFor(ratio, p.spec->in, p.spec->out, n);
+                    before += n * p.spec->in * p.spec->out;
+                    after += p.spec->in * k + n * k * p.spec->out;
+                }
+            }
+            EXPECT_EQ(plan.targetBefore, before);
+            EXPECT_EQ(plan.targetAfter, after);
+            EXPECT_EQ(plan.modelBefore, model->parameterCount());
+            EXPECT_EQ(plan.modelBefore - plan.modelAfter, before - after);
+        }
+    // Plain SVD needs no statistics; the compressed model holds what the plan said.
+    auto plan = basis::planCompression(model->config(), model->table(), settings(basis::Method::Svd, 30, 1));
+    basis::compressModel(*model, nullptr, plan);
+    EXPECT_EQ(model->parameterCount(), plan.modelAfter);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, PlanCounts, ::testing::Values("gpt2-micro", "opt-micro", "llama-micro", "mistral-micro"),
+                         [](const auto& info) {
+                             std::string n = info.param;
+                             std::replace(n.begin(), n.end(), '-', '_');
+                             return n;
+                         });
+
+TEST(Plan, DefaultPartsFollowThePublishedMethod)
+{
+    const fs::path dir = basis::test::scratchDir("plan-defaults");
+    basis::writeSyntheticCheckpoint(basis::synthPreset("mistral-micro"), dir, 1);
+    auto model = basis::DecoderModel::load(dir);
+    auto plan = basis::planCompression(model->config(), model->table(), settings(basis::Method::BasisSharing, 20, 2));
+    EXPECT_EQ(plan.settings.shared, (std::vector<std::string>{"q", "gate", "up"}));
+    EXPECT_EQ(plan.settings.privateParts, (std::vector<std::string>{"k", "v", "o", "down"}));
+    auto svd = basis::planCompression(model->config(), model->table(), settings(basis::Method::SvdLlm, 20, 2));
+    EXPECT_EQ(svd.settings.groupSize, 1);
+    EXPECT_TRUE(svd.settings.shared.empty());
+}
+
+TEST(Plan, ClearErrors)
+{
+    const fs::path dir = basis::test::scratchDir("plan-errors");
+    basis::writeSyntheticCheckpoint(basis::synthPreset("llama-micro"), dir, 1);
+    auto cfg = basis::parseModelConfig(dir / "config.json");
+    auto table = basis::archTable(cfg);
+    auto plan = [&](basis::CompressionSettings s) { basis::planCompression(cfg, table, s); };
+    expectError([&] { plan(settings(basis::Method::BasisSharing, 0, 1)); }, {"ratio", "(0, 100)"});
+    expectError([&] { plan(settings(basis::Method::BasisSharing, 100, 1)); }, {"ratio", "(0, 100)"});
+    expectError([&] { plan(settings(basis::Method::BasisSharing, 20, 5)); }, {"group size", "4 layers"});
+    auto s = settings(basis::Method::BasisSharing, 20, 2);
+    s.shared = {"q", "qq"};
+    expectError([&] { plan(s); }, {"unknown shared part 'qq'", "q, k, v, o, gate, up, down"});
+    s.shared = {"q"};
+    s.privateParts = {"q"};
+    expectError([&] { plan(s); }, {"'q'", "both shared and private"});
+    expectError([] { basis::parseMethod("lora"); }, {"unknown method 'lora'"});
+}
+
+// Statistics equal the reference's X^T X (Basis Sharing calib.py hooks, golden files) for layer 1.
+TEST(Calibration, MatchesReferenceGram)
+{
+    BASIS_REQUIRE_SHARED("golden/llama");
+    for (std::string arch : {"gpt2", "opt", "llama", "mistral"}) {
+        const auto dir = basis::test::sharedPath("golden/" + arch);
+        auto model = basis::DecoderModel::load(dir);
+        auto ids = nlohmann::json::parse(basis::readFile(dir / "input_ids.json")).at("input_ids").get<std::vector<std::vector<int64_t>>>();
+        auto stats = basis::collectStatistics(*model, ids, 2);
+        auto golden = basis::SafetensorsFile::open(dir / "xtx.safetensors");
+        for (const auto& spec : model->table().projections) {
+            const std::string name = model->table().layerTensor(1, spec.module);
+            const auto& v = golden->tensor(name);
+            at::Tensor expected = at::from_blob(const_cast<std::byte*>(v.data), v.shape, at::kDouble);
+            at::Tensor got = stats.at(1, spec.site);
+            const double scale = expected.abs().max().item<double>();
+            EXPECT_LT((got - expected).abs().max().item<double>() / scale, 1e-5) << arch << " " << name;
+        }
+    }
+}
+
+// With the statistics compression used, the closed-form refit must return the whitened-SVD coefficients
+// themselves (they are the optimum of the same objective for a fixed basis): a check of the update algebra.
+TEST(Update, RefitWithOriginalStatisticsReproducesCoefficients)
+{
+    BASIS_REQUIRE_SHARED(kStories);
+    auto model = basis::DecoderModel::load(basis::test::sharedPath(kStories));
+    auto stats = storiesStats(*model);
+    auto dense = basis::snapshotDenseWeights(*model);
+    auto plan = basis::planCompression(model->config(), model->table(), settings(basis::Method::SvdLlm, 30, 1));
+    basis::compressModel(*model, &stats, plan);
+    std::vector<at::Tensor> before;
+    for (int64_t l = 0; l < model->layerCount(); ++l)
+        for (const auto& s : model->layer(l).slots)
+            before.push_back(s.coeff().clone());
+    basis::refitCoefficients(*model, dense, stats, plan);
+    size_t i = 0;
+    for (int64_t l = 0; l < model->layerCount(); ++l)
+        for (const auto& s : model->layer(l).slots) {
+            const double scale = before[i].abs().max().item<double>();
+            EXPECT_LT((s.coeff() - before[i]).abs().max().item<double>(), 1e-3 * scale) << s.spec().part << " layer " << l;
+            ++i;
+        }
+}
+
+TEST(SaveLoad, BitIdenticalLogitsSharedBasisStoredOnceAndDenseExport)
+{
+    BASIS_REQUIRE_SHARED(kStories);
+    auto model = basis::DecoderModel::load(basis::test::sharedPath(kStories));
+    auto stats = storiesStats(*model);
+    auto plan = basis::planCompression(model->config(), model->table(), settings(basis::Method::BasisSharing, 30, 2));
+    auto result = basis::compressModel(*model, &stats, plan);
+    EXPECT_EQ(model->parameterCount(), plan.modelAfter);
+    // Layers of a group reference one basis tensor.
+    EXPECT_TRUE(model->layer(0).slots[0].basis().is_same(model->layer(1).slots[0].basis()));
+    EXPECT_FALSE(model->layer(1).slots[0].basis().is_same(model->layer(2).slots[0].basis()));
+
+    const fs::path out = basis::test::scratchDir("saved") / "model";
+    basis::saveCompressedModel(*model, result, out);
+    auto loaded = basis::DecoderModel::load(out);
+    at::Tensor ids = at::arange(1, 200, at::kLong).remainder(500).unsqueeze(0);
+    EXPECT_TRUE(at::equal(model->forward(ids), loaded->forward(ids)));
+    EXPECT_EQ(loaded->parameterCount(), plan.modelAfter);
+    EXPECT_TRUE(loaded->layer(0).slots[0].basis().is_same(loaded->layer(1).slots[0].basis()));
+    auto file = basis::SafetensorsFile::open(out / "model.safetensors");
+    int bases = 0;
+    for (const auto& n : file->names())
+        bases += n.size() > 6 && n.compare(n.size() - 6, 6, ".basis") == 0;
+    int64_t expectedBases = 0;
+    for (const auto& p : plan.parts)
+        expectedBases += static_cast<int64_t>(p.groups.size());
+    EXPECT_EQ(bases, expectedBases);
+    EXPECT_TRUE(fs::exists(out / "tokenizer.model"));
+
+    // Dense export: an ordinary checkpoint (no compression section) with the same perplexity.
+    const fs::path denseDir = basis::test::scratchDir("dense") / "model";
+    basis::exportDense(*loaded, denseDir);
+    auto dense = basis::DecoderModel::load(denseDir);
+    EXPECT_FALSE(dense->config().raw.contains("compression"));
+    auto tok = basis::loadTokenizer(denseDir);
+    auto evalIds = basis::tokenizeForEvaluation(
+        *tok, basis::readFile(basis::test::sharedPath("data/tinystories-valid/eval.txt")).substr(0, 60000), basis::BosPolicy::Auto);
+    basis::PplOptions o;
+    const double a = basis::evaluatePerplexity(*loaded, evalIds, o).ppl, b = basis::evaluatePerplexity(*dense, evalIds, o).ppl;
+    EXPECT_NEAR(a, b, 1e-4 * a);
+}
+
+TEST(SaveLoad, FailedSaveKeepsEarlierOutput)
+{
+    const fs::path out = basis::test::scratchDir("keep") / "model";
+    fs::create_directories(out);
+    basis::writeFileAtomically(out / "config.json", "earlier");
+    expectError([&] { basis::replaceFolderAtomically(out, [](const fs::path&) { throw basis::Error("disk full"); }); },
+                {"disk full"});
+    EXPECT_EQ(basis::readFile(out / "config.json"), "earlier");
+    int entries = 0;
+    for (const auto& e : fs::directory_iterator(out.parent_path()))
+        entries += e.path().filename() != "model";
+    EXPECT_EQ(entries, 0) << "temporary folder left behind";
+}
+
+TEST(CalibrationCache, RefusesAnotherModelAndDamagedFiles)
+{
+    BASIS_REQUIRE_SHARED(kStories);
+    const fs::path micro = basis::test::scratchDir("cache-model");
+    basis::writeSyntheticCheckpoint(basis::synthPreset("llama-micro"), micro, 1);
+    auto other = basis::DecoderModel::load(micro);
+    basis::CalibrationStats stats = basis::collectStatistics(*other, {{1, 2, 3, 4, 5, 6}}, 1);
+    const fs::path cache = basis::test::scratchDir("cache");
+    basis::CalibrationIdentity id;
+    id.model = basis::modelFingerprint(micro);
+    id.text = basis::tokensFingerprint({1, 2, 3, 4, 5, 6});
+    id.bos = "auto";
+    basis::saveCalibration(cache, stats, id);
+    EXPECT_EQ(basis::loadCalibrationFor(*other, cache).gram.size(), 4u);
+
+    auto stories = basis::DecoderModel::load(basis::test::sharedPath(kStories));
+    expectError([&] { basis::loadCalibrationFor(*stories, cache); }, {cache.string(), "model fingerprint"});
+
+    // Different settings for the same model and text are refused, naming the field.
+    basis::CalibrationIdentity want = id;
+    want.options.context = 256;
+    expectError([&] { basis::loadCalibration(cache, want); }, {"context"});
+
+    const std::string bytes = basis::readFile(cache / "statistics.safetensors");
+    basis::writeFileAtomically(cache / "statistics.safetensors", bytes.substr(0, bytes.size() / 2));
+    expectError([&] { basis::loadCalibrationFor(*other, cache); }, {"statistics.safetensors"});
+    expectError([&] { basis::loadCalibrationFor(*other, micro); }, {"not a calibration cache"});
+}
+
+} // namespace
