@@ -169,6 +169,8 @@ bool resolveAddBos(const Loaded& l, const FolderConfig& f, const fs::path& confi
 
 std::unique_ptr<Tokenizer> loadTokenizer(const std::filesystem::path& modelDir)
 {
+    if (!std::filesystem::is_directory(modelDir))
+        throw Error(modelDir.string() + ": not a folder (expected a Hugging Face model folder)");
     Loaded l = loadVocabulary(modelDir);
     FolderConfig f;
     f.tokenizerConfig = readOptionalJson(modelDir / "tokenizer_config.json");
