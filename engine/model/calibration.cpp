@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <map>
 #include <random>
 
 namespace basis {
@@ -75,12 +76,19 @@ CalibrationStats collectStatistics(DecoderModel& model, const std::vector<std::v
             if (width[s] > 0)
                 stats.gram[l][s] = at::zeros({width[s], width[s]}, at::TensorOptions().dtype(at::kDouble));
 
+    // One float32 product buffer per width, reused: a 3072 x 3072 product is 38 MB, above glibc's mmap
+    // threshold, and allocating it afresh for every batch and layer costs more in page faults than the GEMM.
+    std::map<int64_t, at::Tensor> scratch;
     model.setInputObserver([&](int64_t layer, InputSite site, const at::Tensor& x) {
         at::Tensor& acc = stats.gram[layer][static_cast<size_t>(site)];
         if (!acc.defined())
             return;
         at::Tensor x2 = x.reshape({-1, x.size(-1)}).to(at::kFloat);
-        acc.add_(at::mm(x2.t(), x2).to(at::kDouble).cpu());
+        at::Tensor& product = scratch[x2.size(1)];
+        if (!product.defined() || product.device() != x2.device())
+            product = at::empty({x2.size(1), x2.size(1)}, x2.options());
+        at::mm_out(product, x2.t(), x2);
+        acc.add_(product.device().is_cpu() ? product : product.cpu());   // float32 batch sum into float64
     });
     struct ObserverReset {
         DecoderModel& m;
