@@ -49,8 +49,11 @@ void copyTokenizerFiles(const fs::path& from, const fs::path& to)
 {
     for (const char* f : {"tokenizer.model", "tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json",
                           "special_tokens_map.json", "generation_config.json"})
-        if (fs::exists(from / f))
+        if (fs::exists(from / f)) {
             fs::copy_file(from / f, to / f, fs::copy_options::overwrite_existing);
+            // Sources may be read-only (shared folders); the copy belongs to the user.
+            fs::permissions(to / f, fs::perms::owner_write, fs::perm_options::add);
+        }
 }
 
 void replaceFolderAtomically(const fs::path& out, const std::function<void(const fs::path&)>& fill)

@@ -2,6 +2,7 @@
 
 #include "architecture.h"
 #include "atomic_file.h"
+#include "compressed_io.h"
 #include "error.h"
 #include "safetensors.h"
 
@@ -159,13 +160,8 @@ void writeSyntheticCheckpoint(const SynthShape& s, const std::filesystem::path& 
                         "This checkpoint was written by basis-cli synth (shape " + s.name + ", seed " +
                             std::to_string(seed) + ").\nIts weights are RANDOM: use it for benchmarks, shapes and "
                             "learning the controls, never for quality.\n");
-    if (!tokenizerDir.empty()) {
-        for (const char* f : {"tokenizer.model", "tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json",
-                              "special_tokens_map.json"}) {
-            if (std::filesystem::exists(tokenizerDir / f))
-                std::filesystem::copy_file(tokenizerDir / f, dir / f, std::filesystem::copy_options::overwrite_existing);
-        }
-    }
+    if (!tokenizerDir.empty())
+        copyTokenizerFiles(tokenizerDir, dir);
 }
 
 } // namespace basis
