@@ -86,6 +86,14 @@ struct BenchArgs {
     bool json = false;
 };
 
+struct ConfigArgs {
+    std::string config;
+    std::vector<std::string> set;   // section.key=value overrides
+    bool json = false;
+};
+
+int runConfigCheck(const ConfigArgs& a);
+int runPipelineCommand(const ConfigArgs& a);
 int runInspect(const InspectArgs& a);
 int runCalibrate(const CalibrateArgs& a);
 int runCompress(const CompressArgs& a);

@@ -75,6 +75,18 @@ int main(int argc, char** argv)
     addRunOptions(compressCmd, compress.run);
     compressCmd->add_flag("--json", compress.json, "Print one JSON object as the last line");
 
+    ConfigArgs runArgs;
+    auto* runCmd = app.add_subcommand("run", "Run a YAML config: calibrate, compress, update, save, evaluate");
+    runCmd->add_option("--config", runArgs.config, "YAML file (published Basis Sharing keys + basis_studio)")->required();
+    runCmd->add_option("--set", runArgs.set, "Override section.key=value (repeatable)");
+    runCmd->add_flag("--json", runArgs.json, "Print the results JSON as the last line");
+    ConfigArgs checkArgs;
+    auto* configCmd = app.add_subcommand("config", "YAML configs");
+    configCmd->require_subcommand(1);
+    auto* checkCmd = configCmd->add_subcommand("check", "Validate a config and print it fully resolved");
+    checkCmd->add_option("file", checkArgs.config, "YAML file")->required();
+    checkCmd->add_option("--set", checkArgs.set, "Override section.key=value (repeatable)");
+
     ExportArgs exportArgs;
     auto* exportCmd = app.add_subcommand("export", "Export a compressed model");
     exportCmd->add_option("--model", exportArgs.model, "Compressed model folder")->required();
@@ -137,6 +149,10 @@ int main(int argc, char** argv)
     try {
         if (*inspectCmd)
             return runInspect(inspect);
+        if (*runCmd)
+            return runPipelineCommand(runArgs);
+        if (*checkCmd)
+            return runConfigCheck(checkArgs);
         if (*calibrateCmd)
             return runCalibrate(calibrate);
         if (*compressCmd)

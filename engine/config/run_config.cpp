@@ -1,0 +1,416 @@
+#include "run_config.h"
+
+#include "atomic_file.h"
+#include "compression_plan.h"
+#include "error.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <functional>
+#include <sstream>
+#include <tuple>
+
+namespace basis {
+
+namespace fs = std::filesystem;
+
+bool PplEvaluation::operator==(const PplEvaluation& o) const
+{
+    return std::tie(dataset, text, context, stride, protocol) == std::tie(o.dataset, o.text, o.context, o.stride, o.protocol);
+}
+
+bool RunConfig::operator==(const RunConfig& o) const
+{
+    auto published = [](const RunConfig& c) {
+        return std::tie(c.modelType, c.modelName, c.projectionNames, c.groupSize, c.compressionRatio, c.contextLength,
+                        c.stride, c.sharePart, c.privatePart, c.datasetName, c.buildCalib, c.calibPath, c.calibrationSize,
+                        c.calibBatchSize, c.datasetCacheDir, c.update, c.buildUpdateCalib, c.updateCalibPath,
+                        c.saveUntrainedModel, c.untrainedModelPath, c.saveUpdatedModel, c.updatedModelPath, c.loraRequested);
+    };
+    auto ours = [](const RunConfig& c) {
+        return std::tie(c.modelPath, c.method, c.calibrationText, c.updateText, c.dataDir, c.sampling, c.seed, c.bos,
+                        c.device, c.dtype, c.threads, c.evaluations, c.resultsPath);
+    };
+    return published(*this) == published(o) && ours(*this) == ours(o);
+}
+
+namespace {
+
+const char* kKnownDatasets = "wikitext (or wikitext2), ptb, c4, tinystories";
+
+// Reads one YAML document into a RunConfig, with positions in every message.
+class Reader {
+public:
+    Reader(std::string source, LoadedConfig& out) : m_source(std::move(source)), m_out(out) {}
+
+    [[noreturn]] void fail(const YAML::Mark& m, const std::string& what) const { throw Error(where(m) + what); }
+    void warn(const YAML::Mark& m, const std::string& what)
+    {
+        m_out.warnings.push_back({ConfigMessage::Level::Warning, where(m) + "warning: " + what});
+    }
+
+    template <typename T>
+    void get(const YAML::Node& n, const std::string& key, T& into, const char* type)
+    {
+        if (n.IsNull())
+            return;   // `key: null` / `key:` keeps the default, as the published configs use it
+        try {
+            into = n.as<T>();
+        } catch (const YAML::Exception&) {
+            fail(n.Mark(), "'" + key + "' must be " + type + ", found '" + scalarText(n) + "'");
+        }
+    }
+
+    void strings(const YAML::Node& n, const std::string& key, std::vector<std::string>& into)
+    {
+        if (n.IsNull())
+            return;
+        if (!n.IsSequence())
+            fail(n.Mark(), "'" + key + "' must be a list of strings");
+        into.clear();
+        for (const auto& item : n) {
+            std::string s;
+            get(item, key, s, "a string");
+            into.push_back(s);
+        }
+    }
+
+    // Calls the handler of each key of a section; keys without one are warnings.
+    void section(const YAML::Node& n, const std::string& name,
+                 const std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>& handlers,
+                 const std::function<bool(const std::string&, const YAML::Node&)>& fallback = {})
+    {
+        if (n.IsNull())
+            return;
+        if (!n.IsMap())
+            fail(n.Mark(), "section '" + name + "' must be a mapping of keys to values");
+        for (const auto& kv : n) {
+            const std::string key = kv.first.as<std::string>();
+            auto h = handlers.find(key);
+            if (h != handlers.end())
+                h->second(kv.second, name + "." + key);
+            else if (!fallback || !fallback(key, kv.second))
+                warn(kv.first.Mark(), "unknown key '" + name + "." + key + "' (ignored)");
+        }
+    }
+
+private:
+    std::string where(const YAML::Mark& m) const
+    {
+        if (m.is_null() || m.line < 0)
+            return m_source + ": ";
+        return m_source + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": ";
+    }
+    static std::string scalarText(const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : "(a list or mapping)"; }
+
+    std::string m_source;
+    LoadedConfig& m_out;
+};
+
+void applyOverride(YAML::Node& root, const std::string& assignment)
+{
+    const auto eq = assignment.find('=');
+    const auto dot = assignment.find('.');
+    if (eq == std::string::npos || dot == std::string::npos || dot > eq)
+        throw Error("--set '" + assignment + "': expected section.key=value");
+    const std::string sectionName = assignment.substr(0, dot), key = assignment.substr(dot + 1, eq - dot - 1);
+    YAML::Node value;
+    try {
+        value = YAML::Load(assignment.substr(eq + 1));
+    } catch (const YAML::Exception& e) {
+        throw Error("--set '" + assignment + "': " + e.msg);
+    }
+    YAML::Node sec = root[sectionName];
+    if (!sec.IsDefined() || sec.IsNull())
+        root[sectionName] = YAML::Node(YAML::NodeType::Map);
+    root[sectionName][key] = value;
+}
+
+void readPpl(Reader& r, const YAML::Node& item, RunConfig& c)
+{
+    PplEvaluation e;
+    if (!item.IsMap())
+        r.fail(item.Mark(), "each basis_studio.evaluate entry must be a mapping (ppl: {dataset: ..., ...})");
+    for (const auto& kv : item) {
+        const std::string kind = kv.first.as<std::string>();
+        if (kind != "ppl") {
+            r.warn(kv.first.Mark(), "unknown evaluation '" + kind + "' (supported: ppl); ignored");
+            continue;
+        }
+        r.section(kv.second, "ppl",
+                  {{"dataset", [&](auto& n, auto& k) { r.get(n, k, e.dataset, "a dataset name"); }},
+                   {"text", [&](auto& n, auto& k) { r.get(n, k, e.text, "a file path"); }},
+                   {"context", [&](auto& n, auto& k) { r.get(n, k, e.context, "an integer"); }},
+                   {"stride", [&](auto& n, auto& k) { r.get(n, k, e.stride, "an integer"); }},
+                   {"protocol", [&](auto& n, auto& k) { r.get(n, k, e.protocol, "window-mean or token-mean"); }}});
+        if (e.dataset.empty() == e.text.empty())
+            r.fail(kv.second.Mark(), "a ppl evaluation needs exactly one of 'dataset' and 'text'");
+        if (e.protocol != "window-mean" && e.protocol != "token-mean")
+            r.fail(kv.second.Mark(), "unknown protocol '" + e.protocol + "' (expected window-mean or token-mean)");
+        c.evaluations.push_back(e);
+    }
+}
+
+void validate(Reader& r, const YAML::Node& root, RunConfig& c)
+{
+    const YAML::Mark top = root.Mark();
+    auto at = [&](const char* sec, const char* key) {
+        YAML::Node n = root[sec];
+        return n.IsMap() && n[key].IsDefined() ? n[key].Mark() : top;
+    };
+    try {
+        parseMethod(c.method);
+    } catch (const Error& e) {
+        r.fail(at("basis_studio", "method"), e.what());
+    }
+    if (!(c.compressionRatio > 0 && c.compressionRatio < 100))
+        r.fail(at("model_args", "compression_ratio"), "compression_ratio must be in (0, 100) percent of parameters removed");
+    if (c.groupSize < 1)
+        r.fail(at("model_args", "group_size"), "group_size must be at least 1");
+    if (c.contextLength < 2)
+        r.fail(at("model_args", "context_length"), "context_length must be at least 2");
+    if (c.modelPath.empty()) {
+        if (!c.modelName.empty() && fs::is_directory(c.modelName))
+            c.modelPath = c.modelName;
+        else
+            r.fail(top, "missing required key basis_studio.model_path (the local Hugging Face folder; "
+                        "model_args.model_name may name it instead)");
+    }
+    if (c.calibrationText.empty() && c.datasetName.empty() && c.method != "svd" &&
+        !(c.calibPath.size() && !c.buildCalib))
+        r.fail(at("calibration_args", "dataset_name"),
+               "no calibration data: set basis_studio.calibration_text or calibration_args.dataset_name");
+    if (!c.datasetName.empty()) {
+        static const std::vector<std::string> known{"wikitext", "wikitext2", "ptb", "c4", "tinystories"};
+        if (std::find(known.begin(), known.end(), c.datasetName) == known.end())
+            r.fail(at("calibration_args", "dataset_name"),
+                   "unknown dataset '" + c.datasetName + "' (known: " + kKnownDatasets + ")");
+    }
+}
+
+} // namespace
+
+LoadedConfig parseRunConfig(const std::string& yaml, const std::string& source, const std::vector<std::string>& overrides)
+{
+    LoadedConfig out;
+    Reader r(source, out);
+    YAML::Node root;
+    try {
+        root = YAML::Load(yaml);
+    } catch (const YAML::ParserException& e) {
+        r.fail(e.mark, "malformed YAML: " + e.msg);
+    }
+    if (root.IsNull())
+        root = YAML::Node(YAML::NodeType::Map);
+    if (!root.IsMap())
+        r.fail(root.Mark(), "expected a mapping of sections (model_args, calibration_args, ..., basis_studio)");
+    for (const auto& o : overrides)
+        applyOverride(root, o);
+
+    RunConfig& c = out.config;
+    auto str = [&](std::string& v, const char* t = "a string") {
+        return [&r, &v, t](const YAML::Node& n, const std::string& k) { r.get(n, k, v, t); };
+    };
+    auto i64 = [&](int64_t& v) { return [&r, &v](const YAML::Node& n, const std::string& k) { r.get(n, k, v, "an integer"); }; };
+    auto flag = [&](bool& v) { return [&r, &v](const YAML::Node& n, const std::string& k) { r.get(n, k, v, "true or false"); }; };
+    auto list = [&](std::vector<std::string>& v) {
+        return [&r, &v](const YAML::Node& n, const std::string& k) { r.strings(n, k, v); };
+    };
+    for (const auto& kv : root) {
+        const std::string name = kv.first.as<std::string>();
+        const YAML::Node& n = kv.second;
+        if (name == "model_args") {
+            r.section(n, name,
+                      {{"model_type", str(c.modelType)},
+                       {"model_name", str(c.modelName)},
+                       {"group_size", i64(c.groupSize)},
+                       {"compression_ratio", [&](auto& v, auto& k) { r.get(v, k, c.compressionRatio, "a number"); }},
+                       {"context_length", i64(c.contextLength)},
+                       {"stride", i64(c.stride)},
+                       {"share_part", list(c.sharePart)},
+                       {"private_part", list(c.privatePart)}},
+                      [&](const std::string& key, const YAML::Node& v) {
+                          if (key.size() < 6 || key.compare(key.size() - 5, 5, "_name") != 0)
+                              return false;
+                          std::string module;
+                          r.get(v, "model_args." + key, module, "a module name");
+                          c.projectionNames[key.substr(0, key.size() - 5)] = module;
+                          return true;
+                      });
+        } else if (name == "calibration_args") {
+            r.section(n, name,
+                      {{"dataset_name", str(c.datasetName)},
+                       {"build_calib", flag(c.buildCalib)},
+                       {"calib_path", str(c.calibPath)},
+                       {"calibration_size", i64(c.calibrationSize)},
+                       {"calib_batch_size", i64(c.calibBatchSize)},
+                       {"dataset_cache_dir", str(c.datasetCacheDir)}});
+        } else if (name == "after_calibration_update_args") {
+            r.section(n, name,
+                      {{"update", flag(c.update)},
+                       {"build_update_calib", flag(c.buildUpdateCalib)},
+                       {"update_calib_path", str(c.updateCalibPath)}});
+        } else if (name == "model_saving") {
+            r.section(n, name,
+                      {{"save_untrained_model", flag(c.saveUntrainedModel)},
+                       {"untrained_model_path", str(c.untrainedModelPath)},
+                       {"save_updated_model", flag(c.saveUpdatedModel)},
+                       {"updated_model_path", str(c.updatedModelPath)}});
+        } else if (name == "lora_args") {
+            c.loraRequested = !n.IsNull();
+            if (c.loraRequested)
+                r.warn(kv.first.Mark(), "lora_args: LoRA fine-tuning is not supported yet; the section is kept but not run");
+        } else if (name == "basis_studio") {
+            r.section(n, name,
+                      {{"model_path", str(c.modelPath)},
+                       {"method", str(c.method)},
+                       {"calibration_text", str(c.calibrationText)},
+                       {"update_text", str(c.updateText)},
+                       {"data_dir", str(c.dataDir)},
+                       {"sampling", str(c.sampling)},
+                       {"seed", [&](auto& v, auto& k) { r.get(v, k, c.seed, "a non-negative integer"); }},
+                       {"bos", str(c.bos)},
+                       {"device", str(c.device)},
+                       {"dtype", str(c.dtype)},
+                       {"threads", [&](auto& v, auto& k) { r.get(v, k, c.threads, "an integer"); }},
+                       {"results_path", str(c.resultsPath)},
+                       {"evaluate", [&](const YAML::Node& v, const std::string&) {
+                            if (v.IsNull())
+                                return;
+                            if (!v.IsSequence())
+                                r.fail(v.Mark(), "basis_studio.evaluate must be a list");
+                            c.evaluations.clear();
+                            for (const auto& item : v)
+                                readPpl(r, item, c);
+                        }}});
+        } else {
+            r.warn(kv.first.Mark(), "unknown section '" + name + "' (ignored)");
+        }
+    }
+    validate(r, root, c);
+    return out;
+}
+
+LoadedConfig loadRunConfig(const fs::path& file, const std::vector<std::string>& overrides)
+{
+    LoadedConfig loaded = parseRunConfig(readFile(file), file.string(), overrides);
+    resolvePaths(loaded.config, file.parent_path());
+    return loaded;
+}
+
+void resolvePaths(RunConfig& c, const fs::path& base)
+{
+    auto fix = [&](std::string& p) {
+        if (!p.empty() && fs::path(p).is_relative())
+            p = (fs::absolute(base) / p).lexically_normal().string();
+    };
+    for (std::string* p : {&c.modelPath, &c.calibrationText, &c.updateText, &c.dataDir, &c.calibPath, &c.updateCalibPath,
+                           &c.untrainedModelPath, &c.updatedModelPath, &c.resultsPath})
+        fix(*p);
+    for (auto& e : c.evaluations)
+        fix(e.text);
+}
+
+std::string writeRunConfig(const RunConfig& c, const std::string& comment)
+{
+    YAML::Emitter y;
+    y.SetDoublePrecision(17);
+    auto kv = [&](const char* k, const auto& v) { y << YAML::Key << k << YAML::Value << v; };
+    auto list = [&](const char* k, const std::vector<std::string>& v) {
+        y << YAML::Key << k << YAML::Value << YAML::Flow << YAML::BeginSeq;
+        for (const auto& s : v)
+            y << s;
+        y << YAML::EndSeq;
+    };
+    if (!comment.empty())
+        y << YAML::Comment(comment) << YAML::Newline;
+    y << YAML::BeginMap;
+    y << YAML::Key << "model_args" << YAML::Value << YAML::BeginMap;
+    kv("model_type", c.modelType);
+    kv("model_name", c.modelName);
+    for (const auto& [label, module] : c.projectionNames)
+        kv((label + "_name").c_str(), module);
+    kv("group_size", c.groupSize);
+    kv("compression_ratio", c.compressionRatio);
+    kv("context_length", c.contextLength);
+    kv("stride", c.stride);
+    list("share_part", c.sharePart);
+    list("private_part", c.privatePart);
+    y << YAML::EndMap;
+    y << YAML::Key << "calibration_args" << YAML::Value << YAML::BeginMap;
+    kv("dataset_name", c.datasetName);
+    kv("build_calib", c.buildCalib);
+    kv("calib_path", c.calibPath);
+    kv("calibration_size", c.calibrationSize);
+    kv("calib_batch_size", c.calibBatchSize);
+    kv("dataset_cache_dir", c.datasetCacheDir);
+    y << YAML::EndMap;
+    y << YAML::Key << "after_calibration_update_args" << YAML::Value << YAML::BeginMap;
+    kv("update", c.update);
+    kv("build_update_calib", c.buildUpdateCalib);
+    kv("update_calib_path", c.updateCalibPath);
+    y << YAML::EndMap;
+    y << YAML::Key << "model_saving" << YAML::Value << YAML::BeginMap;
+    kv("save_untrained_model", c.saveUntrainedModel);
+    kv("untrained_model_path", c.untrainedModelPath);
+    kv("save_updated_model", c.saveUpdatedModel);
+    kv("updated_model_path", c.updatedModelPath);
+    y << YAML::EndMap;
+    if (c.loraRequested)
+        y << YAML::Key << "lora_args" << YAML::Value << YAML::BeginMap << YAML::Key << "note" << YAML::Value
+          << "not supported yet" << YAML::EndMap;
+    y << YAML::Key << "basis_studio" << YAML::Value << YAML::BeginMap;
+    kv("model_path", c.modelPath);
+    kv("method", c.method);
+    kv("calibration_text", c.calibrationText);
+    kv("update_text", c.updateText);
+    kv("data_dir", c.dataDir);
+    kv("sampling", c.sampling);
+    kv("seed", c.seed);
+    kv("bos", c.bos);
+    kv("device", c.device);
+    kv("dtype", c.dtype);
+    kv("threads", c.threads);
+    kv("results_path", c.resultsPath);
+    y << YAML::Key << "evaluate" << YAML::Value << YAML::BeginSeq;
+    for (const auto& e : c.evaluations) {
+        y << YAML::BeginMap << YAML::Key << "ppl" << YAML::Value << YAML::Flow << YAML::BeginMap;
+        if (!e.dataset.empty())
+            kv("dataset", e.dataset);
+        if (!e.text.empty())
+            kv("text", e.text);
+        kv("context", e.context);
+        kv("stride", e.stride);
+        kv("protocol", e.protocol);
+        y << YAML::EndMap << YAML::EndMap;
+    }
+    y << YAML::EndSeq << YAML::EndMap;
+    y << YAML::EndMap;
+    return std::string(y.c_str()) + "\n";
+}
+
+fs::path datasetFile(const std::string& name, const std::string& split, const fs::path& dataDir)
+{
+    const bool calib = split == "calibration";
+    std::string rel;
+    if (name == "wikitext" || name == "wikitext2")
+        rel = calib ? "wikitext-2-raw/wiki.train.raw" : "wikitext-2-raw/wiki.test.raw";
+    else if (name == "ptb")
+        rel = calib ? "ptb/ptb.train.txt" : "ptb/ptb.test.txt";
+    else if (name == "c4")
+        rel = calib ? "c4/c4-train.jsonl" : "c4/c4-validation.jsonl";
+    else if (name == "tinystories")
+        rel = calib ? "tinystories-valid/calib.txt" : "tinystories-valid/eval.txt";
+    else
+        throw Error("unknown dataset '" + name + "' (known: " + kKnownDatasets + ")");
+    if (dataDir.empty())
+        throw Error("dataset '" + name + "' needs a data directory (basis_studio.data_dir or --data-dir) holding " + rel);
+    const fs::path file = dataDir / rel;
+    if (!fs::exists(file))
+        throw Error("dataset '" + name + "' (" + split + "): " + file.string() +
+                    " not found; put the file there or give a text file instead");
+    return file;
+}
+
+} // namespace basis

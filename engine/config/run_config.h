@@ -1,0 +1,96 @@
+#pragma once
+// A whole headless run described in YAML: the published Basis Sharing keys (model_args, calibration_args,
+// after_calibration_update_args, model_saving, lora_args) plus our own `basis_studio` section for what they
+// lack. Torch-free: reading, validating, resolving defaults and writing.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace basis {
+
+struct PplEvaluation {
+    std::string dataset;        // wikitext2 | ptb | c4 | tinystories, resolved through data_dir ...
+    std::string text;           // ... or a text file
+    int64_t context = 0;        // 0: model_args.context_length
+    int64_t stride = 0;         // 0: model_args.stride
+    std::string protocol = "window-mean";
+    bool operator==(const PplEvaluation& o) const;
+};
+
+struct RunConfig {
+    // model_args (published)
+    std::string modelType;                               // informational; checked against config.json when given
+    std::string modelName;                               // a Hugging Face name in the published configs
+    std::map<std::string, std::string> projectionNames;  // k_name: self_attn.k_proj, ... (label -> module)
+    int64_t groupSize = 1;
+    double compressionRatio = 20;
+    int64_t contextLength = 512;
+    int64_t stride = 512;
+    std::vector<std::string> sharePart, privatePart;
+    // calibration_args (published)
+    std::string datasetName;                             // wikitext | ptb | c4 | tinystories
+    bool buildCalib = true;
+    std::string calibPath;                               // calibration cache folder
+    int64_t calibrationSize = 0;                         // samples; 0 = every full chunk
+    int64_t calibBatchSize = 1;
+    std::string datasetCacheDir;
+    // after_calibration_update_args (published)
+    bool update = false;
+    bool buildUpdateCalib = true;
+    std::string updateCalibPath;
+    // model_saving (published)
+    bool saveUntrainedModel = true;
+    std::string untrainedModelPath;
+    bool saveUpdatedModel = true;
+    std::string updatedModelPath;
+    bool loraRequested = false;                          // lora_args present: accepted, not run
+    // basis_studio (ours)
+    std::string modelPath;                               // local Hugging Face folder
+    std::string method = "basis-sharing";
+    std::string calibrationText;                         // overrides calibration_args.dataset_name
+    std::string updateText;                              // default: the calibration text
+    std::string dataDir;                                 // where dataset names resolve
+    std::string sampling = "sequential";
+    uint64_t seed = 0;
+    std::string bos = "auto";
+    std::string device = "auto";
+    std::string dtype = "float32";
+    int threads = 0;
+    std::vector<PplEvaluation> evaluations;
+    std::string resultsPath;                             // default: results.json in the saved model folder
+
+    bool operator==(const RunConfig& o) const;
+};
+
+struct ConfigMessage {
+    enum class Level { Warning, Error } level;
+    std::string text;           // "FILE:LINE:COLUMN: ..." ready to print
+};
+
+struct LoadedConfig {
+    RunConfig config;
+    std::vector<ConfigMessage> warnings;
+};
+
+// Reads a YAML file. Unknown keys are warnings naming the key and line; malformed YAML, wrong types and missing
+// required keys throw basis::Error with file, line and column. `overrides` are "section.key=value" strings
+// applied on top (value parsed as YAML), as `--set` gives them.
+LoadedConfig loadRunConfig(const std::filesystem::path& file, const std::vector<std::string>& overrides = {});
+LoadedConfig parseRunConfig(const std::string& yaml, const std::string& source,
+                            const std::vector<std::string>& overrides = {});
+
+// The fully resolved configuration as YAML that loadRunConfig reads back to an equal RunConfig.
+std::string writeRunConfig(const RunConfig& config, const std::string& comment = {});
+
+// Relative paths in a config are relative to the config file's folder; this makes them absolute, so a written
+// config reproduces the run from anywhere.
+void resolvePaths(RunConfig& config, const std::filesystem::path& base);
+
+// Data files of named datasets under a data directory: calibration (train split where there is one) and
+// evaluation (test split). Throws basis::Error naming the dataset and the file looked for.
+std::filesystem::path datasetFile(const std::string& name, const std::string& split, const std::filesystem::path& dataDir);
+
+} // namespace basis

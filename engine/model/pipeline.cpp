@@ -1,0 +1,197 @@
+#include "pipeline.h"
+
+#include "atomic_file.h"
+#include "calibration_job.h"
+#include "compressed_io.h"
+#include "decoder_model.h"
+#include "error.h"
+#include "tokenizer.h"
+
+#include <ATen/ATen.h>
+#include <torch/version.h>
+
+#include <chrono>
+
+namespace basis {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+double since(std::chrono::steady_clock::time_point t0)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Runs one stage; its errors are prefixed with the stage's name so a user knows what failed.
+template <typename Fn>
+auto stage(const PipelineHooks& hooks, const std::string& name, nlohmann::json& timings, Fn fn)
+{
+    if (hooks.onStage)
+        hooks.onStage(name);
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+        if constexpr (std::is_void_v<decltype(fn())>) {
+            fn();
+            timings[name] = since(t0);
+        } else {
+            auto r = fn();
+            timings[name] = since(t0);
+            return r;
+        }
+    } catch (const Cancelled&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw Error("stage " + name + ": " + e.what());
+    }
+}
+
+std::string calibrationText(const RunConfig& c)
+{
+    if (!c.calibrationText.empty())
+        return c.calibrationText;
+    return datasetFile(c.datasetName, "calibration", c.dataDir).string();
+}
+
+CalibrationRequest requestFor(const RunConfig& c, const std::string& text)
+{
+    CalibrationRequest r;
+    r.text = text;
+    r.options.samples = c.calibrationSize;
+    r.options.context = c.contextLength;
+    r.options.sampling = parseSampling(c.sampling);
+    r.options.seed = c.seed;
+    r.options.batch = c.calibBatchSize;
+    r.bos = parseBosPolicy(c.bos);
+    return r;
+}
+
+std::string evaluationName(const PplEvaluation& e, int64_t context)
+{
+    const std::string what = !e.dataset.empty() ? e.dataset : fs::path(e.text).stem().string();
+    return "ppl_" + what + "_" + std::to_string(context);
+}
+
+} // namespace
+
+nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
+{
+    nlohmann::json timings = nlohmann::json::object();
+    const int threads = applyThreads(c.threads);
+    std::unique_ptr<Tokenizer> tokenizer;
+    auto model = stage(hooks, "load", timings, [&] {
+        tokenizer = loadTokenizer(c.modelPath);
+        return DecoderModel::load(c.modelPath, {c.device, c.dtype, threads});
+    });
+    if (!c.modelType.empty() && c.modelType.rfind(archName(model->config().arch), 0) != 0)
+        throw Error("stage load: model_args.model_type is '" + c.modelType + "' but " + c.modelPath + " holds a " +
+                    archName(model->config().arch) + " model");
+
+    CompressionSettings settings;
+    settings.method = parseMethod(c.method);
+    settings.ratio = c.compressionRatio;
+    settings.groupSize = c.groupSize;
+    auto resolveLabels = [&](const std::vector<std::string>& labels) {
+        // Published configs name parts by labels whose modules come from the *_name keys (q -> self_attn.q_proj).
+        std::vector<std::string> parts;
+        for (const auto& l : labels) {
+            auto it = c.projectionNames.find(l);
+            parts.push_back(it != c.projectionNames.end() ? it->second : l);
+        }
+        return parts;
+    };
+    settings.shared = resolveLabels(c.sharePart);
+    settings.privateParts = resolveLabels(c.privatePart);
+    settings.update = c.update;
+    const CompressionPlan plan = stage(hooks, "plan", timings, [&] {
+        return planCompression(model->config(), model->table(), settings);
+    });
+
+    CalibrationStats stats;
+    nlohmann::json calibInfo = nlohmann::json::object();
+    if (settings.method != Method::Svd) {
+        stage(hooks, "calibrate", timings, [&] {
+            if (!c.buildCalib) {
+                if (c.calibPath.empty())
+                    throw Error("build_calib is false but calibration_args.calib_path names no cache");
+                CalibrationIdentity id;
+                stats = loadCalibrationFor(*model, c.calibPath, &id);
+                calibInfo = id.toJson();
+                calibInfo["reused"] = true;
+                return;
+            }
+            CalibrationRequest r = requestFor(c, calibrationText(c));
+            r.cacheDir = c.calibPath;
+            auto out = calibrateFromText(*model, *tokenizer, r, hooks.job);
+            stats = std::move(out.stats);
+            calibInfo = out.identity.toJson();
+            calibInfo["reused"] = out.reused;
+            calibInfo["text"] = r.text.string();
+        });
+    }
+
+    const auto dense = c.update ? snapshotDenseWeights(*model) : std::vector<std::vector<at::Tensor>>{};
+    CompressionResult result = stage(hooks, "compress", timings, [&] {
+        return compressModel(*model, settings.method == Method::Svd ? nullptr : &stats, plan, hooks.job);
+    });
+    fs::path saved;
+    const nlohmann::json extra = {{"calibration", calibInfo}};
+    if (c.saveUntrainedModel && !c.untrainedModelPath.empty()) {
+        stage(hooks, "save", timings, [&] { saveCompressedModel(*model, result, c.untrainedModelPath, extra, hooks.job); });
+        saved = c.untrainedModelPath;
+    }
+    if (c.update) {
+        stage(hooks, "update", timings, [&] {
+            const std::string text = !c.updateText.empty() ? c.updateText : calibrationText(c);
+            CalibrationRequest r = requestFor(c, text);
+            r.cacheDir = c.buildUpdateCalib ? fs::path() : fs::path(c.updateCalibPath);
+            auto updated = calibrateFromText(*model, *tokenizer, r, hooks.job);
+            refitCoefficients(*model, dense, updated.stats, plan, hooks.job);
+        });
+        if (c.saveUpdatedModel && !c.updatedModelPath.empty()) {
+            stage(hooks, "save", timings, [&] { saveCompressedModel(*model, result, c.updatedModelPath, extra, hooks.job); });
+            saved = c.updatedModelPath;
+        }
+    }
+
+    nlohmann::json results = nlohmann::json::object();
+    for (const PplEvaluation& e : c.evaluations) {
+        PplOptions o;
+        o.context = e.context > 0 ? e.context : c.contextLength;
+        o.stride = e.stride > 0 ? e.stride : (c.stride > 0 ? c.stride : o.context);
+        o.protocol = parseProtocol(e.protocol);
+        const std::string name = evaluationName(e, o.context);
+        stage(hooks, "evaluate", timings, [&] {
+            const fs::path text = !e.text.empty() ? fs::path(e.text) : datasetFile(e.dataset, "evaluation", c.dataDir);
+            bool bosAdded = false;
+            const auto ids = tokenizeForEvaluation(*tokenizer, readFile(text), parseBosPolicy(c.bos), &bosAdded);
+            const PplResult r = evaluatePerplexity(*model, ids, o, hooks.job);
+            results[name] = {{"ppl,none", r.ppl},
+                             {"ppl_window_mean,none", r.pplWindowMean},
+                             {"ppl_token_mean,none", r.pplTokenMean},
+                             {"nll,none", r.nll},
+                             {"protocol", protocolName(r.protocol)},
+                             {"context", r.context},
+                             {"stride", r.stride},
+                             {"bos", bosAdded ? "once at the start" : "none"},
+                             {"tokens", r.tokens},
+                             {"windows", r.windows},
+                             {"text", text.string()}};
+        });
+    }
+
+    nlohmann::json out = {{"results", results},
+                          {"config", {{"yaml", writeRunConfig(c)}, {"model", c.modelPath}}},
+                          {"compression", compressionSection(result)},
+                          {"versions", {{"basis_studio", "0.1.0"}, {"libtorch", TORCH_VERSION}}},
+                          {"timings", timings},
+                          {"saved_model", saved.string()}};
+    const fs::path resultsFile = !c.resultsPath.empty() ? fs::path(c.resultsPath) : saved.empty() ? fs::path() : saved / "results.json";
+    if (!resultsFile.empty()) {
+        stage(hooks, "write results", timings, [&] { writeFileAtomically(resultsFile, out.dump(2) + "\n"); });
+        out["results_file"] = resultsFile.string();
+    }
+    return out;
+}
+
+} // namespace basis

@@ -1,0 +1,186 @@
+// YAML run configs: every file in configs/ round-trips, errors carry line and column, and the pipeline gives the
+// same numbers as the separate engine steps and as its own written config.
+#include "test_support.h"
+
+#include "atomic_file.h"
+#include "calibration_job.h"
+#include "compress.h"
+#include "decoder_model.h"
+#include "error.h"
+#include "perplexity.h"
+#include "pipeline.h"
+#include "run_config.h"
+#include "tokenizer.h"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+template <typename Fn>
+void expectError(Fn fn, std::initializer_list<std::string> fragments)
+{
+    try {
+        fn();
+        ADD_FAILURE() << "no error thrown";
+    } catch (const basis::Error& e) {
+        const std::string msg = e.what();
+        for (const auto& f : fragments)
+            EXPECT_NE(msg.find(f), std::string::npos) << "message '" << msg << "' lacks '" << f << "'";
+    }
+}
+
+const std::string kMinimal = R"(model_args:
+  group_size: 2
+  compression_ratio: 30
+basis_studio:
+  model_path: /tmp
+  calibration_text: /tmp/calib.txt
+)";
+
+TEST(RunConfig, EveryShippedConfigRoundTrips)
+{
+    int files = 0;
+    for (const auto& entry : fs::directory_iterator(fs::path(BASIS_SOURCE_DIR) / "configs")) {
+        if (entry.path().extension() != ".yaml")
+            continue;
+        ++files;
+        const auto first = basis::loadRunConfig(entry.path());
+        EXPECT_TRUE(first.warnings.empty()) << entry.path() << ": " << first.warnings.front().text;
+        const std::string written = basis::writeRunConfig(first.config);
+        const auto second = basis::parseRunConfig(written, "written");
+        EXPECT_TRUE(first.config == second.config) << entry.path() << "\n" << written;
+        EXPECT_EQ(basis::writeRunConfig(second.config), written);
+    }
+    EXPECT_GE(files, 8);
+}
+
+TEST(RunConfig, PublishedLayoutMapsPartLabelsAndDefaults)
+{
+    const auto c = basis::parseRunConfig(R"(model_args:
+  model_type: llama2
+  model_name: meta-llama/Llama-2-7b-hf
+  k_name: self_attn.k_proj
+  group_size: 2
+  compression_ratio: 20
+  share_part: ["k", "q"]
+  private_part: ["o"]
+calibration_args:
+  dataset_name: wikitext
+  build_calib: true
+  calib_path: null
+  calibration_size: 256
+  calib_batch_size: 16
+  dataset_cache_dir: null
+after_calibration_update_args: {update_calib_path: null, build_update_calib: false, update: false}
+model_saving: {save_untrained_model: false, untrained_model_path: null, save_updated_model: false, updated_model_path: null}
+basis_studio: {model_path: /tmp}
+)", "published.yaml").config;
+    EXPECT_EQ(c.projectionNames.at("k"), "self_attn.k_proj");
+    EXPECT_EQ(c.sharePart, (std::vector<std::string>{"k", "q"}));
+    EXPECT_EQ(c.calibrationSize, 256);
+    EXPECT_EQ(c.method, "basis-sharing");
+    EXPECT_EQ(c.contextLength, 512);
+}
+
+TEST(RunConfig, UnknownKeysWarnWithLineAndLoraIsReported)
+{
+    const auto loaded = basis::parseRunConfig(kMinimal + "  colour: blue\nlora_args:\n  r: 8\n", "x.yaml");
+    ASSERT_EQ(loaded.warnings.size(), 2u);
+    EXPECT_NE(loaded.warnings[0].text.find("x.yaml:7:"), std::string::npos) << loaded.warnings[0].text;
+    EXPECT_NE(loaded.warnings[0].text.find("basis_studio.colour"), std::string::npos);
+    EXPECT_NE(loaded.warnings[1].text.find("not supported"), std::string::npos);
+}
+
+TEST(RunConfig, SetOverridesKeys)
+{
+    const auto c = basis::parseRunConfig(kMinimal, "x.yaml", {"model_args.compression_ratio=45", "basis_studio.seed=7"}).config;
+    EXPECT_EQ(c.compressionRatio, 45);
+    EXPECT_EQ(c.seed, 7u);
+    expectError([] { basis::parseRunConfig(kMinimal, "x.yaml", {"ratio=3"}); }, {"section.key=value"});
+}
+
+TEST(RunConfigErrors, MalformedYaml)
+{
+    expectError([] { basis::parseRunConfig("model_args:\n  group_size: [1, 2\n", "bad.yaml"); }, {"bad.yaml:", "malformed YAML"});
+}
+
+TEST(RunConfigErrors, StringWhereANumberBelongs)
+{
+    std::string yaml = kMinimal;
+    yaml.replace(yaml.find("30"), 2, "thirty");
+    expectError([&] { basis::parseRunConfig(yaml, "x.yaml"); }, {"x.yaml:3:22:", "compression_ratio", "a number", "thirty"});
+}
+
+TEST(RunConfigErrors, MissingModelPath)
+{
+    expectError([] { basis::parseRunConfig("model_args:\n  group_size: 2\nbasis_studio:\n  calibration_text: a.txt\n", "x.yaml"); },
+                {"x.yaml:1:1:", "basis_studio.model_path"});
+}
+
+TEST(RunConfigErrors, UnknownMethod)
+{
+    expectError([] { basis::parseRunConfig(kMinimal + "  method: lora\n", "x.yaml"); }, {"x.yaml:7:", "unknown method 'lora'"});
+}
+
+TEST(RunConfigErrors, UnknownDatasetName)
+{
+    expectError([] { basis::parseRunConfig(kMinimal + "calibration_args:\n  dataset_name: imagenet\n", "x.yaml"); },
+                {"x.yaml:8:", "unknown dataset 'imagenet'"});
+    expectError([] { basis::datasetFile("ptb", "calibration", "/nonexistent"); }, {"ptb", "/nonexistent/ptb/ptb.train.txt", "not found"});
+}
+
+// The pipeline equals the separate steps (calibrate, compress, evaluate) and its own written config.
+TEST(Pipeline, SameNumbersAsStepsAndAsWrittenConfig)
+{
+    BASIS_REQUIRE_SHARED("models/stories260K/hf");
+    const fs::path work = basis::test::scratchDir("pipeline");
+    const std::string evalText = (work / "eval.txt").string();
+    basis::writeFileAtomically(evalText, basis::readFile(basis::test::sharedPath("data/tinystories-valid/eval.txt")).substr(0, 40000));
+    basis::RunConfig c = basis::parseRunConfig(kMinimal, "x.yaml").config;
+    c.modelPath = basis::test::sharedPath("models/stories260K/hf").string();
+    c.calibrationText = basis::test::sharedPath("data/tinystories-valid/calib.txt").string();
+    c.contextLength = 128;
+    c.stride = 128;
+    c.calibrationSize = 30;
+    c.calibBatchSize = 3;
+    c.untrainedModelPath = (work / "model").string();
+    c.evaluations = {{"", evalText, 0, 0, "token-mean"}};
+    const auto out = basis::runPipeline(c);
+    const double ppl = out.at("results").begin().value().at("ppl,none").get<double>();
+    EXPECT_TRUE(fs::exists(work / "model" / "results.json"));
+
+    auto model = basis::DecoderModel::load(c.modelPath);
+    auto tok = basis::loadTokenizer(c.modelPath);
+    basis::CalibrationRequest r;
+    r.text = c.calibrationText;
+    r.options.context = 128;
+    r.options.samples = 30;
+    r.options.batch = 3;
+    auto stats = basis::calibrateFromText(*model, *tok, r).stats;
+    basis::CompressionSettings s;
+    s.ratio = 30;
+    s.groupSize = 2;
+    basis::compressModel(*model, &stats, basis::planCompression(model->config(), model->table(), s));
+    basis::PplOptions o;
+    o.context = 128;
+    o.protocol = basis::PplProtocol::TokenMean;
+    const auto ids = basis::tokenizeForEvaluation(*tok, basis::readFile(evalText), basis::BosPolicy::Auto);
+    EXPECT_DOUBLE_EQ(basis::evaluatePerplexity(*model, ids, o).ppl, ppl);
+
+    const fs::path written = work / "written.yaml";
+    basis::writeFileAtomically(written, basis::writeRunConfig(c));
+    auto again = basis::loadRunConfig(written).config;
+    again.untrainedModelPath = (work / "model2").string();
+    EXPECT_DOUBLE_EQ(basis::runPipeline(again).at("results").begin().value().at("ppl,none").get<double>(), ppl);
+}
+
+TEST(Pipeline, FailureNamesTheStage)
+{
+    basis::RunConfig c = basis::parseRunConfig(kMinimal, "x.yaml").config;
+    c.modelPath = "/nonexistent-model";
+    expectError([&] { basis::runPipeline(c); }, {"stage load", "/nonexistent-model"});
+}
+
+} // namespace
