@@ -7,6 +7,8 @@
 #include "weights.h"
 
 #include <ATen/ATen.h>
+#include <cmath>
+#include <cstdio>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -61,6 +63,8 @@ TEST_P(GoldenForward, LogitsAndLossMatchTransformers)
     const double expectedLoss = nlohmann::json::parse(basis::readFile(dir / "loss.json")).at("loss").get<double>();
     const double loss = shiftedLoss(logits, ids);
     EXPECT_NEAR(loss, expectedLoss, 1e-5 * expectedLoss) << GetParam();
+    std::printf("%s: max |logit diff| %.3g, loss %.9f vs %.9f (rel %.3g)\n", GetParam().c_str(), maxDiff, loss,
+                expectedLoss, std::abs(loss - expectedLoss) / expectedLoss);
 }
 
 // The KV cache must give the same logits as one full pass: prefill 20 tokens, then one token at a time.
