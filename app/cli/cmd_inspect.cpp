@@ -101,18 +101,18 @@ int runInspect(const InspectArgs& a)
     std::printf("  total         %14lld\n", (long long)counts.total);
     if (c.raw.contains("compression")) {
         const auto& comp = c.raw.at("compression");
-            std::printf("\nCOMPRESSED: %s, ratio %s%%, group size %s%s; parameters %s -> %s\n",
-                        comp.value("method", "?").c_str(), comp.at("ratio").dump().c_str(), comp.at("group_size").dump().c_str(),
-                        comp.value("update", false) ? ", updated" : "",
-                        comp.at("parameters").at("model_before").dump().c_str(), comp.at("parameters").at("model_after").dump().c_str());
-            for (auto it = comp.at("parts").begin(); it != comp.at("parts").end(); ++it) {
-                std::string k;
-                for (const auto& g : it.value().at("groups"))
-                    k += (k.empty() ? "" : ",") + g.at("k").dump();
-                std::printf("  %-14s %-8s k = %s\n", it.key().c_str(), it.value().value("shared", false) ? "shared" : "private",
-                            k.c_str());
-            }
+        std::printf("\nCOMPRESSED: %s, ratio %s%%, group size %s%s; parameters %s -> %s\n",
+                    comp.value("method", "?").c_str(), comp.at("ratio").dump().c_str(), comp.at("group_size").dump().c_str(),
+                    comp.value("update", false) ? ", updated" : "",
+                    comp.at("parameters").at("model_before").dump().c_str(), comp.at("parameters").at("model_after").dump().c_str());
+        for (auto it = comp.at("parts").begin(); it != comp.at("parts").end(); ++it) {
+            std::string k;
+            for (const auto& g : it.value().at("groups"))
+                k += (k.empty() ? "" : ",") + g.at("k").dump();
+            std::printf("  %-14s %-8s k = %s\n", it.key().c_str(), it.value().value("shared", false) ? "shared" : "private",
+                        k.c_str());
         }
+    }
     if (plan) {
         std::printf("\n%s at %.2f%%, group size %lld (k = floor((1 - r/100) n_in n_out g / (n_in + g n_out))):\n",
                     methodName(plan->settings.method).c_str(), plan->settings.ratio, (long long)plan->settings.groupSize);
