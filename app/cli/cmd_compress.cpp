@@ -6,6 +6,7 @@
 #include "compressed_io.h"
 #include "decoder_model.h"
 #include "error.h"
+#include "spectra.h"
 #include "tokenizer.h"
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,8 @@
 #include <iostream>
 
 namespace basis::cli {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -50,6 +53,12 @@ int runCalibrate(const CalibrateArgs& a)
     const auto t0 = std::chrono::steady_clock::now();
     const CalibrationOutcome out = calibrateFromText(*model, *tokenizer, request, {progress.fn(), nullptr});
     progress.finish();
+    if (!a.spectra.empty()) {
+        StderrProgress spectraProgress("spectra");
+        saveSpectra(fs::path(a.out) / "spectra.safetensors",
+                    computeSpectra(*model, out.stats, a.spectra, {spectraProgress.fn(), nullptr}));
+        spectraProgress.finish();
+    }
     const double seconds = since(t0);
     std::printf("%s %s: %lld samples, %lld tokens%s\n", out.reused ? "reused matching cache" : "wrote", a.out.c_str(),
                 (long long)out.stats.samples, (long long)out.stats.tokens,

@@ -3,6 +3,7 @@
 
 #include "architecture.h"
 #include "compression_plan.h"
+#include "spectra.h"
 #include "model_config.h"
 #include "param_count.h"
 #include "safetensors.h"
@@ -51,6 +52,7 @@ int runInspect(const InspectArgs& a)
         j["compressed"] = comp;
     }
     std::unique_ptr<CompressionPlan> plan;
+    std::vector<double> energy;   // per compressed group, in plan order, when spectra are at hand
     if (a.ratio > 0) {
         CompressionSettings s;
         s.method = parseMethod(a.method);
@@ -59,11 +61,17 @@ int runInspect(const InspectArgs& a)
         s.shared = a.share;
         s.privateParts = a.privateParts;
         plan = std::make_unique<CompressionPlan>(planCompression(c, t, s));
+        if (!a.calib.empty())
+            energy = loadSpectra(std::filesystem::path(a.calib) / "spectra.safetensors").energyKept(*plan);
         nlohmann::json parts = nlohmann::json::array();
+        size_t energyIndex = 0;
         for (const PartPlan& p : plan->parts) {
             nlohmann::json groups = nlohmann::json::array();
-            for (const GroupPlan& g : p.groups)
+            for (const GroupPlan& g : p.groups) {
                 groups.push_back({{"layers", g.layers}, {"k", g.k}, {"before", g.weightsBefore}, {"after", g.weightsAfter}});
+                if (!energy.empty())
+                    groups.back()["energy_kept"] = energy[energyIndex++];
+            }
             parts.push_back({{"part", p.spec->part}, {"shared", p.shared}, {"compressed", p.compressed},
                              {"before", p.weightsBefore}, {"after", p.weightsAfter}, {"groups", groups}});
         }
@@ -114,15 +122,23 @@ int runInspect(const InspectArgs& a)
         }
     }
     if (plan) {
+        size_t energyIndex = 0;
         std::printf("\n%s at %.2f%%, group size %lld (k = floor((1 - r/100) n_in n_out g / (n_in + g n_out))):\n",
                     methodName(plan->settings.method).c_str(), plan->settings.ratio, (long long)plan->settings.groupSize);
         for (const PartPlan& p : plan->parts) {
             std::string k;
             for (const GroupPlan& g : p.groups)
                 k += (k.empty() ? "" : ",") + std::to_string(g.k);
-            std::printf("  %-14s %-8s %12lld -> %12lld  k = %s\n", p.spec->part.c_str(),
+            std::string kept;
+            for (size_t i = 0; p.compressed && !energy.empty() && i < p.groups.size(); ++i) {
+                char buf[32];
+                std::snprintf(buf, sizeof buf, "%s%.1f%%", kept.empty() ? "" : ",", 100 * energy[energyIndex++]);
+                kept += buf;
+            }
+            std::printf("  %-14s %-8s %12lld -> %12lld  k = %s%s%s\n", p.spec->part.c_str(),
                         !p.compressed ? "dense" : p.shared ? "shared" : "private", (long long)p.weightsBefore,
-                        (long long)p.weightsAfter, p.compressed ? k.c_str() : "-");
+                        (long long)p.weightsAfter, p.compressed ? k.c_str() : "-", kept.empty() ? "" : "  energy kept ",
+                        kept.c_str());
         }
         std::printf("  target projections %lld -> %lld (%.2f%% removed); model %lld -> %lld (%.2f%% removed)\n",
                     (long long)plan->targetBefore, (long long)plan->targetAfter, plan->removedPercentOfTarget(),

@@ -21,6 +21,7 @@ struct InspectArgs {
     int64_t groupSize = 1;
     std::string method = "basis-sharing";
     std::vector<std::string> share, privateParts;
+    std::string calib;               // a calibration cache with spectra: print the energy kept
 };
 
 struct CalibArgs {
@@ -34,6 +35,7 @@ struct CalibrateArgs {
     std::string model, out;
     CalibArgs calib;
     CommonRun run;
+    std::vector<int64_t> spectra{1, 2};   // group sizes whose spectra are stored with the cache
     bool force = false;
     bool json = false;
 };

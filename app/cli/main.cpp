@@ -46,6 +46,7 @@ int main(int argc, char** argv)
     inspectCmd->add_option("--method", inspect.method, "basis-sharing, svd-llm or svd")->capture_default_str();
     inspectCmd->add_option("--share", inspect.share, "Parts shared across a group")->delimiter(',');
     inspectCmd->add_option("--private", inspect.privateParts, "Parts compressed layer by layer")->delimiter(',');
+    inspectCmd->add_option("--calib", inspect.calib, "Calibration cache with spectra: also print the energy kept");
 
     CalibrateArgs calibrate;
     auto* calibrateCmd = app.add_subcommand("calibrate", "Collect x^T x statistics at every projection input into a cache folder");
@@ -54,6 +55,8 @@ int main(int argc, char** argv)
     calibrateCmd->add_option("--out", calibrate.out, "Calibration cache folder")->required();
     addCalibOptions(calibrateCmd, calibrate.calib);
     calibrateCmd->add_flag("--force", calibrate.force, "Recompute even when the folder holds a matching cache");
+    calibrateCmd->add_option("--spectra", calibrate.spectra, "Group sizes whose singular values are stored with the cache")
+        ->delimiter(',')->capture_default_str();
     addRunOptions(calibrateCmd, calibrate.run);
     calibrateCmd->add_flag("--json", calibrate.json, "Print one JSON object as the last line");
 
