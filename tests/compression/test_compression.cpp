@@ -11,6 +11,7 @@
 #include "param_count.h"
 #include "perplexity.h"
 #include "safetensors.h"
+#include "spectra.h"
 #include "synth.h"
 #include "tokenizer.h"
 
@@ -226,6 +227,27 @@ TEST(SaveLoad, BitIdenticalLogitsSharedBasisStoredOnceAndDenseExport)
     basis::PplOptions o;
     const double a = basis::evaluatePerplexity(*loaded, evalIds, o).ppl, b = basis::evaluatePerplexity(*dense, evalIds, o).ppl;
     EXPECT_NEAR(a, b, 1e-4 * a);
+}
+
+// Energy kept, answered from stored spectra without compressing, equals what compression then reports.
+TEST(Spectra, EnergyFromStoredSpectraEqualsCompression)
+{
+    BASIS_REQUIRE_SHARED(kStories);
+    auto model = basis::DecoderModel::load(basis::test::sharedPath(kStories));
+    auto stats = storiesStats(*model, 20);
+    const fs::path file = basis::test::scratchDir("spectra") / "spectra.safetensors";
+    basis::saveSpectra(file, basis::computeSpectra(*model, stats, {1, 3}));
+    const basis::Spectra spectra = basis::loadSpectra(file);
+    EXPECT_TRUE(spectra.has(3));
+    EXPECT_FALSE(spectra.has(2));
+    auto plan = basis::planCompression(model->config(), model->table(), settings(basis::Method::BasisSharing, 40, 3));
+    const std::vector<double> predicted = spectra.energyKept(plan);
+    const auto result = basis::compressModel(*model, &stats, plan);
+    ASSERT_EQ(predicted.size(), result.groups.size());
+    for (size_t i = 0; i < predicted.size(); ++i)
+        EXPECT_NEAR(predicted[i], result.groups[i].energy, 1e-12) << result.groups[i].part;
+    auto g2 = basis::planCompression(model->config(), model->table(), settings(basis::Method::BasisSharing, 40, 2));
+    expectError([&] { spectra.energyKept(g2); }, {"group size 2", "--spectra 2"});
 }
 
 TEST(SaveLoad, FailedSaveKeepsEarlierOutput)
