@@ -1,7 +1,12 @@
 #pragma once
 // Locating ../shared (models, data, golden files) from tests. Tests that need it skip with a clear
 // message when it is absent.
+#include "error.h"
+
+#include <gtest/gtest.h>
+
 #include <cstdlib>
+#include <initializer_list>
 #include <filesystem>
 #include <string>
 
@@ -23,6 +28,29 @@ inline std::filesystem::path scratchDir(const std::string& name)
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     return dir;
+}
+
+// Expects `fn` to throw basis::Error whose message contains every fragment.
+template <typename Fn>
+void expectError(Fn fn, std::initializer_list<std::string> fragments)
+{
+    try {
+        fn();
+        ADD_FAILURE() << "no error thrown";
+    } catch (const basis::Error& e) {
+        const std::string msg = e.what();
+        for (const auto& f : fragments)
+            EXPECT_NE(msg.find(f), std::string::npos) << "message '" << msg << "' lacks '" << f << "'";
+    }
+}
+
+// A GoogleTest parameter name from a shape name ("llama-micro" -> "llama_micro").
+inline std::string paramName(std::string name)
+{
+    for (char& c : name)
+        if (c == '-')
+            c = '_';
+    return name;
 }
 
 } // namespace basis::test

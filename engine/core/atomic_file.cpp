@@ -58,3 +58,17 @@ std::string readFile(const std::filesystem::path& path)
 }
 
 } // namespace basis
+
+namespace basis {
+
+nlohmann::json readJsonFile(const std::filesystem::path& path)
+{
+    const std::string text = readFile(path);
+    try {
+        return nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+        throw Error(path.string() + ": invalid JSON: " + e.what());
+    }
+}
+
+} // namespace basis

@@ -1,5 +1,6 @@
 #pragma once
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace basis {
@@ -10,5 +11,8 @@ void writeFileAtomically(const std::filesystem::path& path, const std::string& c
 
 // Reads a whole file; throws basis::Error naming it when it cannot be read.
 std::string readFile(const std::filesystem::path& path);
+
+// Reads and parses a JSON file; throws basis::Error "<file>: invalid JSON: ..." or naming an unreadable file.
+nlohmann::json readJsonFile(const std::filesystem::path& path);
 
 } // namespace basis

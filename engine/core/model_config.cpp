@@ -1,5 +1,6 @@
 #include "model_config.h"
 
+#include "atomic_file.h"
 #include "error.h"
 
 #include <fstream>
@@ -241,18 +242,9 @@ ModelConfig parseModelConfig(const nlohmann::json& j, const std::string& source)
 
 ModelConfig parseModelConfig(const std::filesystem::path& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
+    if (!std::filesystem::exists(path))
         throw Error(path.string() + ": cannot open (a Hugging Face model folder needs config.json)");
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(buffer.str());
-    } catch (const nlohmann::json::parse_error& e) {
-        throw Error(path.string() + ": invalid JSON: " + e.what());
-    }
-    return parseModelConfig(j, path.string());
+    return parseModelConfig(readJsonFile(path), path.string());
 }
 
 } // namespace basis

@@ -1,5 +1,6 @@
 #include "safetensors.h"
 
+#include "atomic_file.h"
 #include "error.h"
 
 #include <nlohmann/json.hpp>
@@ -258,15 +259,7 @@ Checkpoint Checkpoint::open(const std::filesystem::path& dir)
     const auto index = dir / "model.safetensors.index.json";
     const auto single = dir / "model.safetensors";
     if (std::filesystem::exists(index)) {
-        std::ifstream in(index);
-        std::stringstream buffer;
-        buffer << in.rdbuf();
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(buffer.str());
-        } catch (const nlohmann::json::parse_error& e) {
-            fail(index, std::string("invalid JSON: ") + e.what());
-        }
+        const nlohmann::json j = readJsonFile(index);
         if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
             fail(index, "missing 'weight_map' object");
         std::map<std::string, size_t> shardIndex;

@@ -1,6 +1,7 @@
 #include "tokenizer.h"
 
 #include "bpe_tokenizer.h"
+#include "atomic_file.h"
 #include "error.h"
 #include "sentencepiece_tokenizer.h"
 
@@ -62,17 +63,10 @@ json readOptionalJson(const fs::path& file)
 {
     if (!isFile(file))
         return nullptr;
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        throw Error("cannot read " + file.string());
-    try {
-        json j = json::parse(in);
-        if (!j.is_object())
-            throw Error(file.string() + ": expected a JSON object");
-        return j;
-    } catch (const json::exception& e) {
-        throw Error(file.string() + ": invalid JSON: " + e.what());
-    }
+    json j = readJsonFile(file);
+    if (!j.is_object())
+        throw Error(file.string() + ": expected a JSON object");
+    return j;
 }
 
 // A special-token entry is a string ("<s>") or an AddedToken object ({"content": "<s>", ...}); null or

@@ -22,21 +22,10 @@
 
 namespace {
 
+using basis::test::expectError;
+
 namespace fs = std::filesystem;
 const char* kStories = "models/stories260K/hf";
-
-template <typename Fn>
-void expectError(Fn fn, std::initializer_list<std::string> fragments)
-{
-    try {
-        fn();
-        ADD_FAILURE() << "no error thrown";
-    } catch (const basis::Error& e) {
-        const std::string msg = e.what();
-        for (const auto& f : fragments)
-            EXPECT_NE(msg.find(f), std::string::npos) << "message '" << msg << "' lacks '" << f << "'";
-    }
-}
 
 basis::CompressionSettings settings(basis::Method m, double ratio, int64_t g)
 {
@@ -104,11 +93,7 @@ TEST_P(PlanCounts, EqualFormulaAndCompressedModel)
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, PlanCounts, ::testing::Values("gpt2-micro", "opt-micro", "llama-micro", "mistral-micro"),
-                         [](const auto& info) {
-                             std::string n = info.param;
-                             std::replace(n.begin(), n.end(), '-', '_');
-                             return n;
-                         });
+                         [](const auto& info) { return basis::test::paramName(info.param); });
 
 TEST(Plan, DefaultPartsFollowThePublishedMethod)
 {

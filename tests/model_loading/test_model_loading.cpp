@@ -18,22 +18,10 @@
 
 namespace {
 
+using basis::test::expectError;
+
 namespace fs = std::filesystem;
 using basis::Error;
-
-// Expects `fn` to throw basis::Error whose message contains every fragment.
-template <typename Fn>
-void expectError(Fn fn, std::initializer_list<std::string> fragments)
-{
-    try {
-        fn();
-        ADD_FAILURE() << "no error thrown";
-    } catch (const Error& e) {
-        const std::string msg = e.what();
-        for (const auto& f : fragments)
-            EXPECT_NE(msg.find(f), std::string::npos) << "message '" << msg << "' lacks '" << f << "'";
-    }
-}
 
 fs::path writeConfig(const std::string& name, const std::string& content)
 {
@@ -126,11 +114,7 @@ TEST_P(SynthShapes, WriteLoadAndRun)
 }
 
 INSTANTIATE_TEST_SUITE_P(Micro, SynthShapes, ::testing::Values("gpt2-micro", "opt-micro", "llama-micro", "mistral-micro"),
-                         [](const auto& info) {
-                             std::string n = info.param;
-                             std::replace(n.begin(), n.end(), '-', '_');
-                             return n;
-                         });
+                         [](const auto& info) { return basis::test::paramName(info.param); });
 
 // Sliding window: with a window shorter than the sequence, the KV-cache path and the full pass agree, and
 // the window changes the result (it is not silently ignored).

@@ -16,20 +16,9 @@
 
 namespace {
 
-namespace fs = std::filesystem;
+using basis::test::expectError;
 
-template <typename Fn>
-void expectError(Fn fn, std::initializer_list<std::string> fragments)
-{
-    try {
-        fn();
-        ADD_FAILURE() << "no error thrown";
-    } catch (const basis::Error& e) {
-        const std::string msg = e.what();
-        for (const auto& f : fragments)
-            EXPECT_NE(msg.find(f), std::string::npos) << "message '" << msg << "' lacks '" << f << "'";
-    }
-}
+namespace fs = std::filesystem;
 
 const std::string kMinimal = R"(model_args:
   group_size: 2

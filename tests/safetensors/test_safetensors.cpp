@@ -12,21 +12,10 @@
 
 namespace {
 
+using basis::test::expectError;
+
 namespace fs = std::filesystem;
 using basis::DType;
-
-template <typename Fn>
-void expectError(Fn fn, std::initializer_list<std::string> fragments)
-{
-    try {
-        fn();
-        ADD_FAILURE() << "no error thrown";
-    } catch (const basis::Error& e) {
-        const std::string msg = e.what();
-        for (const auto& f : fragments)
-            EXPECT_NE(msg.find(f), std::string::npos) << "message '" << msg << "' lacks '" << f << "'";
-    }
-}
 
 // A file from a raw JSON header and a data section.
 fs::path rawFile(const std::string& name, const std::string& header, size_t dataBytes, uint64_t lengthField = 0)
