@@ -3,8 +3,6 @@
 #include "atomic_file.h"
 #include "error.h"
 
-#include <fstream>
-#include <sstream>
 
 namespace basis {
 
