@@ -3,7 +3,9 @@
 #include "commands.h"
 
 #include "decoder_model.h"
+#include "compression_plan.h"
 #include "error.h"
+#include "synth.h"
 #include "perplexity.h"
 
 #include <ATen/ATen.h>
@@ -50,6 +52,33 @@ double gemmRate(c10::ScalarType dtype)
 }
 
 } // namespace
+
+int runBenchPlan()
+{
+    // LLaMA-2-7B's shape (config only: no weights are written or read).
+    SynthShape shape = synthPreset("llama-tiny");
+    shape.name = "llama-2-7b";
+    shape.vocab = 32000;
+    shape.hidden = 4096;
+    shape.layers = 32;
+    shape.heads = shape.kvHeads = 32;
+    shape.intermediate = 11008;
+    const ModelConfig cfg = parseModelConfig(synthConfigJson(shape, 0), shape.name);
+    const ArchTable table = archTable(cfg);
+    const int iterations = 2000;
+    int64_t sink = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < iterations; ++i) {
+        CompressionSettings s;
+        s.ratio = 10 + i % 50;
+        s.groupSize = 1 + i % 8;
+        sink += planCompression(cfg, table, s).modelAfter;
+    }
+    const double each = seconds(t0) / iterations;
+    std::printf("planCompression on a 32-layer LLaMA-2-7B shape: %.1f us per call (%d calls, checksum %lld)\n", each * 1e6,
+                iterations, (long long)(sink % 1000));
+    return 0;
+}
 
 int runBenchForward(const BenchArgs& a)
 {

@@ -104,5 +104,6 @@ int runEvalPpl(const PplArgs& a);
 int runGenerate(const GenerateArgs& a);
 int runSynth(const SynthArgs& a);
 int runBenchForward(const BenchArgs& a);
+int runBenchPlan();
 
 } // namespace basis::cli

@@ -142,6 +142,7 @@ int main(int argc, char** argv)
     benchFwd->add_option("--repeats", bench.repeats, "Timed repeats per setting (median reported)")->capture_default_str();
     benchFwd->add_option("--dtype", bench.dtype, "float32 or bfloat16")->capture_default_str();
     benchFwd->add_flag("--json", bench.json, "Print one JSON object as the last line");
+    auto* benchPlan = benchCmd->add_subcommand("plan", "Time of one live parameter count (planCompression), 32-layer model");
 
     try {
         app.parse(argc, argv);
@@ -170,6 +171,8 @@ int main(int argc, char** argv)
             return runSynth(synth);
         if (*benchFwd)
             return runBenchForward(bench);
+        if (*benchPlan)
+            return runBenchPlan();
     } catch (const basis::Cancelled&) {
         std::cerr << "basis-cli: cancelled\n";
         return 130;
