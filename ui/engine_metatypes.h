@@ -1,0 +1,17 @@
+#pragma once
+// Engine values carried by queued signals between the engine thread and the GUI thread.
+#include "engine_session.h"
+
+#include <QMetaType>
+
+Q_DECLARE_METATYPE(basis::CompressionSettings)
+Q_DECLARE_METATYPE(basis::ui::ModelSummary)
+Q_DECLARE_METATYPE(basis::ui::CalibrationSetup)
+Q_DECLARE_METATYPE(basis::ui::CalibrationSummary)
+Q_DECLARE_METATYPE(basis::ui::CompressionSummary)
+Q_DECLARE_METATYPE(basis::ui::PplSetup)
+Q_DECLARE_METATYPE(basis::ui::PplSummary)
+
+namespace basis::ui {
+void registerEngineMetaTypes();
+}

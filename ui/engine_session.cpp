@@ -1,0 +1,197 @@
+// The LibTorch side of the GUI: no Qt header may be included here (TOOLCHAIN.md, pitfall 2).
+#include "engine_session.h"
+
+#include "atomic_file.h"
+#include "calibration_job.h"
+#include "compress.h"
+#include "compressed_io.h"
+#include "decoder_model.h"
+#include "error.h"
+#include "synth.h"
+#include "tokenizer.h"
+
+#include <chrono>
+
+namespace basis::ui {
+
+namespace fs = std::filesystem;
+
+struct EngineSession::State {
+    std::unique_ptr<DecoderModel> dense;        // as loaded: calibration and the dense evaluation use it
+    std::unique_ptr<Tokenizer> tokenizer;       // null when the folder has none
+    std::unique_ptr<CalibrationStats> stats;    // of `dense`
+    std::unique_ptr<DecoderModel> compressed;   // a second copy of the weights, compressed in place
+    std::unique_ptr<CompressionResult> result;
+    int threads = 0;
+};
+
+namespace {
+
+double since(std::chrono::steady_clock::time_point t0)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string dtypeName(c10::ScalarType t)
+{
+    return t == c10::kBFloat16 ? "bfloat16" : t == c10::kFloat ? "float32" : std::string(c10::toString(t));
+}
+
+} // namespace
+
+EngineSession::EngineSession() : m(std::make_unique<State>()) {}
+EngineSession::~EngineSession() = default;
+
+bool EngineSession::hasModel() const { return m->dense != nullptr; }
+bool EngineSession::hasCalibration() const { return m->stats != nullptr; }
+bool EngineSession::hasCompressed() const { return m->compressed != nullptr; }
+
+ModelSummary EngineSession::loadModel(const fs::path& dir, const JobContext& job)
+{
+    // LibTorch's thread count is per calling thread with OpenMP: set it on the engine thread itself.
+    if (m->threads == 0)
+        m->threads = applyThreads(0);
+    job.report(0, 2, "reading weights");
+    auto model = DecoderModel::load(dir, RunOptions{"cpu", "float32", m->threads});
+    job.checkCancelled();
+    job.report(1, 2, "reading tokenizer");
+    std::unique_ptr<Tokenizer> tokenizer;
+    try {
+        tokenizer = loadTokenizer(dir);
+    } catch (const Error&) {
+        // A folder without a tokenizer still shows its shapes and live counts; calibration will say why it cannot run.
+    }
+    job.report(2, 2, "loaded");
+
+    ModelSummary s;
+    s.dir = dir;
+    s.config = model->config();
+    s.dtype = dtypeName(model->dtype());
+    s.device = model->device().str();
+    s.parameters = model->parameterCount();
+    s.tokenizer = tokenizer ? tokenizer->kind() : std::string();
+    s.synthetic = s.config.raw.contains("basis_studio_synthetic");
+    s.compressed = s.config.raw.contains("compression");
+
+    m->dense = std::move(model);
+    m->tokenizer = std::move(tokenizer);
+    m->stats.reset();
+    m->compressed.reset();
+    m->result.reset();
+    return s;
+}
+
+ModelSummary EngineSession::makeDemoModel(const std::string& preset, const fs::path& dir, const fs::path& tokenizerDir,
+                                          const JobContext& job)
+{
+    job.report(0, 1, "writing random weights");
+    writeSyntheticCheckpoint(synthPreset(preset), dir, /*seed=*/0, tokenizerDir);
+    job.checkCancelled();
+    return loadModel(dir, job);
+}
+
+CalibrationSummary EngineSession::calibrate(const CalibrationSetup& setup, const JobContext& job, const LogFn& log)
+{
+    if (!m->dense)
+        throw Error("calibration needs a model: open one first");
+    if (!m->tokenizer)
+        throw Error(m->dense->dir().string() + ": no tokenizer (tokenizer.model, tokenizer.json or vocab.json + "
+                    "merges.txt), so calibration text cannot be read");
+    CalibrationRequest r;
+    r.text = setup.text;
+    r.options.samples = setup.samples;
+    r.options.context = setup.context;
+    r.options.sampling = parseSampling(setup.sampling);
+    r.options.seed = setup.seed;
+    r.options.batch = setup.batch;
+    r.bos = parseBosPolicy(setup.bos);
+    r.cacheDir = setup.cacheDir;
+    const auto t0 = std::chrono::steady_clock::now();
+    CalibrationOutcome out;
+    try {
+        out = calibrateFromText(*m->dense, *m->tokenizer, r, job);
+    } catch (const Cancelled&) {
+        throw;
+    } catch (const Error& e) {
+        // A cache made with other text or settings is refused by the engine; the GUI recomputes instead of
+        // making the user delete it, and says so.
+        if (r.cacheDir.empty() || !fs::exists(r.cacheDir / "calibration.json"))
+            throw;
+        if (log)
+            log(Severity::Warning, std::string("calibration cache not reused (") + e.what() + "); recomputing");
+        r.force = true;
+        out = calibrateFromText(*m->dense, *m->tokenizer, r, job);
+    }
+    m->stats = std::make_unique<CalibrationStats>(std::move(out.stats));
+    CalibrationSummary s;
+    s.samples = m->stats->samples;
+    s.tokens = m->stats->tokens;
+    s.reused = out.reused;
+    s.seconds = since(t0);
+    s.cacheDir = setup.cacheDir;
+    return s;
+}
+
+CompressionSummary EngineSession::compress(const CompressionSettings& settings, const JobContext& job)
+{
+    if (!m->dense)
+        throw Error("compression needs a model: open one first");
+    if (m->dense->config().raw.contains("compression"))
+        throw Error(m->dense->dir().string() + " is already compressed; open the original model");
+    const CompressionPlan plan = planCompression(m->dense->config(), m->dense->table(), settings);
+    if (settings.method != Method::Svd && !m->stats)
+        throw Error(methodName(settings.method) + " needs calibration statistics: calibrate first");
+    const auto t0 = std::chrono::steady_clock::now();
+    // A fresh copy of the dense weights (memory-mapped, so cheap) keeps the loaded model dense for comparisons.
+    auto copy = DecoderModel::load(m->dense->dir(), RunOptions{"cpu", dtypeName(m->dense->dtype()), m->threads});
+    CompressionResult result = compressModel(*copy, m->stats.get(), plan, job);
+
+    CompressionSummary s;
+    s.settings = result.plan.settings;
+    s.modelBefore = result.plan.modelBefore;
+    s.modelAfter = result.plan.modelAfter;
+    s.targetBefore = result.plan.targetBefore;
+    s.targetAfter = result.plan.targetAfter;
+    for (const GroupResult& g : result.groups)
+        s.groups.push_back({g.part, g.layers, g.k, g.energy});
+    s.seconds = since(t0);
+    m->compressed = std::move(copy);
+    m->result = std::make_unique<CompressionResult>(std::move(result));
+    return s;
+}
+
+PplSummary EngineSession::evaluatePerplexity(const PplSetup& setup, const JobContext& job)
+{
+    const DecoderModel* model = setup.compressed ? m->compressed.get() : m->dense.get();
+    if (!model)
+        throw Error(setup.compressed ? "no compressed model yet: compress first" : "no model: open one first");
+    if (!m->tokenizer)
+        throw Error(m->dense->dir().string() + ": no tokenizer, so evaluation text cannot be read");
+    const auto ids = tokenizeForEvaluation(*m->tokenizer, readFile(setup.text), BosPolicy::Auto);
+    PplOptions o;
+    o.context = setup.context;
+    o.stride = setup.stride;
+    o.protocol = parseProtocol(setup.protocol);
+    const PplResult r = basis::evaluatePerplexity(*model, ids, o, job);
+    PplSummary s;
+    s.variant = setup.compressed ? "compressed" : "dense";
+    s.ppl = r.ppl;
+    s.pplWindowMean = r.pplWindowMean;
+    s.pplTokenMean = r.pplTokenMean;
+    s.tokens = r.tokens;
+    s.windows = r.windows;
+    s.context = r.context;
+    s.stride = r.stride;
+    s.protocol = protocolName(r.protocol);
+    s.seconds = r.seconds;
+    return s;
+}
+
+void EngineSession::saveCompressed(const fs::path& out, const JobContext& job)
+{
+    if (!m->compressed || !m->result)
+        throw Error("nothing to save: compress first");
+    saveCompressedModel(*m->compressed, *m->result, out, {}, job);
+}
+
+} // namespace basis::ui
