@@ -1,0 +1,46 @@
+#include "studio_options.h"
+
+#include <QCommandLineParser>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+StudioOptions parseStudioOptions(const QStringList& arguments)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral("Basis Studio: compress language models with shared low-rank bases."));
+    p.addHelpOption();
+    p.addVersionOption();
+    const QCommandLineOption model(QStringLiteral("model"), QStringLiteral("Open this Hugging Face model folder."),
+                                   QStringLiteral("DIR"));
+    const QCommandLineOption config(QStringLiteral("config"),
+                                    QStringLiteral("Open this YAML run config: its model (unless --model) and settings."),
+                                    QStringLiteral("FILE.yaml"));
+    const QCommandLineOption screenshot(QStringLiteral("screenshot"),
+                                        QStringLiteral("Render the window offscreen at 1600x1000 after loading, save "
+                                                       "it as PNG and exit."),
+                                        QStringLiteral("FILE.png"));
+    const QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Tab shown in the screenshot (compression, ...)."),
+                                 QStringLiteral("NAME"));
+    p.addOptions({model, config, screenshot, tab});
+    p.process(arguments);
+    if (!p.positionalArguments().isEmpty()) {
+        std::fprintf(stderr, "basis-studio: unexpected argument '%s' (see --help)\n",
+                     qPrintable(p.positionalArguments().first()));
+        std::exit(2);
+    }
+    if (p.isSet(tab) && !p.isSet(screenshot)) {
+        std::fprintf(stderr, "basis-studio: --tab needs --screenshot\n");
+        std::exit(2);
+    }
+    return {p.value(model), p.value(config), p.value(screenshot), p.value(tab)};
+}
+
+bool wantsScreenshot(int argc, char** argv)
+{
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], "--screenshot") == 0 || std::strncmp(argv[i], "--screenshot=", 13) == 0)
+            return true;
+    return false;
+}

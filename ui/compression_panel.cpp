@@ -1,0 +1,201 @@
+#include "compression_panel.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QSignalBlocker>
+#include <QSlider>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace basis::ui {
+
+namespace {
+enum PartMode { Shared = 0, Private = 1, Dense = 2 };
+}
+
+CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
+{
+    auto* form = new QFormLayout;
+    m_method = new QComboBox;
+    m_method->addItem(QStringLiteral("Basis Sharing"), QStringLiteral("basis-sharing"));
+    m_method->addItem(QStringLiteral("SVD-LLM (whitened SVD per layer)"), QStringLiteral("svd-llm"));
+    m_method->addItem(QStringLiteral("SVD (plain, no calibration)"), QStringLiteral("svd"));
+    m_method->setToolTip(tr("<p><b>Basis Sharing</b>: the layers of a group share one whitened-SVD basis, each keeps "
+                            "its own coefficients.</p><p><b>SVD-LLM</b>: the same whitened SVD with one layer per "
+                            "group.</p><p><b>SVD</b>: plain truncated SVD at the same ranks; needs no calibration.</p>"));
+    form->addRow(tr("&Method"), m_method);
+
+    m_groupSpin = new QSpinBox;
+    m_groupSpin->setRange(1, 1);
+    form->addRow(tr("&Group size"), m_groupSpin);
+
+    m_ratioSlider = new QSlider(Qt::Horizontal);
+    m_ratioSlider->setRange(1, 99);
+    m_ratioSlider->setPageStep(5);
+    m_ratioSpin = new QDoubleSpinBox;
+    m_ratioSpin->setRange(1, 99);
+    m_ratioSpin->setDecimals(1);
+    m_ratioSpin->setSingleStep(1);
+    m_ratioSpin->setSuffix(QStringLiteral(" %"));
+    auto* ratioRow = new QHBoxLayout;
+    ratioRow->addWidget(m_ratioSlider, 1);
+    ratioRow->addWidget(m_ratioSpin);
+    // A row holding a layout gets no buddy from addRow: give the mnemonic a target explicitly.
+    auto* ratioLabel = new QLabel(tr("&Ratio"));
+    ratioLabel->setBuddy(m_ratioSpin);
+    form->addRow(ratioLabel, ratioRow);
+    const QString ratioTip = tr("Percent of the target projections' weights removed (not of singular values kept). "
+                                "Each group's k is rounded down, so the exact share removed, shown in the summary, "
+                                "is a little higher.");
+    m_ratioSlider->setToolTip(ratioTip);
+    m_ratioSpin->setToolTip(ratioTip);
+
+    m_update = new QCheckBox(tr("Refit coefficients after compression (&update)"));
+    m_update->setToolTip(tr("With every basis fixed, refit each layer's coefficients C = (BᵀH′B)⁻¹BᵀH′W from statistics "
+                            "H′ collected on the compressed model. Costs a second calibration pass."));
+    form->addRow(QString(), m_update);
+
+    auto* partsBox = new QGroupBox(tr("Parts"));
+    m_partsGrid = new QGridLayout(partsBox);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addLayout(form);
+    layout->addWidget(partsBox);
+    layout->addStretch(1);
+
+    connect(m_method, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+        updateEnabled();
+        changed();
+    });
+    connect(m_groupSpin, qOverload<int>(&QSpinBox::valueChanged), this, [this] { changed(); });
+    connect(m_ratioSlider, &QSlider::valueChanged, this, [this](int v) {
+        if (std::lround(m_ratioSpin->value()) != v) {
+            const QSignalBlocker block(m_ratioSpin);
+            m_ratioSpin->setValue(v);
+        }
+        changed();
+    });
+    connect(m_ratioSpin, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this](double v) {
+        const QSignalBlocker block(m_ratioSlider);
+        m_ratioSlider->setValue(int(std::lround(v)));
+        changed();
+    });
+    connect(m_update, &QCheckBox::toggled, this, [this] { changed(); });
+    m_ratioSpin->setValue(20);
+    updateEnabled();
+}
+
+void CompressionPanel::changed()
+{
+    updateTooltips();
+    if (!m_applying)
+        emit settingsChanged();
+}
+
+void CompressionPanel::updateEnabled()
+{
+    // Groups exist only for Basis Sharing; the SVD baselines compress every part layer by layer.
+    const bool grouped = m_method->currentData().toString() == QLatin1String("basis-sharing");
+    m_groupSpin->setEnabled(grouped);
+}
+
+void CompressionPanel::updateTooltips()
+{
+    m_groupSpin->setToolTip(tr("Consecutive layers that share one basis for the shared parts: groups [0..g−1], "
+                               "[g..2g−1], …, a smaller last group when g does not divide the %1 layers. Only Basis "
+                               "Sharing groups layers; g = 1 is SVD-LLM.")
+                                .arg(m_config.layers));
+}
+
+void CompressionPanel::setModel(const ModelConfig& config, const ArchTable& table)
+{
+    m_config = config;
+    m_table = table;
+    for (auto& [name, combo] : m_parts)
+        delete combo;
+    m_parts.clear();
+    while (QLayoutItem* item = m_partsGrid->takeAt(0)) {
+        delete item->widget();
+        delete item;
+    }
+    int row = 0;
+    for (const ProjectionSpec& s : m_table.projections) {
+        const QString part = QString::fromStdString(s.part);
+        auto* label = new QLabel(part);
+        label->setToolTip(QStringLiteral("%1: %2 × %3").arg(QString::fromStdString(s.module)).arg(s.in).arg(s.out));
+        auto* combo = new QComboBox;
+        combo->setObjectName(QStringLiteral("part_") + part);
+        combo->addItems({tr("shared"), tr("private"), tr("dense")});
+        combo->setToolTip(tr("<b>shared</b>: one basis per group of layers; <b>private</b>: compressed layer by layer; "
+                             "<b>dense</b>: left as it is."));
+        connect(combo, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { changed(); });
+        m_partsGrid->addWidget(label, row, 0);
+        m_partsGrid->addWidget(combo, row, 1);
+        m_partsGrid->addWidget(new QLabel(QStringLiteral("%1 × %2").arg(s.in).arg(s.out)), row, 2);
+        m_parts.emplace_back(part, combo);
+        ++row;
+    }
+    {
+        const QSignalBlocker block(m_groupSpin);
+        m_groupSpin->setRange(1, int(std::max<int64_t>(1, config.layers)));
+    }
+    CompressionSettings defaults;
+    defaults.groupSize = std::min<int64_t>(2, std::max<int64_t>(1, config.layers));
+    setSettings(defaults);
+}
+
+void CompressionPanel::setSettings(const CompressionSettings& s)
+{
+    // Resolve the part lists as Basis Sharing would, so that an SVD method keeps the user's shared choice for later.
+    CompressionSettings asShared = s;
+    asShared.method = Method::BasisSharing;
+    const CompressionPlan plan = planCompression(m_config, m_table, asShared);   // throws before any control moves
+    m_applying = true;
+    m_method->setCurrentIndex(m_method->findData(QString::fromStdString(methodName(s.method))));
+    m_groupSpin->setValue(int(s.groupSize));
+    m_ratioSpin->setValue(s.ratio);
+    m_update->setChecked(s.update);
+    for (auto& [name, combo] : m_parts) {
+        const PartPlan* p = plan.part(name.toStdString());
+        combo->setCurrentIndex(!p || !p->compressed ? Dense : p->shared ? Shared : Private);
+    }
+    m_applying = false;
+    updateEnabled();
+    updateTooltips();
+    emit settingsChanged();
+}
+
+CompressionSettings CompressionPanel::settings() const
+{
+    CompressionSettings s;
+    s.method = parseMethod(m_method->currentData().toString().toStdString());
+    s.groupSize = m_groupSpin->value();
+    s.ratio = m_ratioSpin->value();
+    s.update = m_update->isChecked();
+    for (const auto& [name, combo] : m_parts) {
+        if (combo->currentIndex() == Shared)
+            s.shared.push_back(name.toStdString());
+        else if (combo->currentIndex() == Private)
+            s.privateParts.push_back(name.toStdString());
+    }
+    return s;
+}
+
+QComboBox* CompressionPanel::partCombo(const QString& part) const
+{
+    for (const auto& [name, combo] : m_parts)
+        if (name == part)
+            return combo;
+    return nullptr;
+}
+
+} // namespace basis::ui

@@ -1,0 +1,61 @@
+#pragma once
+// The compression controls: method, group size, ratio (slider and spin box in 1 % steps), shared / private /
+// dense per part, update. Emits settingsChanged on every change, while a slider is dragged too, so that the
+// live counts can follow.
+#include "architecture.h"
+#include "compression_plan.h"
+
+#include <QWidget>
+
+#include <vector>
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QGridLayout;
+class QSlider;
+class QSpinBox;
+
+namespace basis::ui {
+
+class CompressionPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit CompressionPanel(QWidget* parent = nullptr);
+
+    // Rebuilds the part rows for a model and resets every control to the architecture's defaults.
+    void setModel(const ModelConfig& config, const ArchTable& table);
+    // Sets every control; parts are resolved as planCompression resolves them (one list alone: the other parts go
+    // to the other list). Throws basis::Error for unknown parts or a group size outside 1..layers.
+    void setSettings(const CompressionSettings& settings);
+    // Explicit shared and private lists: parts set to "dense" are in neither.
+    CompressionSettings settings() const;
+
+    QSlider* ratioSlider() const { return m_ratioSlider; }
+    QDoubleSpinBox* ratioSpin() const { return m_ratioSpin; }
+    QSpinBox* groupSpin() const { return m_groupSpin; }
+    QComboBox* methodCombo() const { return m_method; }
+    QComboBox* partCombo(const QString& part) const;   // null for an unknown part
+    QCheckBox* updateCheck() const { return m_update; }
+
+signals:
+    void settingsChanged();
+
+private:
+    void changed();
+    void updateEnabled();
+    void updateTooltips();
+
+    ModelConfig m_config;
+    ArchTable m_table;
+    QComboBox* m_method = nullptr;
+    QSpinBox* m_groupSpin = nullptr;
+    QSlider* m_ratioSlider = nullptr;
+    QDoubleSpinBox* m_ratioSpin = nullptr;
+    QCheckBox* m_update = nullptr;
+    QGridLayout* m_partsGrid = nullptr;
+    std::vector<std::pair<QString, QComboBox*>> m_parts;   // in ArchTable order
+    bool m_applying = false;                               // true while setSettings moves several controls
+};
+
+} // namespace basis::ui

@@ -1,0 +1,283 @@
+#include "main_window.h"
+
+#include "calibration_panel.h"
+#include "compression_panel.h"
+#include "engine_controller.h"
+#include "job_progress.h"
+#include "log_dock.h"
+#include "model_summary_view.h"
+#include "plan_summary_view.h"
+#include "plan_text.h"
+#include "start_page.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMenuBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSettings>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QVBoxLayout>
+
+namespace basis::ui {
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
+{
+    setWindowTitle(tr("Basis Studio"));
+    setAcceptDrops(true);
+    m_engine = new EngineController(this);
+
+    m_start = new StartPage;
+    m_stack = new QStackedWidget;
+    m_stack->addWidget(m_start);
+    buildModelPage();
+    setCentralWidget(m_stack);
+
+    m_log = new LogDock(this);
+    addDockWidget(Qt::BottomDockWidgetArea, m_log);
+    m_progress = new JobProgress;
+    statusBar()->addPermanentWidget(m_progress);
+
+    buildActions();
+    connectEngine();
+    connect(m_start, &StartPage::openRequested, this, &MainWindow::chooseModel);
+    connect(m_start, &StartPage::openDirRequested, this, &MainWindow::openModel);
+    connect(m_start, &StartPage::demoRequested, this, &MainWindow::chooseDemo);
+    connect(m_start, &StartPage::configRequested, this, &MainWindow::chooseConfig);
+    connect(m_progress, &JobProgress::cancelRequested, m_engine, &EngineController::cancel);
+    refreshRecent();
+    updateActions();
+
+    resize(1600, 1000);
+    QSettings settings;
+    restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+    if (!restoreState(settings.value(QStringLiteral("window/state")).toByteArray()))
+        resizeDocks({m_log}, {160}, Qt::Vertical);   // first start: the log is a strip, the model gets the room
+    statusBar()->showMessage(tr("Open a model folder to start."));
+}
+
+MainWindow::~MainWindow() { m_engine->shutdown(); }
+
+void MainWindow::buildModelPage()
+{
+    m_modelSummary = new ModelSummaryView;
+    m_calibration = new CalibrationPanel;
+    m_compression = new CompressionPanel;
+    m_summary = new PlanSummaryView;
+
+    auto box = [](const QString& title, QWidget* content) {
+        auto* b = new QGroupBox(title);
+        auto* l = new QVBoxLayout(b);
+        l->addWidget(content);
+        return b;
+    };
+    auto* left = new QWidget;
+    auto* leftLayout = new QVBoxLayout(left);
+    leftLayout->addWidget(box(tr("Model"), m_modelSummary));
+    leftLayout->addWidget(box(tr("Calibration"), m_calibration));
+    leftLayout->addStretch(1);
+
+    m_compressButton = new QPushButton(tr("Co&mpress"));
+    m_compressButton->setToolTip(tr("Compress a copy of the model with these settings on the engine thread (Ctrl+R)."));
+    m_compressStatus = new QLabel(tr("Not compressed yet."));
+    m_compressStatus->setWordWrap(true);
+    auto* middle = new QWidget;
+    auto* middleLayout = new QVBoxLayout(middle);
+    middleLayout->addWidget(box(tr("Compression"), m_compression), 1);
+    middleLayout->addWidget(m_compressButton);
+    middleLayout->addWidget(m_compressStatus);
+
+    auto* right = box(tr("Live counts"), m_summary);
+
+    auto* splitter = new QSplitter;
+    splitter->setChildrenCollapsible(false);
+    auto* leftScroll = new QScrollArea;
+    leftScroll->setWidget(left);
+    leftScroll->setWidgetResizable(true);
+    leftScroll->setFrameShape(QFrame::NoFrame);
+    splitter->addWidget(leftScroll);
+    splitter->addWidget(middle);
+    splitter->addWidget(right);
+    splitter->setSizes({420, 460, 720});
+    splitter->setStretchFactor(2, 1);
+
+    m_tabs = new QTabWidget;
+    m_tabs->addTab(splitter, tr("&Compression"));
+    m_stack->addWidget(m_tabs);
+
+    connect(m_compression, &CompressionPanel::settingsChanged, this, &MainWindow::updateLiveCounts);
+    connect(m_calibration, &CalibrationPanel::calibrateRequested, this, &MainWindow::calibrate);
+    connect(m_compressButton, &QPushButton::clicked, this, &MainWindow::compress);
+}
+
+void MainWindow::buildActions()
+{
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&Open model folder…"), QKeySequence::Open, this, &MainWindow::chooseModel);
+    m_recentMenu = file->addMenu(tr("Open &recent"));
+    file->addAction(tr("Make a &demo model (random weights)…"), this, &MainWindow::chooseDemo);
+    file->addSeparator();
+    file->addAction(tr("Open YAML &config…"), QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::chooseConfig);
+    m_exportAction = file->addAction(tr("&Export settings as YAML…"), QKeySequence(tr("Ctrl+E")), this, &MainWindow::chooseExport);
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    QMenu* model = menuBar()->addMenu(tr("&Model"));
+    m_calibrateAction = model->addAction(tr("&Calibrate"), QKeySequence(tr("Ctrl+K")), this, &MainWindow::calibrate);
+    m_compressAction = model->addAction(tr("Co&mpress"), QKeySequence(tr("Ctrl+R")), this, &MainWindow::compress);
+    m_cancelAction = model->addAction(tr("C&ancel job"), QKeySequence(Qt::Key_Escape), m_engine, &EngineController::cancel);
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    view->addAction(m_log->toggleViewAction());
+}
+
+void MainWindow::connectEngine()
+{
+    connect(m_engine, &EngineController::jobStarted, this, [this](const QString& title) {
+        m_progress->start(title);
+        updateActions();
+    });
+    connect(m_engine, &EngineController::progress, m_progress, &JobProgress::setProgress);
+    connect(m_engine, &EngineController::jobFinished, this, &MainWindow::onJobFinished);
+    connect(m_engine, &EngineController::message, this,
+            [this](int severity, const QString& text) { log(Severity(severity), text); });
+    connect(m_engine, &EngineController::modelLoaded, this, &MainWindow::onModelLoaded);
+    connect(m_engine, &EngineController::calibrated, this, [this](const CalibrationSummary& s) {
+        m_calibrated = true;
+        const QString what = tr("Calibrated on %1 tokens (%2 samples)%3 in %4 s.")
+                                 .arg(formatCount(s.tokens))
+                                 .arg(s.samples)
+                                 .arg(s.reused ? tr(", cache reused") : QString())
+                                 .arg(s.seconds, 0, 'f', 2);
+        m_calibration->setStatus(what, tr("Cache: %1").arg(QString::fromStdString(s.cacheDir.string())));
+        log(Severity::Info, what);
+    });
+    connect(m_engine, &EngineController::compressed, this, [this](const CompressionSummary& s) {
+        double energy = 0;
+        for (const GroupSummary& g : s.groups)
+            energy += g.energy;
+        const QString what = tr("Compressed (%1, ratio %2 %, g = %3): %4 in %5 s; mean energy kept %6.")
+                                 .arg(QString::fromStdString(methodName(s.settings.method)))
+                                 .arg(s.settings.ratio)
+                                 .arg(s.settings.groupSize)
+                                 .arg(beforeAfterText(s.modelBefore, s.modelAfter,
+                                                      100.0 * double(s.modelBefore - s.modelAfter) / double(s.modelBefore)))
+                                 .arg(s.seconds, 0, 'f', 2)
+                                 .arg(s.groups.empty() ? QStringLiteral("–")
+                                                       : formatPercent(100.0 * energy / double(s.groups.size())));
+        m_compressStatus->setText(what);
+        log(Severity::Info, what);
+    });
+}
+
+void MainWindow::log(Severity severity, const QString& text)
+{
+    m_log->add(severity, text);
+    if (severity != Severity::Info)
+        statusBar()->showMessage(text, 8000);
+}
+
+void MainWindow::onJobFinished(const QString& title, bool ok)
+{
+    Q_UNUSED(title)
+    m_progress->finish();
+    if (m_loading && !ok) {
+        m_loading = false;
+        m_pendingConfig.reset();
+        emit modelSettled(false);
+    }
+    updateActions();
+}
+
+void MainWindow::onModelLoaded(const ModelSummary& summary)
+{
+    m_model = summary;
+    m_calibrated = false;
+    m_live.setModel(summary.config);
+    m_modelSummary->setSummary(summary);
+    m_calibration->setModel(summary.dir, summary.config.maxPositions);
+    m_compression->setModel(summary.config, m_live.table());
+    m_compressStatus->setText(tr("Not compressed yet."));
+    m_stack->setCurrentWidget(m_tabs);
+    statusBar()->clearMessage();
+    setWindowTitle(tr("%1 – Basis Studio").arg(QString::fromStdString(summary.dir.filename().string())));
+    log(Severity::Info, tr("Loaded %1: %2, %3 parameters.")
+                            .arg(QString::fromStdString(summary.dir.string()), QString::fromStdString(summary.config.modelType),
+                                 formatCount(summary.parameters)));
+    if (summary.synthetic)
+        log(Severity::Warning, tr("%1 has RANDOM weights (demo model): its perplexity and text mean nothing.")
+                                   .arg(QString::fromStdString(summary.dir.filename().string())));
+    applyPendingConfig();
+    m_loading = false;
+    updateActions();
+    emit modelSettled(true);
+}
+
+void MainWindow::updateLiveCounts()
+{
+    if (!m_live.hasModel())
+        return;
+    const LiveResult& r = m_live.update(m_compression->settings());
+    if (r.ok)
+        m_summary->setPlan(r.plan);
+    else
+        m_summary->setError(r.error);
+    m_summary->setNote((r.warning.isEmpty() ? QString() : r.warning + QStringLiteral("\n")) +
+                       tr("Counted by the engine's planCompression in %1 µs; no weights touched.").arg(r.micros, 0, 'f', 0));
+}
+
+void MainWindow::updateActions()
+{
+    const bool busy = m_engine->isBusy();
+    const bool model = m_model.has_value();
+    m_exportAction->setEnabled(model);
+    m_calibrateAction->setEnabled(model && !busy);
+    m_compressAction->setEnabled(model && !busy);
+    m_compressButton->setEnabled(model && !busy);
+    m_calibration->setBusy(busy || !model);
+    m_cancelAction->setEnabled(busy);
+}
+
+void MainWindow::calibrate()
+{
+    if (!m_model || m_engine->isBusy())
+        return;
+    const CalibrationSetup setup = m_calibration->setup();
+    if (setup.text.empty()) {
+        log(Severity::Error, tr("Calibrate: choose a text file first."));
+        return;
+    }
+    m_engine->calibrate(setup);
+}
+
+void MainWindow::compress()
+{
+    if (!m_model || m_engine->isBusy())
+        return;
+    if (!m_live.last().ok) {
+        log(Severity::Error, tr("Compress: %1").arg(m_live.last().error));
+        return;
+    }
+    m_engine->compress(m_compression->settings());
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    // Cancel a running job and join the engine thread before the widgets go away.
+    if (m_engine->isBusy())
+        m_log->add(Severity::Info, tr("Closing: cancelling the running job."));
+    m_engine->shutdown();
+    QSettings settings;
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("window/state"), saveState());
+    event->accept();
+}
+
+} // namespace basis::ui

@@ -1,0 +1,110 @@
+#pragma once
+// The main window: a start page until a model is loaded, then the model's tabs; the log dock; the job
+// progress in the status bar. All model work goes to the engine thread through EngineController.
+#include "engine_session.h"
+#include "live_counts.h"
+#include "run_config.h"
+
+#include <QMainWindow>
+
+#include <optional>
+
+class QAction;
+class QLabel;
+class QMenu;
+class QPushButton;
+class QStackedWidget;
+class QTabWidget;
+
+namespace basis::ui {
+
+class CalibrationPanel;
+class CompressionPanel;
+class EngineController;
+class JobProgress;
+class LogDock;
+class ModelSummaryView;
+class PlanSummaryView;
+class StartPage;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    void openModel(const QString& dir);
+    // Reads a YAML run config; opens its model (or `modelOverride`) when that is not the one loaded, then sets the
+    // controls. Errors go to the log; returns false when the file could not be read.
+    bool openConfig(const QString& file, const QString& modelOverride = {});
+    bool exportConfig(const QString& file);
+    void makeDemoModel(const QString& preset, const QString& dir, const QString& tokenizerDir = {});
+    void calibrate();
+    void compress();
+
+    // Tab by its title without '&', case-insensitive ("compression", "layers"); false when there is none.
+    bool showTab(const QString& name);
+    QStringList tabNames() const;
+
+    EngineController* engine() const { return m_engine; }
+    CompressionPanel* compressionPanel() const { return m_compression; }
+    CalibrationPanel* calibrationPanel() const { return m_calibration; }
+    PlanSummaryView* planSummary() const { return m_summary; }
+    ModelSummaryView* modelSummary() const { return m_modelSummary; }
+    LogDock* logDock() const { return m_log; }
+    const LiveCounts& liveCounts() const { return m_live; }
+    bool hasModel() const { return m_model.has_value(); }
+
+signals:
+    // A load finished (loaded, and any pending config applied) or failed: the window shows its final state.
+    void modelSettled(bool loaded);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+
+private:
+    void buildActions();
+    void buildModelPage();
+    void connectEngine();
+    void onModelLoaded(const ModelSummary& summary);
+    void onJobFinished(const QString& title, bool ok);
+    void updateLiveCounts();
+    void applyPendingConfig();
+    void refreshRecent();
+    void updateActions();
+    void log(Severity severity, const QString& text);
+    void chooseModel();
+    void chooseConfig();
+    void chooseExport();
+    void chooseDemo();
+
+    EngineController* m_engine = nullptr;
+    QStackedWidget* m_stack = nullptr;
+    StartPage* m_start = nullptr;
+    QTabWidget* m_tabs = nullptr;
+    ModelSummaryView* m_modelSummary = nullptr;
+    CalibrationPanel* m_calibration = nullptr;
+    CompressionPanel* m_compression = nullptr;
+    PlanSummaryView* m_summary = nullptr;
+    QPushButton* m_compressButton = nullptr;
+    QLabel* m_compressStatus = nullptr;
+    LogDock* m_log = nullptr;
+    JobProgress* m_progress = nullptr;
+    QMenu* m_recentMenu = nullptr;
+    QAction* m_exportAction = nullptr;
+    QAction* m_calibrateAction = nullptr;
+    QAction* m_compressAction = nullptr;
+    QAction* m_cancelAction = nullptr;
+
+    LiveCounts m_live;
+    std::optional<ModelSummary> m_model;
+    bool m_calibrated = false;
+    bool m_loading = false;
+    // A config waiting for its model to load, and the one last applied (export keeps its other keys).
+    std::optional<RunConfig> m_pendingConfig;
+    RunConfig m_baseConfig;
+};
+
+} // namespace basis::ui
