@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <set>
+#include <system_error>
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -18,9 +20,16 @@
 
 namespace basis {
 
+namespace fs = std::filesystem;
+
 namespace {
 
 constexpr uint64_t kMaxHeader = 100ull * 1024 * 1024;
+// A valid header nests three levels (root, entry, shape); the cap only stops hostile input from
+// making the duplicate-key bookkeeping grow with the nesting depth.
+constexpr int kMaxJsonDepth = 64;
+const char* const kIndexName = "model.safetensors.index.json";
+const char* const kSingleName = "model.safetensors";
 
 struct DTypeInfo {
     DType dtype;
@@ -34,40 +43,94 @@ constexpr DTypeInfo kDTypes[] = {
     {DType::U8, "U8", 1},   {DType::BOOL, "BOOL", 1},
 };
 
-[[noreturn]] void fail(const std::filesystem::path& path, const std::string& what)
+[[noreturn]] void fail(const fs::path& path, const std::string& what)
 {
     throw Error(path.string() + ": " + what);
 }
 
-// Rejects duplicate keys, which nlohmann would otherwise resolve silently to the last one.
-nlohmann::json parseHeader(const std::filesystem::path& path, const char* data, size_t size)
+// A name for a one-line message: control characters shown as '?', very long names cut short.
+std::string inQuotes(const std::string& name)
 {
-    std::vector<std::set<std::string>> keys;
+    std::string shown = name.size() <= 200 ? name : name.substr(0, 197) + "...";
+    for (char& c : shown)
+        if (static_cast<unsigned char>(c) < 0x20)
+            c = '?';
+    return "'" + shown + "'";
+}
+
+// A JSON value for a message, cut short so that a hostile header cannot make a huge one.
+std::string brief(const nlohmann::json& value)
+{
+    std::string text = value.dump();
+    return text.size() <= 60 ? text : text.substr(0, 57) + "...";
+}
+
+// Product of the dimensions; false when it does not fit in 64 bits (a zero dimension always fits).
+bool elementCount(const std::vector<int64_t>& shape, uint64_t& numel)
+{
+    numel = 1;
+    bool overflow = false;
+    for (int64_t d : shape) {
+        const auto u = static_cast<uint64_t>(d);
+        if (u != 0 && numel > std::numeric_limits<uint64_t>::max() / u)
+            overflow = true;
+        numel *= u;
+    }
+    if (std::find(shape.begin(), shape.end(), 0) != shape.end()) {
+        numel = 0;
+        return true;
+    }
+    return !overflow;
+}
+
+// Byte size of shape x dtype; false on overflow.
+bool byteCount(const std::vector<int64_t>& shape, DType dtype, uint64_t& bytes)
+{
+    uint64_t numel = 0;
+    if (!elementCount(shape, numel) || numel > std::numeric_limits<uint64_t>::max() / dtypeSize(dtype))
+        return false;
+    bytes = numel * dtypeSize(dtype);
+    return true;
+}
+
+// Parses JSON and rejects duplicate keys, which nlohmann would otherwise resolve silently to the last
+// one. `topLevelKind` names what the root's keys are ("tensor" in a header) for the message.
+nlohmann::json parseJsonStrict(const fs::path& path, const char* data, size_t size, const std::string& what,
+                               const std::string& topLevelKind)
+{
+    std::vector<std::set<std::string>> seen;   // keys per open object, by depth
+    std::vector<std::string> lastKey;          // the key being read at each depth, to name a parent
     std::string duplicate;
-    auto callback = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-        using E = nlohmann::json::parse_event_t;
-        if (event == E::object_start) {
-            keys.resize(static_cast<size_t>(depth) + 1);
-            keys[static_cast<size_t>(depth)].clear();
-        } else if (event == E::key) {
-            auto& set = keys.at(static_cast<size_t>(depth) - 1);
-            const std::string k = parsed.get<std::string>();
-            if (!set.insert(k).second && duplicate.empty())
-                duplicate = k;
+    using Event = nlohmann::json::parse_event_t;
+    auto callback = [&](int depth, Event event, nlohmann::json& parsed) {
+        const auto level = static_cast<size_t>(depth);
+        if (event == Event::object_start || event == Event::array_start) {
+            if (depth >= kMaxJsonDepth)
+                fail(path, what + " is nested more than " + std::to_string(kMaxJsonDepth) + " levels deep");
+            seen.resize(level + 1);
+            lastKey.resize(level + 1);
+            seen[level].clear();
+        } else if (event == Event::key && duplicate.empty()) {
+            // A key event comes at the depth of the object's members, one below the object itself.
+            const std::string key = parsed.get<std::string>();
+            lastKey[level - 1] = key;
+            if (!seen[level - 1].insert(key).second)
+                duplicate = level == 1 ? "duplicate " + topLevelKind + " " + inQuotes(key)
+                                       : "duplicate key " + inQuotes(key) + " in " + inQuotes(lastKey[level - 2]);
         }
         return true;
     };
-    nlohmann::json header;
+    nlohmann::json json;
     try {
-        header = nlohmann::json::parse(data, data + size, callback);
+        json = nlohmann::json::parse(data, data + size, callback);
     } catch (const nlohmann::json::parse_error& e) {
-        fail(path, std::string("invalid JSON header: ") + e.what());
+        fail(path, "invalid JSON in " + what + ": " + e.what());
     }
     if (!duplicate.empty())
-        fail(path, "duplicate tensor '" + duplicate + "' in the header");
-    if (!header.is_object())
-        fail(path, "the header is not a JSON object");
-    return header;
+        fail(path, duplicate + " in " + what);
+    if (!json.is_object())
+        fail(path, what + " is not a JSON object (found " + std::string(json.type_name()) + ")");
+    return json;
 }
 
 } // namespace
@@ -104,27 +167,20 @@ int64_t TensorView::numel() const
     return n;
 }
 
-// Read-only memory map of a whole file.
+// Read-only memory map of a whole regular file. The mapping outlives the descriptor, so the file is
+// closed right away; an empty file has no mapping (mmap rejects a length of 0).
 class MappedFile {
 public:
-    explicit MappedFile(const std::filesystem::path& path)
+    explicit MappedFile(const fs::path& path)
     {
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             fail(path, std::string("cannot open: ") + std::strerror(errno));
-        struct stat st {};
-        if (::fstat(fd, &st) != 0) {
+        try {
+            map(path, fd);
+        } catch (...) {
             ::close(fd);
-            fail(path, std::string("cannot stat: ") + std::strerror(errno));
-        }
-        m_size = static_cast<size_t>(st.st_size);
-        if (m_size > 0) {
-            void* p = ::mmap(nullptr, m_size, PROT_READ, MAP_PRIVATE, fd, 0);
-            if (p == MAP_FAILED) {
-                ::close(fd);
-                fail(path, std::string("cannot map: ") + std::strerror(errno));
-            }
-            m_data = static_cast<const std::byte*>(p);
+            throw;
         }
         ::close(fd);
     }
@@ -140,95 +196,174 @@ public:
     size_t size() const { return m_size; }
 
 private:
+    void map(const fs::path& path, int fd)
+    {
+        struct stat st {};
+        if (::fstat(fd, &st) != 0)
+            fail(path, std::string("cannot stat: ") + std::strerror(errno));
+        if (!S_ISREG(st.st_mode))
+            fail(path, "not a regular file");
+        m_size = static_cast<size_t>(st.st_size);
+        if (m_size == 0)
+            return;
+        void* p = ::mmap(nullptr, m_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED)
+            fail(path, std::string("cannot map: ") + std::strerror(errno));
+        m_data = static_cast<const std::byte*>(p);
+    }
+
     const std::byte* m_data = nullptr;
     size_t m_size = 0;
 };
 
+namespace {
+
+// Where a tensor's bytes lie in the data section, for the overlap check.
+struct Span {
+    uint64_t begin, end;
+    std::string name;
+};
+
+std::map<std::string, std::string> readMetadata(const fs::path& path, const nlohmann::json& entry)
+{
+    if (!entry.is_object())
+        fail(path, "__metadata__ must be an object of strings, found " + std::string(entry.type_name()));
+    std::map<std::string, std::string> out;
+    for (auto m = entry.begin(); m != entry.end(); ++m) {
+        if (!m.value().is_string())
+            fail(path, "__metadata__ value of " + inQuotes(m.key()) + " is not a string");
+        out[m.key()] = m.value().get<std::string>();
+    }
+    return out;
+}
+
+DType readDType(const fs::path& path, const std::string& where, const nlohmann::json& entry)
+{
+    if (!entry.contains("dtype"))
+        fail(path, where + "missing 'dtype'");
+    if (!entry["dtype"].is_string())
+        fail(path, where + "'dtype' must be a string, found " + brief(entry["dtype"]));
+    const std::string name = entry["dtype"].get<std::string>();
+    for (const auto& d : kDTypes)
+        if (name == d.name)
+            return d.dtype;
+    fail(path, where + "unknown dtype " + inQuotes(name) + " (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
+}
+
+std::vector<int64_t> readShape(const fs::path& path, const std::string& where, const nlohmann::json& entry)
+{
+    if (!entry.contains("shape"))
+        fail(path, where + "missing 'shape'");
+    if (!entry["shape"].is_array())
+        fail(path, where + "'shape' must be an array, found " + brief(entry["shape"]));
+    std::vector<int64_t> shape;
+    for (const auto& d : entry["shape"]) {
+        // Integers above INT64_MAX come back as unsigned; they are no valid dimension either.
+        if (!d.is_number_integer() || (d.is_number_unsigned() && d.get<uint64_t>() > INT64_MAX) ||
+            d.get<int64_t>() < 0)
+            fail(path, where + "shape entries must be non-negative integers, found " + brief(d));
+        shape.push_back(d.get<int64_t>());
+    }
+    return shape;
+}
+
+Span readOffsets(const fs::path& path, const std::string& where, const nlohmann::json& entry)
+{
+    if (!entry.contains("data_offsets"))
+        fail(path, where + "missing 'data_offsets'");
+    const auto& off = entry["data_offsets"];
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+        fail(path, where + "'data_offsets' must be [begin, end] of non-negative integers, found " + brief(off));
+    return {off[0].get<uint64_t>(), off[1].get<uint64_t>(), {}};
+}
+
+// One header entry, validated against the data section it points into.
+TensorView readTensor(const fs::path& path, const std::string& name, const nlohmann::json& entry,
+                      const std::byte* dataStart, uint64_t dataSize, Span& span)
+{
+    const std::string where = "tensor " + inQuotes(name) + ": ";
+    if (!entry.is_object())
+        fail(path, where + "entry must be an object, found " + brief(entry));
+    TensorView v;
+    v.name = name;
+    v.dtype = readDType(path, where, entry);
+    v.shape = readShape(path, where, entry);
+    span = readOffsets(path, where, entry);
+    span.name = name;
+    if (span.begin > span.end)
+        fail(path, where + "data_offsets begin " + std::to_string(span.begin) + " is after end " +
+                       std::to_string(span.end));
+    if (span.end > dataSize)
+        fail(path, where + "data_offsets [" + std::to_string(span.begin) + ", " + std::to_string(span.end) +
+                       ") run past the data section of " + std::to_string(dataSize) + " bytes (file truncated?)");
+    uint64_t expected = 0;
+    if (!byteCount(v.shape, v.dtype, expected))
+        fail(path, where + "shape " + brief(entry["shape"]) + " is too large");
+    if (expected != span.end - span.begin)
+        fail(path, where + "shape " + brief(entry["shape"]) + " x " + dtypeName(v.dtype) + " is " +
+                       std::to_string(expected) + " bytes but data_offsets span " +
+                       std::to_string(span.end - span.begin));
+    v.data = dataStart + span.begin;
+    v.bytes = static_cast<size_t>(span.end - span.begin);
+    return v;
+}
+
+// Gaps are allowed, shared bytes are not. Empty tensors own no bytes, so they overlap nothing; the
+// running furthest end catches a long tensor that covers several later ones.
+void checkNoOverlap(const fs::path& path, std::vector<Span> spans)
+{
+    std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
+    const Span* furthest = nullptr;
+    for (const Span& s : spans) {
+        if (s.begin == s.end)
+            continue;
+        if (furthest && s.begin < furthest->end)
+            fail(path, "tensor " + inQuotes(s.name) + " overlaps tensor " + inQuotes(furthest->name) + " in the data section");
+        if (!furthest || s.end > furthest->end)
+            furthest = &s;
+    }
+}
+
+uint64_t readHeaderLength(const fs::path& path, const MappedFile& map)
+{
+    if (map.size() < 8)
+        fail(path, "file of " + std::to_string(map.size()) + " bytes is too short for a safetensors header");
+    uint64_t headerLen = 0;
+    std::memcpy(&headerLen, map.data(), 8);   // little-endian: like safetensors, only little-endian hosts
+    if (headerLen > kMaxHeader)
+        fail(path, "header length " + std::to_string(headerLen) + " exceeds the 100 MB limit");
+    if (headerLen > map.size() - 8)
+        fail(path, "header length " + std::to_string(headerLen) + " goes beyond the end of the file (" +
+                       std::to_string(map.size()) + " bytes)");
+    return headerLen;
+}
+
+} // namespace
+
 SafetensorsFile::~SafetensorsFile() = default;
 
-std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const std::filesystem::path& path)
+std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const fs::path& path)
 {
     std::shared_ptr<SafetensorsFile> f(new SafetensorsFile());
     f->m_path = path;
     f->m_map = std::make_unique<MappedFile>(path);
-    const size_t fileSize = f->m_map->size();
-    if (fileSize < 8)
-        fail(path, "file of " + std::to_string(fileSize) + " bytes is too short for a safetensors header");
-    uint64_t headerLen = 0;
-    std::memcpy(&headerLen, f->m_map->data(), 8);   // little-endian hosts only, as safetensors itself
-    if (headerLen > kMaxHeader)
-        fail(path, "header length " + std::to_string(headerLen) + " exceeds the 100 MB limit");
-    if (headerLen > fileSize - 8)
-        fail(path, "header length " + std::to_string(headerLen) + " goes beyond the end of the file (" +
-                       std::to_string(fileSize) + " bytes)");
+    const uint64_t headerLen = readHeaderLength(path, *f->m_map);
     const char* headerData = reinterpret_cast<const char*>(f->m_map->data() + 8);
-    nlohmann::json header = parseHeader(path, headerData, headerLen);
+    const nlohmann::json header = parseJsonStrict(path, headerData, headerLen, "the header", "tensor");
     const std::byte* dataStart = f->m_map->data() + 8 + headerLen;
-    const uint64_t dataSize = fileSize - 8 - headerLen;
+    const uint64_t dataSize = f->m_map->size() - 8 - headerLen;
 
-    struct Span {
-        uint64_t begin, end;
-        std::string name;
-    };
     std::vector<Span> spans;
     for (auto it = header.begin(); it != header.end(); ++it) {
-        const std::string& name = it.key();
-        const nlohmann::json& entry = it.value();
-        if (name == "__metadata__") {
-            if (!entry.is_object())
-                fail(path, "__metadata__ must be an object of strings");
-            for (auto m = entry.begin(); m != entry.end(); ++m) {
-                if (!m.value().is_string())
-                    fail(path, "__metadata__ value of '" + m.key() + "' is not a string");
-                f->m_metadata[m.key()] = m.value().get<std::string>();
-            }
+        if (it.key() == "__metadata__") {
+            f->m_metadata = readMetadata(path, it.value());
             continue;
         }
-        const std::string where = "tensor '" + name + "': ";
-        if (!entry.is_object())
-            fail(path, where + "entry is not an object");
-        if (!entry.contains("dtype") || !entry["dtype"].is_string())
-            fail(path, where + "missing or non-string 'dtype'");
-        if (!entry.contains("shape") || !entry["shape"].is_array())
-            fail(path, where + "missing or non-array 'shape'");
-        if (!entry.contains("data_offsets") || !entry["data_offsets"].is_array() || entry["data_offsets"].size() != 2)
-            fail(path, where + "'data_offsets' must be an array [begin, end]");
-        TensorView v;
-        v.name = name;
-        try {
-            v.dtype = parseDType(entry["dtype"].get<std::string>());
-        } catch (const Error&) {
-            fail(path, where + "unknown dtype '" + entry["dtype"].get<std::string>() + "'");
-        }
-        uint64_t numel = 1;
-        for (const auto& d : entry["shape"]) {
-            if (!d.is_number_integer() || d.get<int64_t>() < 0)
-                fail(path, where + "shape entries must be non-negative integers, found " + d.dump());
-            v.shape.push_back(d.get<int64_t>());
-            numel *= static_cast<uint64_t>(d.get<int64_t>());
-        }
-        const auto& off = entry["data_offsets"];
-        if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned())
-            fail(path, where + "data_offsets must be non-negative integers");
-        const uint64_t begin = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
-        if (begin > end)
-            fail(path, where + "data_offsets begin " + std::to_string(begin) + " is after end " + std::to_string(end));
-        if (end > dataSize)
-            fail(path, where + "data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-                           ") run past the data section of " + std::to_string(dataSize) + " bytes (file truncated?)");
-        const uint64_t expected = numel * dtypeSize(v.dtype);
-        if (expected != end - begin)
-            fail(path, where + "shape x dtype size is " + std::to_string(expected) + " bytes but data_offsets span " +
-                           std::to_string(end - begin));
-        v.data = dataStart + begin;
-        v.bytes = static_cast<size_t>(end - begin);
-        spans.push_back({begin, end, name});
-        f->m_tensors.emplace(name, std::move(v));
+        Span span;
+        f->m_tensors.emplace(it.key(), readTensor(path, it.key(), it.value(), dataStart, dataSize, span));
+        spans.push_back(std::move(span));
     }
-    std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
-    for (size_t i = 1; i < spans.size(); ++i)
-        if (spans[i].begin < spans[i - 1].end && spans[i].end > spans[i].begin)
-            fail(path, "tensor '" + spans[i].name + "' overlaps tensor '" + spans[i - 1].name + "'");
+    checkNoOverlap(path, std::move(spans));
     return f;
 }
 
@@ -246,49 +381,69 @@ const TensorView& SafetensorsFile::tensor(const std::string& name) const
 {
     auto it = m_tensors.find(name);
     if (it == m_tensors.end())
-        fail(m_path, "missing tensor '" + name + "'");
+        fail(m_path, "missing tensor " + inQuotes(name));
     return it->second;
 }
 
-Checkpoint Checkpoint::open(const std::filesystem::path& dir)
+namespace {
+
+bool isFile(const fs::path& path)
+{
+    std::error_code ec;   // an unreadable folder reads as "absent" rather than a filesystem_error
+    return fs::is_regular_file(path, ec);
+}
+
+// weight_map of an index file: tensor name -> shard file name (relative to the folder).
+std::map<std::string, std::string> readWeightMap(const fs::path& index)
+{
+    const std::string text = readFile(index);
+    const nlohmann::json j = parseJsonStrict(index, text.data(), text.size(), "the index", "key");
+    if (!j.contains("weight_map") || !j["weight_map"].is_object())
+        fail(index, "missing 'weight_map' object");
+    std::map<std::string, std::string> out;
+    for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
+        if (!it.value().is_string())
+            fail(index, "weight_map entry of tensor " + inQuotes(it.key()) + " is not a file name");
+        out[it.key()] = it.value().get<std::string>();
+    }
+    if (out.empty())
+        fail(index, "weight_map lists no tensors");
+    return out;
+}
+
+} // namespace
+
+Checkpoint Checkpoint::open(const fs::path& dir)
 {
     Checkpoint c;
     c.m_dir = dir;
-    const auto index = dir / "model.safetensors.index.json";
-    const auto single = dir / "model.safetensors";
-    if (std::filesystem::exists(index)) {
-        const nlohmann::json j = readJsonFile(index);
-        if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
-            fail(index, "missing 'weight_map' object");
-        std::map<std::string, size_t> shardIndex;
-        for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
-            if (!it.value().is_string())
-                fail(index, "weight_map entry of '" + it.key() + "' is not a file name");
-            const std::string shard = it.value().get<std::string>();
-            if (!shardIndex.count(shard)) {
-                if (!std::filesystem::exists(dir / shard))
-                    fail(index, "shard '" + shard + "' (listed for tensor '" + it.key() + "') does not exist");
-                shardIndex[shard] = c.m_files.size();
+    const fs::path index = dir / kIndexName;
+    if (isFile(index)) {
+        std::map<std::string, size_t> shardIndex;   // shard file name -> index in m_files
+        for (const auto& [tensor, shard] : readWeightMap(index)) {
+            auto found = shardIndex.find(shard);
+            if (found == shardIndex.end()) {
+                if (!isFile(dir / shard))
+                    fail(index, "shard " + inQuotes(shard) + " (listed for tensor " + inQuotes(tensor) + ") does not exist");
+                found = shardIndex.emplace(shard, c.m_files.size()).first;
                 c.m_files.push_back(SafetensorsFile::open(dir / shard));
             }
-            const size_t s = shardIndex[shard];
-            if (!c.m_files[s]->contains(it.key()))
-                fail(index, "tensor '" + it.key() + "' is listed in shard '" + shard + "' but missing from it");
+            if (!c.m_files[found->second]->contains(tensor))
+                fail(index, "tensor " + inQuotes(tensor) + " is listed in shard " + inQuotes(shard) + " but missing from it");
         }
-        for (size_t s = 0; s < c.m_files.size(); ++s)
-            for (const auto& name : c.m_files[s]->names()) {
-                auto [where, inserted] = c.m_where.emplace(name, s);
-                if (!inserted && where->second != s)
-                    fail(index, "tensor '" + name + "' appears in both " + c.m_files[where->second]->path().filename().string() +
-                                    " and " + c.m_files[s]->path().filename().string());
-            }
-    } else if (std::filesystem::exists(single)) {
-        c.m_files.push_back(SafetensorsFile::open(single));
-        for (const auto& name : c.m_files[0]->names())
-            c.m_where.emplace(name, 0);
+    } else if (isFile(dir / kSingleName)) {
+        c.m_files.push_back(SafetensorsFile::open(dir / kSingleName));
     } else {
-        fail(dir, "no weights found (looked for model.safetensors and model.safetensors.index.json)");
+        fail(dir, std::string("no weights found (looked for ") + kSingleName + " and " + kIndexName + ")");
     }
+    // Every tensor of every shard is reachable, listed or not; none may be in two shards.
+    for (size_t s = 0; s < c.m_files.size(); ++s)
+        for (const auto& name : c.m_files[s]->names()) {
+            auto [where, inserted] = c.m_where.emplace(name, s);
+            if (!inserted)
+                fail(index, "tensor " + inQuotes(name) + " is in both " + c.m_files[where->second]->path().filename().string() +
+                                " and " + c.m_files[s]->path().filename().string());
+        }
     return c;
 }
 
@@ -304,81 +459,155 @@ bool Checkpoint::contains(const std::string& name) const { return m_where.count(
 
 const TensorView& Checkpoint::tensor(const std::string& name) const
 {
-    auto it = m_where.find(name);
-    if (it == m_where.end())
-        fail(m_dir, "missing tensor '" + name + "'");
-    return m_files[it->second]->tensor(name);
+    return fileOf(name)->tensor(name);
 }
 
 std::shared_ptr<const SafetensorsFile> Checkpoint::fileOf(const std::string& name) const
 {
     auto it = m_where.find(name);
     if (it == m_where.end())
-        fail(m_dir, "missing tensor '" + name + "'");
+        fail(m_dir, "missing tensor " + inQuotes(name));
     return m_files[it->second];
 }
 
-void writeSafetensors(const std::filesystem::path& path, const std::vector<TensorToWrite>& tensors,
-                      const std::map<std::string, std::string>& metadata)
-{
-    std::vector<const TensorToWrite*> sorted;
-    for (const auto& t : tensors)
-        sorted.push_back(&t);
-    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->name < b->name; });
-    nlohmann::json header = nlohmann::json::object();
-    if (!metadata.empty())
-        header["__metadata__"] = metadata;
-    uint64_t offset = 0;
-    for (size_t i = 0; i < sorted.size(); ++i) {
-        const TensorToWrite& t = *sorted[i];
-        if (i > 0 && sorted[i - 1]->name == t.name)
-            fail(path, "tensor '" + t.name + "' given twice");
-        uint64_t numel = 1;
-        for (int64_t d : t.shape)
-            numel *= static_cast<uint64_t>(d);
-        if (numel * dtypeSize(t.dtype) != t.bytes)
-            fail(path, "tensor '" + t.name + "': " + std::to_string(t.bytes) + " bytes given for a shape needing " +
-                           std::to_string(numel * dtypeSize(t.dtype)));
-        header[t.name] = {{"dtype", dtypeName(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes}}};
-        offset += t.bytes;
-    }
-    std::string json = header.dump();
-    json.append((8 - json.size() % 8) % 8, ' ');
+namespace {
 
-    std::string tmpl = path.string() + ".tmp-XXXXXX";
-    int fd = mkstemp(tmpl.data());
-    if (fd < 0)
-        fail(path, std::string("cannot create a temporary file: ") + std::strerror(errno));
-    auto writeAll = [&](const void* data, size_t size) {
+// A temporary file beside the target that becomes the target on commit() and is removed otherwise,
+// so an earlier file survives every failure.
+class TempFile {
+public:
+    explicit TempFile(const fs::path& target) : m_target(target), m_name(target.string() + ".tmp-XXXXXX")
+    {
+        m_fd = ::mkstemp(m_name.data());
+        if (m_fd < 0)
+            fail(m_target, std::string("cannot create a temporary file: ") + std::strerror(errno));
+    }
+    ~TempFile()
+    {
+        if (m_fd >= 0)
+            ::close(m_fd);
+        if (!m_committed)
+            ::unlink(m_name.c_str());
+    }
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+
+    void write(const void* data, size_t size)
+    {
         const char* p = static_cast<const char*>(data);
         while (size > 0) {
-            ssize_t n = ::write(fd, p, size);
-            if (n < 0) {
-                const int err = errno;
-                ::close(fd);
-                ::unlink(tmpl.c_str());
-                fail(path, std::string("write failed: ") + std::strerror(err));
-            }
+            const ssize_t n = ::write(m_fd, p, size);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                fail(m_target, std::string("write failed: ") + std::strerror(errno));
             p += n;
             size -= static_cast<size_t>(n);
         }
-    };
-    const uint64_t len = json.size();
-    writeAll(&len, 8);
-    writeAll(json.data(), json.size());
+    }
+
+    void commit()
+    {
+        // mkstemp creates 0600; keep the mode of the file being replaced, else the usual 0644.
+        struct stat old {};
+        ::fchmod(m_fd, ::stat(m_target.c_str(), &old) == 0 ? (old.st_mode & 07777) : 0644);
+        if (::fsync(m_fd) != 0)
+            fail(m_target, std::string("cannot flush: ") + std::strerror(errno));
+        const int fd = m_fd;
+        m_fd = -1;
+        if (::close(fd) != 0)
+            fail(m_target, std::string("cannot flush: ") + std::strerror(errno));
+        if (std::rename(m_name.c_str(), m_target.c_str()) != 0)
+            fail(m_target, std::string("cannot replace: ") + std::strerror(errno));
+        m_committed = true;
+        syncFolder();
+    }
+
+private:
+    // Makes the rename itself durable; best effort, as the data is already safe.
+    void syncFolder() const
+    {
+        const fs::path folder = m_target.parent_path().empty() ? fs::path(".") : m_target.parent_path();
+        const int dfd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            ::fsync(dfd);
+            ::close(dfd);
+        }
+    }
+
+    fs::path m_target;
+    std::string m_name;
+    int m_fd = -1;
+    bool m_committed = false;
+};
+
+void checkTensorToWrite(const fs::path& path, const TensorToWrite& t)
+{
+    const std::string where = "tensor " + inQuotes(t.name) + ": ";
+    if (t.name == "__metadata__")
+        fail(path, "'__metadata__' is reserved and cannot name a tensor");
+    for (int64_t d : t.shape)
+        if (d < 0)
+            fail(path, where + "negative dimension " + std::to_string(d));
+    uint64_t expected = 0;
+    if (!byteCount(t.shape, t.dtype, expected) || expected != t.bytes)
+        fail(path, where + std::to_string(t.bytes) + " bytes given for a " + dtypeName(t.dtype) +
+                       " shape needing " + std::to_string(expected));
+    if (t.bytes > 0 && t.data == nullptr)
+        fail(path, where + "no data");
+}
+
+// The header as the reference writers lay it out: compact JSON, __metadata__ first (only if there is
+// any), then the tensors in the given (sorted) order with keys dtype, shape, data_offsets; padded with
+// spaces to a multiple of 8 so the data section starts aligned.
+std::string buildHeader(const fs::path& path, const std::vector<const TensorToWrite*>& sorted,
+                        const std::map<std::string, std::string>& metadata)
+{
+    nlohmann::ordered_json header = nlohmann::ordered_json::object();
+    if (!metadata.empty())
+        header["__metadata__"] = metadata;
+    uint64_t offset = 0;
+    for (const TensorToWrite* t : sorted) {
+        nlohmann::ordered_json entry;
+        entry["dtype"] = dtypeName(t->dtype);
+        entry["shape"] = t->shape;
+        entry["data_offsets"] = {offset, offset + t->bytes};
+        header[t->name] = std::move(entry);
+        offset += t->bytes;
+    }
+    std::string json;
+    try {
+        json = header.dump();
+    } catch (const nlohmann::json::exception& e) {   // a name or metadata string that is not UTF-8
+        fail(path, std::string("cannot encode the header: ") + e.what());
+    }
+    json.append((8 - json.size() % 8) % 8, ' ');
+    return json;
+}
+
+} // namespace
+
+void writeSafetensors(const fs::path& path, const std::vector<TensorToWrite>& tensors,
+                      const std::map<std::string, std::string>& metadata)
+{
+    std::vector<const TensorToWrite*> sorted;
+    for (const auto& t : tensors) {
+        checkTensorToWrite(path, t);
+        sorted.push_back(&t);
+    }
+    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->name < b->name; });
+    for (size_t i = 1; i < sorted.size(); ++i)
+        if (sorted[i - 1]->name == sorted[i]->name)
+            fail(path, "tensor " + inQuotes(sorted[i]->name) + " given twice");
+    const std::string header = buildHeader(path, sorted, metadata);
+
+    TempFile out(path);
+    const uint64_t len = header.size();   // little-endian hosts only, as for reading
+    out.write(&len, 8);
+    out.write(header.data(), header.size());
     for (const TensorToWrite* t : sorted)
-        writeAll(t->data, t->bytes);
-    ::fchmod(fd, 0644);
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        const int err = errno;
-        ::unlink(tmpl.c_str());
-        fail(path, std::string("cannot flush: ") + std::strerror(err));
-    }
-    if (std::rename(tmpl.c_str(), path.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(tmpl.c_str());
-        fail(path, std::string("cannot replace: ") + std::strerror(err));
-    }
+        out.write(t->data, t->bytes);
+    out.commit();
 }
 
 } // namespace basis
