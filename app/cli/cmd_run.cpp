@@ -51,11 +51,19 @@ int runPipelineCommand(const ConfigArgs& a)
     const nlohmann::json out = runPipeline(loaded.config, hooks);
     if (progress)
         progress->finish();
-    for (auto it = out.at("results").begin(); it != out.at("results").end(); ++it)
+    for (auto it = out.at("results").begin(); it != out.at("results").end(); ++it) {
+        if (it.value().contains("prefill_tokens_per_second,none")) {
+            std::printf("%s: prefill %.1f tokens/s, decode %.1f tokens/s, first token after %.3f s\n", it.key().c_str(),
+                        it.value().at("prefill_tokens_per_second,none").get<double>(),
+                        it.value().at("decode_tokens_per_second,none").get<double>(),
+                        it.value().at("time_to_first_token_seconds,none").get<double>());
+            continue;
+        }
         std::printf("%s: PPL %.6f (%s; window-mean %.6f, token-mean %.6f; %lld windows, %lld tokens)\n", it.key().c_str(),
                     it.value().at("ppl,none").get<double>(), it.value().at("protocol").get<std::string>().c_str(),
                     it.value().at("ppl_window_mean,none").get<double>(), it.value().at("ppl_token_mean,none").get<double>(),
                     (long long)it.value().at("windows").get<int64_t>(), (long long)it.value().at("tokens").get<int64_t>());
+    }
     if (out.contains("results_file"))
         std::printf("results written to %s\n", out.at("results_file").get<std::string>().c_str());
     if (a.json)

@@ -20,6 +20,11 @@ bool PplEvaluation::operator==(const PplEvaluation& o) const
     return std::tie(dataset, text, context, stride, protocol) == std::tie(o.dataset, o.text, o.context, o.stride, o.protocol);
 }
 
+bool ThroughputEvaluation::operator==(const ThroughputEvaluation& o) const
+{
+    return std::tie(promptLen, genLen, repeats) == std::tie(o.promptLen, o.genLen, o.repeats);
+}
+
 bool RunConfig::operator==(const RunConfig& o) const
 {
     auto published = [](const RunConfig& c) {
@@ -30,7 +35,7 @@ bool RunConfig::operator==(const RunConfig& o) const
     };
     auto ours = [](const RunConfig& c) {
         return std::tie(c.modelPath, c.method, c.calibrationText, c.updateText, c.dataDir, c.sampling, c.seed, c.bos,
-                        c.device, c.dtype, c.threads, c.evaluations, c.resultsPath);
+                        c.device, c.dtype, c.threads, c.evaluations, c.throughput, c.resultsPath);
     };
     return published(*this) == published(o) && ours(*this) == ours(o);
 }
@@ -134,8 +139,19 @@ void readPpl(Reader& r, const YAML::Node& item, RunConfig& c)
         r.fail(item.Mark(), "each basis_studio.evaluate entry must be a mapping (ppl: {dataset: ..., ...})");
     for (const auto& kv : item) {
         const std::string kind = kv.first.as<std::string>();
+        if (kind == "throughput") {
+            ThroughputEvaluation t;
+            r.section(kv.second, "throughput",
+                      {{"prompt_len", [&](auto& n, auto& k) { r.get(n, k, t.promptLen, "an integer"); }},
+                       {"gen_len", [&](auto& n, auto& k) { r.get(n, k, t.genLen, "an integer"); }},
+                       {"repeats", [&](auto& n, auto& k) { r.get(n, k, t.repeats, "an integer"); }}});
+            if (t.promptLen < 1 || t.genLen < 2 || t.repeats < 1)
+                r.fail(kv.second.Mark(), "throughput needs prompt_len >= 1, gen_len >= 2 and repeats >= 1");
+            c.throughput.push_back(t);
+            continue;
+        }
         if (kind != "ppl") {
-            r.warn(kv.first.Mark(), "unknown evaluation '" + kind + "' (supported: ppl); ignored");
+            r.warn(kv.first.Mark(), "unknown evaluation '" + kind + "' (supported: ppl, throughput); ignored");
             continue;
         }
         r.section(kv.second, "ppl",
@@ -281,6 +297,7 @@ LoadedConfig parseRunConfig(const std::string& yaml, const std::string& source, 
                             if (!v.IsSequence())
                                 r.fail(v.Mark(), "basis_studio.evaluate must be a list");
                             c.evaluations.clear();
+                            c.throughput.clear();
                             for (const auto& item : v)
                                 readPpl(r, item, c);
                         }}});
@@ -383,6 +400,13 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
         kv("context", e.context);
         kv("stride", e.stride);
         kv("protocol", e.protocol);
+        y << YAML::EndMap << YAML::EndMap;
+    }
+    for (const auto& t : c.throughput) {
+        y << YAML::BeginMap << YAML::Key << "throughput" << YAML::Value << YAML::Flow << YAML::BeginMap;
+        kv("prompt_len", t.promptLen);
+        kv("gen_len", t.genLen);
+        kv("repeats", t.repeats);
         y << YAML::EndMap << YAML::EndMap;
     }
     y << YAML::EndSeq << YAML::EndMap;

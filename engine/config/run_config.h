@@ -20,6 +20,13 @@ struct PplEvaluation {
     bool operator==(const PplEvaluation& o) const;
 };
 
+struct ThroughputEvaluation {
+    int64_t promptLen = 128;    // prefill tokens
+    int64_t genLen = 64;        // decoded tokens (KV cache)
+    int64_t repeats = 3;        // timed runs after one warm-up; medians reported
+    bool operator==(const ThroughputEvaluation& o) const;
+};
+
 struct RunConfig {
     // model_args (published)
     std::string modelType;                               // informational; checked against config.json when given
@@ -60,6 +67,7 @@ struct RunConfig {
     std::string dtype = "float32";
     int threads = 0;
     std::vector<PplEvaluation> evaluations;
+    std::vector<ThroughputEvaluation> throughput;        // `throughput:` entries of basis_studio.evaluate
     std::string resultsPath;                             // default: results.json in the saved model folder
 
     bool operator==(const RunConfig& o) const;

@@ -5,11 +5,13 @@
 #include "compressed_io.h"
 #include "decoder_model.h"
 #include "error.h"
+#include "generate.h"
 #include "tokenizer.h"
 
 #include <ATen/ATen.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace basis {
@@ -64,6 +66,40 @@ CalibrationRequest requestFor(const RunConfig& c, const std::string& text)
     r.options.batch = c.calibBatchSize;
     r.bos = parseBosPolicy(c.bos);
     return r;
+}
+
+double median(std::vector<double> v)
+{
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+// Greedy generation from a fixed pseudo-random prompt: prefill and decode rates, medians after one warm-up.
+nlohmann::json measureThroughput(const DecoderModel& model, const ThroughputEvaluation& t, const JobContext& job)
+{
+    std::vector<int64_t> prompt(static_cast<size_t>(t.promptLen));
+    for (size_t i = 0; i < prompt.size(); ++i)
+        prompt[i] = static_cast<int64_t>((i * 7919 + 13) % static_cast<size_t>(model.config().vocabSize));
+    GenerateOptions o;
+    o.maxNewTokens = t.genLen;
+    o.stopAtEos = false;
+    std::vector<double> prefill, decode;
+    for (int64_t r = 0; r <= t.repeats; ++r) {
+        job.checkCancelled();
+        const GenerateResult g = generateGreedy(model, prompt, o);
+        if (r == 0)
+            continue;   // warm-up
+        prefill.push_back(static_cast<double>(t.promptLen) / g.prefillSeconds);
+        decode.push_back(static_cast<double>(t.genLen - 1) / std::max(g.decodeSeconds, 1e-9));
+        job.report(r, t.repeats, "throughput run " + std::to_string(r) + "/" + std::to_string(t.repeats));
+    }
+    // The first new token comes from the prefill; the decode rate counts the genLen - 1 cached steps.
+    return {{"prefill_tokens_per_second,none", median(prefill)},
+            {"decode_tokens_per_second,none", median(decode)},
+            {"time_to_first_token_seconds,none", static_cast<double>(t.promptLen) / median(prefill)},
+            {"prompt_len", t.promptLen},
+            {"gen_len", t.genLen},
+            {"repeats", t.repeats}};
 }
 
 std::string evaluationName(const PplEvaluation& e, int64_t context)
@@ -178,6 +214,11 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
                              {"windows", r.windows},
                              {"text", text.string()}};
         });
+    }
+
+    for (const ThroughputEvaluation& t : c.throughput) {
+        const std::string name = "throughput_p" + std::to_string(t.promptLen) + "_g" + std::to_string(t.genLen);
+        stage(hooks, "evaluate", timings, [&] { results[name] = measureThroughput(*model, t, hooks.job); });
     }
 
     nlohmann::json out = {{"results", results},

@@ -136,8 +136,12 @@ TEST(Pipeline, SameNumbersAsStepsAndAsWrittenConfig)
     c.calibBatchSize = 3;
     c.untrainedModelPath = (work / "model").string();
     c.evaluations = {{"", evalText, 0, 0, "token-mean"}};
+    c.throughput = {{16, 4, 1}};
     const auto out = basis::runPipeline(c);
-    const double ppl = out.at("results").begin().value().at("ppl,none").get<double>();
+    const auto& rates = out.at("results").at("throughput_p16_g4");
+    EXPECT_GT(rates.at("prefill_tokens_per_second,none").get<double>(), 0);
+    EXPECT_GT(rates.at("decode_tokens_per_second,none").get<double>(), 0);
+    const double ppl = out.at("results").at("ppl_eval_128").at("ppl,none").get<double>();
     EXPECT_TRUE(fs::exists(work / "model" / "results.json"));
 
     auto model = basis::DecoderModel::load(c.modelPath);
@@ -162,7 +166,7 @@ TEST(Pipeline, SameNumbersAsStepsAndAsWrittenConfig)
     basis::writeFileAtomically(written, basis::writeRunConfig(c));
     auto again = basis::loadRunConfig(written).config;
     again.untrainedModelPath = (work / "model2").string();
-    EXPECT_DOUBLE_EQ(basis::runPipeline(again).at("results").begin().value().at("ppl,none").get<double>(), ppl);
+    EXPECT_DOUBLE_EQ(basis::runPipeline(again).at("results").at("ppl_eval_128").at("ppl,none").get<double>(), ppl);
 }
 
 TEST(Pipeline, FailureNamesTheStage)
