@@ -53,10 +53,14 @@ int runCalibrate(const CalibrateArgs& a)
     const auto t0 = std::chrono::steady_clock::now();
     const CalibrationOutcome out = calibrateFromText(*model, *tokenizer, request, {progress.fn(), nullptr});
     progress.finish();
-    if (!a.spectra.empty()) {
+    std::vector<int64_t> spectraSizes;   // 0 in the list means "none"
+    for (int64_t g : a.spectra)
+        if (g != 0)
+            spectraSizes.push_back(g);
+    if (!spectraSizes.empty()) {
         StderrProgress spectraProgress("spectra");
         saveSpectra(fs::path(a.out) / "spectra.safetensors",
-                    computeSpectra(*model, out.stats, a.spectra, {spectraProgress.fn(), nullptr}));
+                    computeSpectra(*model, out.stats, spectraSizes, {spectraProgress.fn(), nullptr}));
         spectraProgress.finish();
     }
     const double seconds = since(t0);

@@ -55,7 +55,7 @@ int main(int argc, char** argv)
     calibrateCmd->add_option("--out", calibrate.out, "Calibration cache folder")->required();
     addCalibOptions(calibrateCmd, calibrate.calib);
     calibrateCmd->add_flag("--force", calibrate.force, "Recompute even when the folder holds a matching cache");
-    calibrateCmd->add_option("--spectra", calibrate.spectra, "Group sizes whose singular values are stored with the cache")
+    calibrateCmd->add_option("--spectra", calibrate.spectra, "Group sizes whose singular values are stored with the cache (0: none)")
         ->delimiter(',')->capture_default_str();
     addRunOptions(calibrateCmd, calibrate.run);
     calibrateCmd->add_flag("--json", calibrate.json, "Print one JSON object as the last line");
