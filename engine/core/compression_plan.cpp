@@ -33,9 +33,17 @@ Method parseMethod(const std::string& name)
 
 int64_t rankFor(double ratio, int64_t nIn, int64_t nOut, int64_t g)
 {
-    const double keep = 1.0 - ratio / 100.0;
-    return static_cast<int64_t>(std::floor(keep * static_cast<double>(nIn) * static_cast<double>(nOut) *
-                                           static_cast<double>(g) / static_cast<double>(nIn + g * nOut)));
+    // Exactly the published expression int((nx * nf * g * (1 - ratio / 100)) // (nx + nf * g)) in doubles,
+    // including Python's float floor division, so that ranks agree even where rounding decides
+    // (5120 x 5120 at 55 % gives 1151, not 1152).
+    const double a = static_cast<double>(nIn * nOut * g) * (1.0 - ratio / 100.0);
+    const double b = static_cast<double>(nIn + nOut * g);
+    const double mod = std::fmod(a, b);
+    const double div = (a - mod) / b;
+    double floorDiv = std::floor(div);
+    if (div - floorDiv > 0.5)
+        floorDiv += 1.0;
+    return static_cast<int64_t>(floorDiv);
 }
 
 std::vector<std::vector<int64_t>> layerGroups(int64_t layers, int64_t groupSize)
@@ -154,7 +162,10 @@ CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, co
             GroupPlan g;
             const int64_t n = static_cast<int64_t>(layers.size());
             g.layers = std::move(layers);
-            g.k = rankFor(s.ratio, spec.in, spec.out, n);
+            // As the published code: a smaller last group keeps the rank of a full group, capped by what its
+            // SVD can give (min(n_in, layers x n_out)).
+            g.k = std::min({rankFor(s.ratio, spec.in, spec.out, part.shared ? plan.settings.groupSize : 1), spec.in,
+                            n * spec.out});
             if (g.k < 1)
                 throw Error("ratio " + std::to_string(s.ratio) + "% leaves no rank for part '" + spec.part + "' (" +
                             std::to_string(spec.in) + " x " + std::to_string(spec.out) + ", " + std::to_string(n) +

@@ -23,7 +23,8 @@ struct CompressionSettings {
 };
 
 // k = floor((1 - r/100) * n_in * n_out * g / (n_in + g * n_out)): the basis (n_in x k) plus g coefficient
-// matrices (k x n_out) hold (1 - r/100) of the g dense matrices.
+// matrices (k x n_out) hold (1 - r/100) of the g dense matrices. Evaluated as the published code does in doubles.
+// A smaller last group keeps the full group's k (capped at min(n_in, layers x n_out)), as published.
 int64_t rankFor(double ratio, int64_t nIn, int64_t nOut, int64_t groupLayers);
 
 struct GroupPlan {

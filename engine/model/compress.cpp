@@ -17,10 +17,9 @@ at::Tensor whiteningFactor(const at::Tensor& gram, double* jitter)
     auto [lower, info] = at::linalg_cholesky_ex(h);
     double shift = 0;
     if (info.item<int64_t>() != 0) {
-        // Not positive definite (dead or collinear inputs): lift the spectrum just above zero, as the
-        // published method does, then retry.
+        // Not positive definite (dead or collinear inputs): lift the spectrum just above zero, then retry.
         const double minEig = at::linalg_eigvalsh(h).min().item<double>();
-        shift = -minEig + 1e-6;
+        shift = -minEig + 7e-6;   // the published code's shift
         std::tie(lower, info) = at::linalg_cholesky_ex(h + shift * at::eye(h.size(0), h.options()));
         if (info.item<int64_t>() != 0)
             throw Error("whitening: the calibration statistics are not positive definite even after a shift of " +

@@ -54,6 +54,9 @@ TEST(Rank, PublishedFormula)
     EXPECT_EQ(basis::rankFor(20, 64, 172, 2), 43);
     EXPECT_EQ(basis::rankFor(20, 4096, 4096, 1), 1638);   // LLaMA-7B q at 20%, SVD-LLM
     EXPECT_EQ(basis::rankFor(20, 4096, 4096, 2), 2184);
+    EXPECT_EQ(basis::rankFor(20, 4096, 11008, 2), 2762);  // LLaMA-7B up/gate shared
+    EXPECT_EQ(basis::rankFor(20, 11008, 4096, 1), 2388);  // LLaMA-7B down private
+    EXPECT_EQ(basis::rankFor(55, 5120, 5120, 1), 1151);   // Python's float arithmetic, not 1152
     EXPECT_EQ(basis::layerGroups(5, 2), (std::vector<std::vector<int64_t>>{{0, 1}, {2, 3}, {4}}));
 }
 
@@ -76,7 +79,8 @@ TEST_P(PlanCounts, EqualFormulaAndCompressedModel)
                 const int64_t gs = p.shared ? g : 1;
                 for (const auto& layers : basis::layerGroups(model->config().layers, gs)) {
                     const int64_t n = static_cast<int64_t>(layers.size());
-                    const int64_t k = basis::rankFor(ratio, p.spec->in, p.spec->out, n);
+                    // A smaller last group keeps the full group's rank, capped by its SVD's size.
+                    const int64_t k = std::min({basis::rankFor(ratio, p.spec->in, p.spec->out, gs), p.spec->in, n * p.spec->out});
                     before += n * p.spec->in * p.spec->out;
                     after += p.spec->in * k + n * k * p.spec->out;
                 }
