@@ -4,6 +4,8 @@
 #include "compression_panel.h"
 #include "engine_controller.h"
 #include "job_progress.h"
+#include "layers_model.h"
+#include "layers_view.h"
 #include "log_dock.h"
 #include "model_summary_view.h"
 #include "plan_summary_view.h"
@@ -110,6 +112,8 @@ void MainWindow::buildModelPage()
 
     m_tabs = new QTabWidget;
     m_tabs->addTab(splitter, tr("&Compression"));
+    m_layers = new LayersView;
+    m_tabs->addTab(m_layers, tr("&Layers"));
     m_stack->addWidget(m_tabs);
 
     connect(m_compression, &CompressionPanel::settingsChanged, this, &MainWindow::updateLiveCounts);
@@ -173,6 +177,7 @@ void MainWindow::connectEngine()
                                  .arg(s.groups.empty() ? QStringLiteral("–")
                                                        : formatPercent(100.0 * energy / double(s.groups.size())));
         m_compressStatus->setText(what);
+        m_layers->model()->setCompression(s);
         log(Severity::Info, what);
     });
 }
@@ -225,10 +230,13 @@ void MainWindow::updateLiveCounts()
     if (!m_live.hasModel())
         return;
     const LiveResult& r = m_live.update(m_compression->settings());
-    if (r.ok)
+    if (r.ok) {
         m_summary->setPlan(r.plan);
-    else
+        m_layers->model()->setPlan(r.plan);
+    } else {
+        m_layers->model()->setPlan(CompressionPlan{});   // no stale rows for a setting the engine refuses
         m_summary->setError(r.error);
+    }
     m_summary->setNote((r.warning.isEmpty() ? QString() : r.warning + QStringLiteral("\n")) +
                        tr("Counted by the engine's planCompression in %1 µs; no weights touched.").arg(r.micros, 0, 'f', 0));
 }

@@ -22,6 +22,7 @@ class CalibrationPanel;
 class CompressionPanel;
 class EngineController;
 class JobProgress;
+class LayersView;
 class LogDock;
 class ModelSummaryView;
 class PlanSummaryView;
@@ -52,6 +53,7 @@ public:
     PlanSummaryView* planSummary() const { return m_summary; }
     ModelSummaryView* modelSummary() const { return m_modelSummary; }
     LogDock* logDock() const { return m_log; }
+    LayersView* layersView() const { return m_layers; }
     const LiveCounts& liveCounts() const { return m_live; }
     bool hasModel() const { return m_model.has_value(); }
 
@@ -88,6 +90,7 @@ private:
     CalibrationPanel* m_calibration = nullptr;
     CompressionPanel* m_compression = nullptr;
     PlanSummaryView* m_summary = nullptr;
+    LayersView* m_layers = nullptr;
     QPushButton* m_compressButton = nullptr;
     QLabel* m_compressStatus = nullptr;
     LogDock* m_log = nullptr;

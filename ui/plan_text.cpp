@@ -36,25 +36,38 @@ QString kTooltip(const PartPlan& part, double ratio)
                                      : QStringLiteral("private: compressed layer by layer"));
     t += QStringLiteral("<p>k = floor((1 − r/100) · n<sub>in</sub> · n<sub>out</sub> · g / (n<sub>in</sub> + g · "
                         "n<sub>out</sub>))</p>");
-    std::set<size_t> sizes;
-    for (const GroupPlan& g : part.groups)
-        sizes.insert(g.layers.size());
-    for (auto it = sizes.rbegin(); it != sizes.rend(); ++it) {
-        const auto g = static_cast<int64_t>(*it);
-        const double exact = (1.0 - ratio / 100.0) * double(s.in) * double(s.out) * double(g) / double(s.in + g * s.out);
-        const int64_t k = rankFor(ratio, s.in, s.out, g);
-        const int64_t dense = g * s.in * s.out, kept = k * (s.in + g * s.out);
-        t += QStringLiteral("<p>g = %1: floor((1 − %2/100) · %3 · %4 · %1 / (%3 + %1 · %4)) = floor(%5) = <b>%6</b><br>"
-                            "basis %3 × %6 + %1 × coefficients %6 × %4 = %7 of %8 dense weights "
-                            "(%9 removed, %2 % asked)</p>")
-                 .arg(g)
-                 .arg(ratio)
+    // The first group is always full; a smaller last group keeps its k (the engine's published rule).
+    const auto g = static_cast<int64_t>(part.groups.front().layers.size());
+    const double exact = (1.0 - ratio / 100.0) * double(s.in) * double(s.out) * double(g) / double(s.in + g * s.out);
+    t += QStringLiteral("<p>g = %1: floor((1 − %2/100) · %3 · %4 · %1 / (%3 + %1 · %4)) = floor(%5) = <b>%6</b></p>")
+             .arg(g)
+             .arg(ratio)
+             .arg(s.in)
+             .arg(s.out)
+             .arg(exact, 0, 'f', 2)
+             .arg(rankFor(ratio, s.in, s.out, g));
+    std::set<size_t> seen;
+    for (const GroupPlan& grp : part.groups) {
+        const auto n = static_cast<int64_t>(grp.layers.size());
+        if (!seen.insert(grp.layers.size()).second)
+            continue;
+        const int64_t dense = grp.weightsBefore, kept = grp.weightsAfter;
+        QString what = n == g ? QStringLiteral("Each group of %1 layer(s)").arg(n)
+                              : QStringLiteral("The last group (%1 layer(s)) keeps the full group's k, capped at "
+                                               "min(n<sub>in</sub>, %1 · n<sub>out</sub>), as the published code does: "
+                                               "k = <b>%2</b>;")
+                                    .arg(n)
+                                    .arg(grp.k);
+        t += QStringLiteral("<p>%1 basis %2 × %3 + %4 × coefficients %3 × %5 = %6 of %7 dense weights (%8 removed, "
+                            "%9 % asked)</p>")
+                 .arg(what + (n == g ? QStringLiteral(":") : QString()))
                  .arg(s.in)
+                 .arg(grp.k)
+                 .arg(n)
                  .arg(s.out)
-                 .arg(exact, 0, 'f', 2)
-                 .arg(k)
                  .arg(formatCount(kept), formatCount(dense),
-                      formatPercent(dense ? 100.0 * double(dense - kept) / double(dense) : 0.0));
+                      formatPercent(dense ? 100.0 * double(dense - kept) / double(dense) : 0.0))
+                 .arg(ratio);
     }
     return t;
 }

@@ -14,8 +14,8 @@ QString formatShape(int64_t nIn, int64_t nOut);     // 64 × 172
 // "29, 29, 21": k of each group of a part (a smaller last group has a smaller k).
 QString kList(const PartPlan& part);
 
-// k = floor((1 - r/100) n_in n_out g / (n_in + g n_out)) with this part's sizes and the ratio filled in,
-// for every distinct group size of the part, and what the floor costs against the ratio asked for.
+// k = floor((1 - r/100) n_in n_out g / (n_in + g n_out)) with this part's sizes and the ratio filled in, what
+// each group keeps against the ratio asked for, and the rule for a smaller last group.
 QString kTooltip(const PartPlan& part, double ratio);
 
 // What the before/after counts mean, with the plan's numbers.

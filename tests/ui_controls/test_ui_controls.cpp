@@ -2,6 +2,8 @@
 // engine's planCompression over a sweep of settings; YAML configs set the controls and round-trip through export.
 #include "calibration_panel.h"
 #include "compression_panel.h"
+#include "layers_model.h"
+#include "layers_view.h"
 #include "log_dock.h"
 #include "main_window.h"
 #include "model_summary_view.h"
@@ -130,6 +132,52 @@ private slots:
         setMethod(QStringLiteral("basis-sharing"));
     }
 
+    void layersTableAddsUpToTheEnginesCounts_data()
+    {
+        QTest::addColumn<int>("ratio");
+        QTest::addColumn<int>("group");
+        for (int ratio : {10, 30, 70})
+            for (int g : {1, 3, 4})
+                QTest::addRow("r%d g%d", ratio, g) << ratio << g;
+    }
+
+    void layersTableAddsUpToTheEnginesCounts()
+    {
+        QFETCH(int, ratio);
+        QFETCH(int, group);
+        setMethod(QStringLiteral("basis-sharing"));
+        panel()->groupSpin()->setValue(group);
+        panel()->ratioSlider()->setValue(ratio);
+        CompressionSettings s;
+        s.ratio = ratio;
+        s.groupSize = group;
+        const CompressionPlan plan = planCompression(m_config, m_table, s);
+        LayersModel* model = m_window->layersView()->model();
+        QCOMPARE(model->rowCount(), int(m_config.layers * int64_t(m_table.projections.size())));
+        // Per part, the rows' shares (a shared basis split over its group) add up to the plan's weights after.
+        for (const PartPlan& p : plan.parts) {
+            double after = 0;
+            for (const LayerPartRow& r : model->rows())
+                if (r.part == QString::fromStdString(p.spec->part)) {
+                    after += r.after;
+                    if (p.compressed)
+                        QVERIFY(r.k > 0);
+                }
+            QVERIFY2(std::abs(after - double(p.weightsAfter)) < 1e-6,
+                     qPrintable(QStringLiteral("%1: %2 vs %3").arg(QString::fromStdString(p.spec->part)).arg(after).arg(p.weightsAfter)));
+        }
+        const auto perLayer = model->weightsAfterPerLayer();
+        QCOMPARE(int64_t(perLayer.size()), m_config.layers);
+        // The chart's bars are the per-layer sums: together, every part's weights after.
+        double bars = 0, parts = 0;
+        for (double v : perLayer)
+            bars += v;
+        for (const PartPlan& p : plan.parts)
+            parts += double(p.weightsAfter);
+        QVERIFY(std::abs(bars - parts) < 1e-6);
+        QCOMPARE(model->weightsBeforePerLayer().size(), perLayer.size());
+    }
+
     void spinBoxAndPartTogglesUpdateTheCounts()
     {
         panel()->groupSpin()->setValue(2);
@@ -184,11 +232,17 @@ private slots:
         panel()->groupSpin()->setValue(3);
         panel()->ratioSlider()->setValue(30);
         QTableWidget* table = m_window->planSummary()->partsTable();
-        const QString tip = table->item(0, 4)->toolTip();   // q: 64 x 64, groups of 3 and a last group of 1
-        const int64_t k3 = rankFor(30, 64, 64, 3), k1 = rankFor(30, 64, 64, 1);
+        const QString tip = table->item(0, 4)->toolTip();   // q: 64 x 64, a group of 3 and a last group of 1
+        const int64_t k3 = rankFor(30, 64, 64, 3);
         QVERIFY2(tip.contains(QStringLiteral("floor((1 − 30/100) · 64 · 64 · 3 / (64 + 3 · 64))")), qPrintable(tip));
         QVERIFY2(tip.contains(QStringLiteral("<b>%1</b>").arg(k3)), qPrintable(tip));
-        QVERIFY2(tip.contains(QStringLiteral("<b>%1</b>").arg(k1)), qPrintable(tip));
+        // The last group of one layer keeps the full group's k (the engine's published rule), and the tooltip says so.
+        const CompressionPlan plan = m_window->liveCounts().last().plan;
+        QCOMPARE(plan.parts.front().groups.back().k, k3);
+        QVERIFY2(tip.contains(QStringLiteral("The last group (1 layer(s)) keeps the full group's k")), qPrintable(tip));
+        const QString last = m_window->layersView()->model()->data(
+            m_window->layersView()->model()->index(3 * int(m_table.projections.size()), LayersModel::K), Qt::ToolTipRole).toString();
+        QVERIFY2(last.contains(QStringLiteral("smaller last group")), qPrintable(last));
     }
 
     void yamlConfigSetsTheControls()

@@ -1,0 +1,256 @@
+// End to end through the window on the real stories260K model, offscreen: open, calibrate, compress at 30 % with
+// group size 2, evaluate perplexity on the engine thread, export YAML; the exported file run through the headless
+// pipeline (what `basis-cli run` runs) gives the same perplexity. The GUI thread is watched the whole time.
+// Set BASIS_UI_SHOTS=DIR to keep screenshots of the window mid-job and after compression.
+#include "calibration_panel.h"
+#include "compression_panel.h"
+#include "engine_controller.h"
+#include "job_progress.h"
+#include "layers_model.h"
+#include "layers_view.h"
+#include "main_window.h"
+#include "pipeline.h"
+#include "plan_summary_view.h"
+#include "ui_test_support.h"
+
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QElapsedTimer>
+#include <QLabel>
+#include <QTableWidget>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QSpinBox>
+#include <QStatusBar>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+
+#include <cmath>
+#include <memory>
+
+using namespace basis;
+using namespace basis::ui;
+
+namespace {
+
+const std::string kStories = "models/stories260K/hf";
+const std::string kCalib = "data/tinystories-valid/calib.txt";
+const std::string kEval = "data/tinystories-valid/eval.txt";
+
+QString shared(const std::string& relative) { return QString::fromStdString(uitest::sharedPath(relative).string()); }
+
+// Longest gap between ticks of a 5 ms timer on the GUI thread: only work on the GUI thread makes it long.
+class StallMeter {
+public:
+    StallMeter()
+    {
+        m_clock.start();
+        QObject::connect(&m_timer, &QTimer::timeout, [this] {
+            const qint64 now = m_clock.elapsed();
+            m_longest = std::max(m_longest, now - m_last);
+            m_last = now;
+        });
+        m_timer.start(5);
+    }
+    qint64 longestMs() const { return m_longest; }
+
+private:
+    QElapsedTimer m_clock;
+    QTimer m_timer;
+    qint64 m_last = 0, m_longest = 0;
+};
+
+void maybeShoot(QWidget* w, const char* name)
+{
+    const QByteArray dir = qgetenv("BASIS_UI_SHOTS");
+    if (!dir.isEmpty())
+        w->grab().save(QString::fromLocal8Bit(dir) + QLatin1Char('/') + QLatin1String(name));
+}
+
+bool waitJobs(QSignalSpy& finished, int count, int timeoutMs = 300000)
+{
+    QElapsedTimer t;
+    t.start();
+    while (finished.count() < count && t.elapsed() < timeoutMs)
+        finished.wait(1000);
+    return finished.count() >= count;
+}
+
+} // namespace
+
+class TestUiStories260k : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_tmp;
+    std::unique_ptr<MainWindow> m_window;
+
+private slots:
+    void initTestCase()
+    {
+        uitest::sandboxSettings("test_ui_stories260k");
+        BASIS_UI_REQUIRE_SHARED(kStories);
+        BASIS_UI_REQUIRE_SHARED(kCalib);
+        BASIS_UI_REQUIRE_SHARED(kEval);
+        // Calibration caches of earlier runs would be reused: this test times real calibration.
+        QDir(QStandardPaths::writableLocation(QStandardPaths::CacheLocation) + QStringLiteral("/calibration")).removeRecursively();
+        m_window = std::make_unique<MainWindow>();
+        m_window->resize(1600, 1000);
+        m_window->show();
+    }
+
+    void calibrateCompressEvaluateExportMatchesThePipeline()
+    {
+        MainWindow& w = *m_window;
+        QSignalSpy finished(w.engine(), &EngineController::jobFinished);
+        QSignalSpy settled(&w, &MainWindow::modelSettled);
+        QSignalSpy ppl(w.engine(), &EngineController::pplEvaluated);
+        bool shotMidJob = false;
+        QObject scope;   // the connection ends with this function, with the locals it captures
+        connect(w.engine(), &EngineController::progress, &scope, [&](qint64 done, qint64 total, const QString&) {
+            if (!shotMidJob && done > total / 3 && done < total) {
+                shotMidJob = true;
+                maybeShoot(&w, "job-progress.png");
+            }
+        });
+        qint64 loadStall = 0;
+        {
+            StallMeter loadMeter;   // the load itself, and building the model's widgets on the GUI thread
+            w.openModel(shared(kStories));
+            QVERIFY(settled.wait(60000));
+            QVERIFY(settled.first().first().toBool());
+            loadStall = loadMeter.longestMs();
+        }
+
+        CalibrationPanel* cal = w.calibrationPanel();
+        cal->textEdit()->setText(shared(kCalib));
+        cal->samplesSpin()->setValue(0);   // every full chunk, as the shipped config
+        cal->contextSpin()->setValue(512);
+        CompressionPanel* panel = w.compressionPanel();
+        panel->groupSpin()->setValue(2);
+        panel->ratioSlider()->setValue(30);
+        QCOMPARE(panel->ratioSpin()->value(), 30.0);
+
+        StallMeter meter;
+        QElapsedTimer wall;
+        wall.start();
+        w.calibrate();
+        QVERIFY(waitJobs(finished, 2));
+        QVERIFY2(finished.last().at(1).toBool(), "calibration failed");
+        w.compress();
+        QVERIFY(waitJobs(finished, 3));
+        QVERIFY2(finished.last().at(1).toBool(), "compression failed");
+        const qint64 calibCompressMs = wall.elapsed();
+        const qint64 stall = meter.longestMs();
+        qInfo("longest GUI-thread stall while loading and showing the model: %lld ms", loadStall);
+
+        // The layers view shows the energy kept of the compression that ran.
+        const auto& rows = w.layersView()->model()->rows();
+        QVERIFY(!rows.empty());
+        for (const LayerPartRow& r : rows)
+            QVERIFY2(r.energy > 0 && r.energy <= 1.0, qPrintable(r.part));
+        w.showTab(QStringLiteral("layers"));
+        QTest::qWait(50);
+        maybeShoot(&w, "layers-after-compress.png");
+        w.showTab(QStringLiteral("compression"));
+        if (!qgetenv("BASIS_UI_SHOTS").isEmpty()) {
+            // Tooltips are not in window grabs: render the k tooltip of q as the tooltip would show it.
+            QLabel tip(w.planSummary()->partsTable()->item(0, 4)->toolTip());
+            tip.setWordWrap(true);
+            tip.setFixedWidth(560);
+            tip.setStyleSheet(QStringLiteral("background: #ffffdc; padding: 6px;"));
+            tip.adjustSize();
+            maybeShoot(&tip, "k-tooltip.png");
+        }
+
+        PplSetup eval;
+        eval.text = uitest::sharedPath(kEval);
+        eval.context = 512;
+        eval.compressed = true;
+        w.engine()->evaluatePpl(eval);
+        QVERIFY(waitJobs(finished, 4));
+        QCOMPARE(ppl.count(), 1);
+        const PplSummary gui = ppl.first().first().value<PplSummary>();
+        QVERIFY(gui.ppl > 1 && std::isfinite(gui.ppl));
+
+        const QString yaml = m_tmp.filePath(QStringLiteral("exported.yaml"));
+        QVERIFY(w.exportConfig(yaml));
+
+        qInfo("calibrate (calib.txt, all chunks of 512) + compress (30 %%, g = 2): %lld ms; longest GUI-thread stall %lld ms; "
+              "compressed PPL %.6f (window-mean, context 512)",
+              calibCompressMs, stall, gui.ppl);
+        QVERIFY2(stall < 250, qPrintable(QStringLiteral("the GUI thread stalled %1 ms").arg(stall)));
+
+        // The exported YAML, run headless by the pipeline behind `basis-cli run`, reproduces the number.
+        LoadedConfig loaded = loadRunConfig(yaml.toStdString());
+        QVERIFY(loaded.warnings.empty());
+        RunConfig c = loaded.config;
+        QCOMPARE(c.groupSize, int64_t(2));
+        QCOMPARE(c.compressionRatio, 30.0);
+        PplEvaluation e;
+        e.text = uitest::sharedPath(kEval).string();
+        e.context = 512;
+        c.evaluations = {e};
+        const nlohmann::json results = runPipeline(c);
+        const double headless = results["results"].begin().value()["ppl,none"].get<double>();
+        qInfo("headless pipeline from the exported YAML: PPL %.6f", headless);
+        QVERIFY2(std::abs(headless - gui.ppl) <= 1e-6 * gui.ppl,
+                 qPrintable(QStringLiteral("GUI %1 vs pipeline %2").arg(gui.ppl, 0, 'g', 10).arg(headless, 0, 'g', 10)));
+    }
+
+    void cancelHalfWayKeepsTheWindowResponsiveAndLeavesNoCache()
+    {
+        MainWindow& w = *m_window;
+        QSignalSpy finished(w.engine(), &EngineController::jobFinished);
+        CalibrationPanel* cal = w.calibrationPanel();
+        cal->textEdit()->setText(shared(kCalib));
+        cal->samplesSpin()->setValue(0);
+        cal->contextSpin()->setValue(128);   // another setting: a fresh cache folder
+        const std::filesystem::path cacheDir = cal->setup().cacheDir;
+        QVERIFY(!cacheDir.empty());
+        std::filesystem::remove_all(cacheDir);
+
+        auto* cancel = w.findChild<JobProgress*>()->cancelButton();
+        bool clicked = false;
+        QObject scope;   // the connection ends with this function, with the locals it captures
+        connect(w.engine(), &EngineController::progress, &scope, [&](qint64 done, qint64 total, const QString&) {
+            if (!clicked && done >= total / 2 && done < total) {
+                clicked = true;
+                QTest::mouseClick(cancel, Qt::LeftButton);   // the user's button, on the GUI thread
+            }
+        });
+        StallMeter meter;
+        w.calibrate();
+        QVERIFY(waitJobs(finished, 1));
+        QVERIFY(clicked);
+        QCOMPARE(finished.last().at(1).toBool(), false);
+        QVERIFY(!std::filesystem::exists(cacheDir / "calibration.json"));
+        QVERIFY(!std::filesystem::exists(cacheDir / "statistics.safetensors"));
+        // Still responsive: a control moves and the counts follow at once.
+        w.compressionPanel()->ratioSlider()->setValue(45);
+        QVERIFY(w.liveCounts().last().ok);
+        QCOMPARE(w.liveCounts().last().plan.settings.ratio, 45.0);
+        qInfo("cancelled calibration: longest GUI-thread stall %lld ms", meter.longestMs());
+        QVERIFY(meter.longestMs() < 250);
+    }
+
+    void closingDuringAJobCancelsAndJoins()
+    {
+        MainWindow& w = *m_window;
+        QSignalSpy started(w.engine(), &EngineController::jobStarted);
+        w.calibrationPanel()->contextSpin()->setValue(64);
+        w.calibrate();
+        QVERIFY(started.wait(10000));
+        QElapsedTimer t;
+        t.start();
+        QVERIFY(w.close());
+        qInfo("closing during calibration took %lld ms", qint64(t.elapsed()));
+        QVERIFY(!w.engine()->isRunning());
+        QVERIFY(t.elapsed() < 5000);
+        m_window.reset();
+    }
+};
+
+QTEST_MAIN(TestUiStories260k)
+#include "test_ui_stories260k.moc"
