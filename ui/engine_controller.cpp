@@ -28,6 +28,7 @@ EngineController::EngineController(QObject* parent) : QObject(parent)
     connect(m_worker, &EngineWorker::modelLoaded, this, &EngineController::modelLoaded);
     connect(m_worker, &EngineWorker::calibrated, this, &EngineController::calibrated);
     connect(m_worker, &EngineWorker::compressed, this, &EngineController::compressed);
+    connect(m_worker, &EngineWorker::spectraReady, this, &EngineController::spectraReady);
     connect(m_worker, &EngineWorker::pplEvaluated, this, &EngineController::pplEvaluated);
     connect(m_worker, &EngineWorker::compressedSaved, this, &EngineController::compressedSaved);
     m_thread.start();
@@ -60,6 +61,11 @@ void EngineController::calibrate(const CalibrationSetup& setup)
 void EngineController::compress(const CompressionSettings& settings)
 {
     post([w = m_worker, settings] { w->compress(settings); });
+}
+
+void EngineController::computeSpectra(const std::vector<int64_t>& groupSizes)
+{
+    post([w = m_worker, groupSizes] { w->computeSpectra(groupSizes); });
 }
 
 void EngineController::evaluatePpl(const PplSetup& setup)

@@ -9,6 +9,7 @@ Q_DECLARE_METATYPE(basis::ui::ModelSummary)
 Q_DECLARE_METATYPE(basis::ui::CalibrationSetup)
 Q_DECLARE_METATYPE(basis::ui::CalibrationSummary)
 Q_DECLARE_METATYPE(basis::ui::CompressionSummary)
+Q_DECLARE_METATYPE(basis::ui::SpectraSummary)
 Q_DECLARE_METATYPE(basis::ui::PplSetup)
 Q_DECLARE_METATYPE(basis::ui::PplSummary)
 

@@ -7,6 +7,7 @@
 #include "compressed_io.h"
 #include "decoder_model.h"
 #include "error.h"
+#include "spectra.h"
 #include "synth.h"
 #include "tokenizer.h"
 
@@ -158,6 +159,19 @@ CompressionSummary EngineSession::compress(const CompressionSettings& settings, 
     m->compressed = std::move(copy);
     m->result = std::make_unique<CompressionResult>(std::move(result));
     return s;
+}
+
+SpectraSummary EngineSession::computeSpectra(const std::vector<int64_t>& groupSizes, const JobContext& job)
+{
+    if (!m->dense || !m->stats)
+        throw Error("the energy kept needs calibration statistics: calibrate first");
+    const Spectra spectra = basis::computeSpectra(*m->dense, *m->stats, groupSizes, job);
+    SpectraSummary out;
+    for (const auto& [key, s] : spectra.values) {
+        const at::Tensor c = s.to(at::kDouble).contiguous();
+        out.values[key] = std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    }
+    return out;
 }
 
 PplSummary EngineSession::evaluatePerplexity(const PplSetup& setup, const JobContext& job)

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <tuple>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,6 +63,12 @@ struct CompressionSummary {
     double seconds = 0;
 };
 
+// Singular values of S W_G for every part and group at some group sizes: what the energy kept of any ratio at
+// those sizes is read from, on the GUI thread, without touching the model.
+struct SpectraSummary {
+    std::map<std::tuple<int64_t, std::string, int64_t>, std::vector<double>> values;   // (g, part, group) -> s
+};
+
 struct PplSetup {
     std::filesystem::path text;
     int64_t context = 256, stride = 0;
@@ -90,6 +98,8 @@ public:
                                const std::filesystem::path& tokenizerDir, const JobContext& job);
     CalibrationSummary calibrate(const CalibrationSetup& setup, const JobContext& job, const LogFn& log);
     CompressionSummary compress(const CompressionSettings& settings, const JobContext& job);
+    // Needs calibration statistics (whitened spectra).
+    SpectraSummary computeSpectra(const std::vector<int64_t>& groupSizes, const JobContext& job);
     PplSummary evaluatePerplexity(const PplSetup& setup, const JobContext& job);
     void saveCompressed(const std::filesystem::path& out, const JobContext& job);
 

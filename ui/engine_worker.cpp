@@ -17,6 +17,7 @@ void registerEngineMetaTypes()
     qRegisterMetaType<CalibrationSetup>();
     qRegisterMetaType<CalibrationSummary>();
     qRegisterMetaType<CompressionSummary>();
+    qRegisterMetaType<SpectraSummary>();
     qRegisterMetaType<PplSetup>();
     qRegisterMetaType<PplSummary>();
 }
@@ -87,6 +88,11 @@ void EngineWorker::calibrate(const CalibrationSetup& setup)
 void EngineWorker::compress(const CompressionSettings& settings)
 {
     runJob(tr("Compress"), [&](const JobContext& job) { emit compressed(m_session->compress(settings, job)); });
+}
+
+void EngineWorker::computeSpectra(const std::vector<int64_t>& groupSizes)
+{
+    runJob(tr("Spectra"), [&](const JobContext& job) { emit spectraReady(m_session->computeSpectra(groupSizes, job)); });
 }
 
 void EngineWorker::evaluatePpl(const PplSetup& setup)

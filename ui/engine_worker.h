@@ -25,6 +25,7 @@ public slots:
     void makeDemoModel(const QString& preset, const QString& dir, const QString& tokenizerDir);
     void calibrate(const basis::ui::CalibrationSetup& setup);
     void compress(const basis::CompressionSettings& settings);
+    void computeSpectra(const std::vector<int64_t>& groupSizes);
     void evaluatePpl(const basis::ui::PplSetup& setup);
     void saveCompressed(const QString& dir);
 
@@ -37,6 +38,7 @@ signals:
     void modelLoaded(const basis::ui::ModelSummary& summary);
     void calibrated(const basis::ui::CalibrationSummary& summary);
     void compressed(const basis::ui::CompressionSummary& summary);
+    void spectraReady(const basis::ui::SpectraSummary& spectra);
     void pplEvaluated(const basis::ui::PplSummary& summary);
     void compressedSaved(const QString& dir);
 

@@ -4,7 +4,7 @@
 
 namespace basis::ui {
 
-void LayersModel::setPlan(const CompressionPlan& plan)
+void LayersModel::setPlan(const CompressionPlan& plan, const Energies* energies)
 {
     beginResetModel();
     m_rows.clear();
@@ -17,9 +17,11 @@ void LayersModel::setPlan(const CompressionPlan& plan)
     for (const PartPlan& p : plan.parts)
         if (!p.compressed)
             m_layers = std::max(m_layers, p.weightsBefore / std::max<int64_t>(1, p.spec->in * p.spec->out));
+    m_liveEnergies = energies != nullptr;
     // Rows by layer, then in the architecture's part order.
     for (int64_t layer = 0; layer < m_layers; ++layer) {
-        for (const PartPlan& p : plan.parts) {
+        for (size_t pi = 0; pi < plan.parts.size(); ++pi) {
+            const PartPlan& p = plan.parts[pi];
             LayerPartRow r;
             r.layer = layer;
             r.part = QString::fromStdString(p.spec->part);
@@ -30,9 +32,12 @@ void LayersModel::setPlan(const CompressionPlan& plan)
             r.mode = !p.compressed ? tr("dense") : p.shared ? tr("shared") : tr("private");
             r.after = double(r.before);
             r.groupFirst = r.groupLast = layer;
-            for (const GroupPlan& g : p.groups) {
+            for (size_t gi = 0; gi < p.groups.size(); ++gi) {
+                const GroupPlan& g = p.groups[gi];
                 if (std::find(g.layers.begin(), g.layers.end(), layer) == g.layers.end())
                     continue;
+                if (energies && pi < energies->size() && gi < (*energies)[pi].size())
+                    r.energy = (*energies)[pi][gi];
                 r.groupFirst = g.layers.front();
                 r.groupLast = g.layers.back();
                 r.groupLayers = int64_t(g.layers.size());
@@ -43,7 +48,8 @@ void LayersModel::setPlan(const CompressionPlan& plan)
             m_rows.push_back(r);
         }
     }
-    applyEnergies();
+    if (!m_liveEnergies)
+        applyCompressionEnergies();
     endResetModel();
 }
 
@@ -53,12 +59,14 @@ void LayersModel::setCompression(const CompressionSummary& summary)
     for (const GroupSummary& g : summary.groups)
         if (!g.layers.empty())
             m_energies[{g.part, g.layers.front(), g.k}] = g.energy;
-    applyEnergies();
+    if (m_liveEnergies)
+        return;   // the live energies of the current setting already show
+    applyCompressionEnergies();
     if (!m_rows.empty())
         emit dataChanged(index(0, Energy), index(rowCount() - 1, Energy));
 }
 
-void LayersModel::applyEnergies()
+void LayersModel::applyCompressionEnergies()
 {
     for (LayerPartRow& r : m_rows) {
         auto it = m_energies.find({r.part.toStdString(), r.groupFirst, r.k});
@@ -99,7 +107,7 @@ QVariant LayersModel::headerData(int section, Qt::Orientation orientation, int r
         case K: return tr("Rank kept by the layer's group: floor((1 − r/100) · n_in · n_out · g / (n_in + g · n_out)).");
         case After: return tr("k · n_out coefficients plus this layer's share of the group's n_in × k basis.");
         case Energy: return tr("Fraction of Σs² of the group's whitened weights kept by the first k singular values; "
-                               "known once a compression with this setting has run.");
+                               "known once the model is calibrated.");
         default: return {};
         }
     }

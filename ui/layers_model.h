@@ -30,7 +30,10 @@ public:
     enum Column { Layer, Part, Mode, Shape, Group, K, Before, After, Energy, Columns };
     using QAbstractTableModel::QAbstractTableModel;
 
-    void setPlan(const CompressionPlan& plan);
+    using Energies = std::vector<std::vector<double>>;   // per part (plan order), per group
+    // `energies`, when given, are the live energy kept of this setting (from spectra); otherwise the energies of
+    // the last compression are shown where its groups and k match.
+    void setPlan(const CompressionPlan& plan, const Energies* energies = nullptr);
     // Energies of a finished compression; shown for the groups whose layers and k the current setting shares.
     void setCompression(const CompressionSummary& summary);
 
@@ -45,12 +48,13 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
 
 private:
-    void applyEnergies();
+    void applyCompressionEnergies();
     QString tooltip(const LayerPartRow& row, int column) const;
 
     std::vector<LayerPartRow> m_rows;
     int64_t m_layers = 0;
     double m_ratio = 0;
+    bool m_liveEnergies = false;
     // (part, first layer of the group, k) -> energy kept, from the last compression
     std::map<std::tuple<std::string, int64_t, int64_t>, double> m_energies;
 };

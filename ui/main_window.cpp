@@ -162,6 +162,13 @@ void MainWindow::connectEngine()
                                  .arg(s.seconds, 0, 'f', 2);
         m_calibration->setStatus(what, tr("Cache: %1").arg(QString::fromStdString(s.cacheDir.string())));
         log(Severity::Info, what);
+        m_energy.clear();
+        m_spectraRequested.clear();
+        updateLiveCounts();   // says the spectra are coming; they are requested when this job has finished
+    });
+    connect(m_engine, &EngineController::spectraReady, this, [this](const SpectraSummary& s) {
+        m_energy.add(s);
+        updateLiveCounts();
     });
     connect(m_engine, &EngineController::compressed, this, [this](const CompressionSummary& s) {
         double energy = 0;
@@ -193,6 +200,7 @@ void MainWindow::onJobFinished(const QString& title, bool ok)
 {
     Q_UNUSED(title)
     m_progress->finish();
+    requestSpectra();
     if (m_loading && !ok) {
         m_loading = false;
         m_pendingConfig.reset();
@@ -205,6 +213,8 @@ void MainWindow::onModelLoaded(const ModelSummary& summary)
 {
     m_model = summary;
     m_calibrated = false;
+    m_energy.clear();
+    m_spectraRequested.clear();
     m_live.setModel(summary.config);
     m_modelSummary->setSummary(summary);
     m_calibration->setModel(summary.dir, summary.config.maxPositions);
@@ -231,14 +241,32 @@ void MainWindow::updateLiveCounts()
         return;
     const LiveResult& r = m_live.update(m_compression->settings());
     if (r.ok) {
-        m_summary->setPlan(r.plan);
-        m_layers->model()->setPlan(r.plan);
+        const auto energies = m_calibrated ? m_energy.energies(r.plan) : std::nullopt;
+        const QString status = !m_calibrated ? tr("calibrate to see what each group keeps")
+                                              : tr("computing the spectra for group size %1…").arg(r.plan.settings.groupSize);
+        m_summary->setPlan(r.plan, energies ? &*energies : nullptr, status);
+        m_layers->model()->setPlan(r.plan, energies ? &*energies : nullptr);
+        if (m_calibrated && !energies)
+            requestSpectra();
     } else {
         m_layers->model()->setPlan(CompressionPlan{});   // no stale rows for a setting the engine refuses
         m_summary->setError(r.error);
     }
     m_summary->setNote((r.warning.isEmpty() ? QString() : r.warning + QStringLiteral("\n")) +
                        tr("Counted by the engine's planCompression in %1 µs; no weights touched.").arg(r.micros, 0, 'f', 0));
+}
+
+void MainWindow::requestSpectra()
+{
+    if (!m_calibrated || m_engine->isBusy() || !m_live.last().ok)
+        return;
+    // Private parts are read at group size 1, shared ones at the setting's.
+    std::vector<int64_t> sizes;
+    for (int64_t g : {int64_t(1), m_live.last().plan.settings.groupSize})
+        if (!m_energy.has(g) && m_spectraRequested.insert(g).second)
+            sizes.push_back(g);
+    if (!sizes.empty())
+        m_engine->computeSpectra(sizes);
 }
 
 void MainWindow::updateActions()

@@ -1,6 +1,7 @@
 #pragma once
 // The main window: a start page until a model is loaded, then the model's tabs; the log dock; the job
 // progress in the status bar. All model work goes to the engine thread through EngineController.
+#include "energy_table.h"
 #include "engine_session.h"
 #include "live_counts.h"
 #include "run_config.h"
@@ -8,6 +9,7 @@
 #include <QMainWindow>
 
 #include <optional>
+#include <set>
 
 class QAction;
 class QLabel;
@@ -56,6 +58,7 @@ public:
     LayersView* layersView() const { return m_layers; }
     const LiveCounts& liveCounts() const { return m_live; }
     bool hasModel() const { return m_model.has_value(); }
+    const EnergyTable& energyTable() const { return m_energy; }
 
 signals:
     // A load finished (loaded, and any pending config applied) or failed: the window shows its final state.
@@ -73,6 +76,7 @@ private:
     void onModelLoaded(const ModelSummary& summary);
     void onJobFinished(const QString& title, bool ok);
     void updateLiveCounts();
+    void requestSpectra();   // for the group sizes the current setting needs, when calibrated and idle
     void applyPendingConfig();
     void refreshRecent();
     void updateActions();
@@ -102,6 +106,8 @@ private:
     QAction* m_cancelAction = nullptr;
 
     LiveCounts m_live;
+    EnergyTable m_energy;                   // spectra of the current calibration
+    std::set<int64_t> m_spectraRequested;   // group sizes asked for since that calibration
     std::optional<ModelSummary> m_model;
     bool m_calibrated = false;
     bool m_loading = false;

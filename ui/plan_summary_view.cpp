@@ -8,10 +8,12 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace basis::ui {
 
 namespace {
-enum Column { PartCol, ModeCol, ShapeCol, GroupsCol, KCol, BeforeCol, AfterCol, Columns };
+enum Column { PartCol, ModeCol, ShapeCol, GroupsCol, KCol, BeforeCol, AfterCol, EnergyCol, Columns };
 
 QTableWidgetItem* item(const QString& text, const QString& tip = {}, bool number = false)
 {
@@ -33,7 +35,9 @@ PlanSummaryView::PlanSummaryView(QWidget* parent) : QWidget(parent)
 {
     m_model = new QLabel;
     m_target = new QLabel;
-    for (QLabel* l : {m_model, m_target})
+    m_energy = new QLabel;
+    m_energy->setWordWrap(true);
+    for (QLabel* l : {m_model, m_target, m_energy})
         l->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_error = new QLabel;
     m_error->setWordWrap(true);
@@ -46,10 +50,11 @@ PlanSummaryView::PlanSummaryView(QWidget* parent) : QWidget(parent)
     auto* form = new QFormLayout;
     form->addRow(tr("Whole model"), m_model);
     form->addRow(tr("Target projections"), m_target);
+    form->addRow(tr("Energy kept"), m_energy);
 
     m_parts = new QTableWidget(0, Columns);
     m_parts->setHorizontalHeaderLabels({tr("Part"), tr("Mode"), tr("Shape"), tr("Groups"), tr("k"), tr("Weights before"),
-                                        tr("Weights after")});
+                                        tr("Weights after"), tr("Energy kept")});
     m_parts->verticalHeader()->hide();
     m_parts->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_parts->horizontalHeader()->setStretchLastSection(true);
@@ -67,7 +72,8 @@ PlanSummaryView::PlanSummaryView(QWidget* parent) : QWidget(parent)
     layout->addWidget(m_note);
 }
 
-void PlanSummaryView::setPlan(const CompressionPlan& plan)
+void PlanSummaryView::setPlan(const CompressionPlan& plan, const std::vector<std::vector<double>>* energies,
+                              const QString& energyStatus)
 {
     m_error->hide();
     m_model->setText(beforeAfterText(plan.modelBefore, plan.modelAfter, plan.removedPercentOfModel()));
@@ -89,6 +95,52 @@ void PlanSummaryView::setPlan(const CompressionPlan& plan)
         m_parts->setItem(r, KCol, item(kList(p), kTip));
         m_parts->setItem(r, BeforeCol, item(formatCount(p.weightsBefore), tr("all layers, this part"), true));
         m_parts->setItem(r, AfterCol, item(formatCount(p.weightsAfter), tr("bases counted once per group"), true));
+        QString energy = QStringLiteral("–"), energyTip;
+        if (energies && size_t(r) < energies->size() && !(*energies)[size_t(r)].empty()) {
+            const auto& e = (*energies)[size_t(r)];
+            const auto [lo, hi] = std::minmax_element(e.begin(), e.end());
+            energy = e.size() == 1 || *hi - *lo < 5e-5 ? formatPercent(100 * *lo)
+                                                       : formatPercent(100 * *lo) + QStringLiteral(" – ") +
+                                                             formatPercent(100 * *hi);
+            for (size_t g = 0; g < e.size(); ++g) {
+                const auto& layers = p.groups[g].layers;
+                energyTip += tr("layers %1–%2: k = %3 keeps %4 of Σs²\n")
+                                 .arg(layers.front())
+                                 .arg(layers.back())
+                                 .arg(p.groups[g].k)
+                                 .arg(formatPercent(100 * e[g]));
+            }
+        }
+        m_parts->setItem(r, EnergyCol, item(energy, energyTip.trimmed(), true));
+    }
+    if (energies) {
+        double sum = 0, lowest = 2;
+        int count = 0;
+        QString where;
+        for (size_t pi = 0; pi < energies->size(); ++pi)
+            for (size_t g = 0; g < (*energies)[pi].size(); ++g) {
+                const double e = (*energies)[pi][g];
+                sum += e;
+                ++count;
+                if (e < lowest) {
+                    lowest = e;
+                    where = tr("%1, layers %2–%3")
+                                .arg(QString::fromStdString(plan.parts[pi].spec->part))
+                                .arg(plan.parts[pi].groups[g].layers.front())
+                                .arg(plan.parts[pi].groups[g].layers.back());
+                }
+            }
+        m_energy->setText(count ? tr("mean %1 over %2 groups; lowest %3 (%4)")
+                                      .arg(formatPercent(100 * sum / count))
+                                      .arg(count)
+                                      .arg(formatPercent(100 * lowest), where)
+                                : QStringLiteral("–"));
+        m_energy->setToolTip(tr("Fraction of Σs² of each group's whitened weights S·W<sub>G</sub> kept by its first k "
+                                "singular values, from the calibration statistics: what the cut costs before "
+                                "anything is compressed."));
+    } else {
+        m_energy->setText(energyStatus.isEmpty() ? QStringLiteral("–") : energyStatus);
+        m_energy->setToolTip({});
     }
     m_parts->setUpdatesEnabled(true);
 }
@@ -97,6 +149,7 @@ void PlanSummaryView::setError(const QString& message)
 {
     m_model->setText(QStringLiteral("–"));
     m_target->setText(QStringLiteral("–"));
+    m_energy->setText(QStringLiteral("–"));
     m_parts->setRowCount(0);
     m_error->setText(message);
     m_error->show();

@@ -5,6 +5,8 @@
 
 #include <QWidget>
 
+#include <vector>
+
 class QLabel;
 class QTableWidget;
 
@@ -15,18 +17,22 @@ class PlanSummaryView : public QWidget {
 public:
     explicit PlanSummaryView(QWidget* parent = nullptr);
 
-    void setPlan(const CompressionPlan& plan);
+    // `energies` (per part in plan order, per group) when spectra exist; otherwise `energyStatus` says why not.
+    void setPlan(const CompressionPlan& plan, const std::vector<std::vector<double>>* energies = nullptr,
+                 const QString& energyStatus = {});
     void setError(const QString& message);        // a setting the engine refuses: counts are cleared
     void setNote(const QString& note);            // a line under the counts (timing, caveats)
 
     // What the labels show, for tests and screenshots.
     QLabel* modelLabel() const { return m_model; }
     QLabel* targetLabel() const { return m_target; }
+    QLabel* energyLabel() const { return m_energy; }
     QTableWidget* partsTable() const { return m_parts; }
 
 private:
     QLabel* m_model = nullptr;
     QLabel* m_target = nullptr;
+    QLabel* m_energy = nullptr;
     QLabel* m_error = nullptr;
     QLabel* m_note = nullptr;
     QTableWidget* m_parts = nullptr;

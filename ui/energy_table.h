@@ -1,0 +1,31 @@
+#pragma once
+// The energy kept by any setting, from spectra computed once on the engine thread: cumulative sums of s² per
+// (group size, part, group), so a lookup is one array read and the live counts stay live.
+#include "compression_plan.h"
+#include "engine_session.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace basis::ui {
+
+class EnergyTable {
+public:
+    void clear() { m_cumulative.clear(); }
+    void add(const SpectraSummary& spectra);
+    bool has(int64_t groupSize) const;
+    bool empty() const { return m_cumulative.empty(); }
+
+    // Fraction of sum(s²) kept by the first k singular values of group `index` of `part` at `groupSize`.
+    std::optional<double> energy(int64_t groupSize, const std::string& part, int64_t index, int64_t k) const;
+    // Per compressed part of the plan (plan order), the energy of each group; nullopt when a spectrum is missing.
+    std::optional<std::vector<std::vector<double>>> energies(const CompressionPlan& plan) const;
+
+private:
+    std::map<std::tuple<int64_t, std::string, int64_t>, std::vector<double>> m_cumulative;   // normalised, ends at 1
+};
+
+} // namespace basis::ui
