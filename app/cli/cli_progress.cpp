@@ -1,9 +1,30 @@
 #include "cli_progress.h"
 
+#include <csignal>
 #include <cstdio>
 #include <unistd.h>
 
 namespace basis::cli {
+
+namespace {
+CancelToken g_interrupt;
+
+extern "C" void onInterrupt(int)
+{
+    g_interrupt.cancel();             // lock-free atomic store: safe in a signal handler
+    std::signal(SIGINT, SIG_DFL);     // a second Ctrl+C ends the process at once
+}
+} // namespace
+
+const CancelToken* interruptToken()
+{
+    static const bool installed = [] {
+        std::signal(SIGINT, onInterrupt);
+        return true;
+    }();
+    (void)installed;
+    return &g_interrupt;
+}
 
 StderrProgress::StderrProgress(std::string label)
     : m_label(std::move(label)), m_start(std::chrono::steady_clock::now()), m_tty(isatty(2) != 0)

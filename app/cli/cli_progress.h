@@ -22,4 +22,11 @@ private:
     bool m_open = false;
 };
 
+// A cancel token that the first Ctrl+C (SIGINT) fires: the running job stops at its next check and the command
+// exits with status 130 ("cancelled"), leaving no partial output. A second Ctrl+C kills as usual.
+const CancelToken* interruptToken();
+
+// Progress on stderr and cancel on Ctrl+C.
+inline JobContext cliJob(StderrProgress& progress) { return JobContext{progress.fn(), interruptToken()}; }
+
 } // namespace basis::cli

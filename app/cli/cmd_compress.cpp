@@ -51,7 +51,7 @@ int runCalibrate(const CalibrateArgs& a)
     request.force = a.force;
     StderrProgress progress("calibrate");
     const auto t0 = std::chrono::steady_clock::now();
-    const CalibrationOutcome out = calibrateFromText(*model, *tokenizer, request, {progress.fn(), nullptr});
+    const CalibrationOutcome out = calibrateFromText(*model, *tokenizer, request, cliJob(progress));
     progress.finish();
     std::vector<int64_t> spectraSizes;   // 0 in the list means "none"
     for (int64_t g : a.spectra)
@@ -60,7 +60,7 @@ int runCalibrate(const CalibrateArgs& a)
     if (!spectraSizes.empty()) {
         StderrProgress spectraProgress("spectra");
         saveSpectra(fs::path(a.out) / "spectra.safetensors",
-                    computeSpectra(*model, out.stats, spectraSizes, {spectraProgress.fn(), nullptr}));
+                    computeSpectra(*model, out.stats, spectraSizes, cliJob(spectraProgress)));
         spectraProgress.finish();
     }
     const double seconds = since(t0);
@@ -106,7 +106,7 @@ int runCompress(const CompressArgs& a)
         } else {
             tokenizer = loadTokenizer(a.model);
             StderrProgress progress("calibrate");
-            auto out = calibrateFromText(*model, *tokenizer, calibrationRequest(a.calib), {progress.fn(), nullptr});
+            auto out = calibrateFromText(*model, *tokenizer, calibrationRequest(a.calib), cliJob(progress));
             progress.finish();
             stats = std::move(out.stats);
             calibInfo = out.identity.toJson();
@@ -117,7 +117,7 @@ int runCompress(const CompressArgs& a)
 
     const auto dense = settings.update ? snapshotDenseWeights(*model) : std::vector<std::vector<at::Tensor>>{};
     StderrProgress progress("compress");
-    CompressionResult result = compressModel(*model, needStats ? &stats : nullptr, plan, {progress.fn(), nullptr});
+    CompressionResult result = compressModel(*model, needStats ? &stats : nullptr, plan, cliJob(progress));
     progress.finish();
     double updateSeconds = 0;
     if (settings.update) {
@@ -130,7 +130,7 @@ int runCompress(const CompressArgs& a)
         CalibrationRequest request = calibrationRequest(a.calib);
         request.text = text;
         StderrProgress updateProgress("update");
-        auto updated = calibrateFromText(*model, *tokenizer, request, {updateProgress.fn(), nullptr});
+        auto updated = calibrateFromText(*model, *tokenizer, request, cliJob(updateProgress));
         updateProgress.finish();
         refitCoefficients(*model, dense, updated.stats, plan);
         updateSeconds = since(tu);

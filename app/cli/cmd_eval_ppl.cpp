@@ -1,8 +1,10 @@
-// basis-cli eval ppl: perplexity of a text file, protocol stated in every output.
+// basis-cli eval ppl: perplexity of a text file or a dataset preset, protocol and text recipe stated in every output.
 #include "cli_progress.h"
 #include "commands.h"
 
 #include "atomic_file.h"
+#include "datasets.h"
+#include "error.h"
 #include "decoder_model.h"
 #include "perplexity.h"
 #include "tokenizer.h"
@@ -20,9 +22,18 @@ int runEvalPpl(const PplArgs& a)
     const PplProtocol protocol = parseProtocol(a.protocol);
     const BosPolicy bos = parseBosPolicy(a.bos);
     auto tokenizer = loadTokenizer(a.model);
-    const std::string text = readFile(a.text);
+    if (a.text.empty() == a.dataset.empty())
+        throw Error("eval ppl needs exactly one of --text FILE and --dataset NAME");
+    DatasetText data;
+    if (!a.text.empty()) {
+        data.file = a.text;
+        data.text = readFile(a.text);
+        data.recipe = data.file.filename().string() + ": the file as it is, one string";
+    } else {
+        data = loadDataset(a.dataset, a.dataDir, DatasetOptions{a.split, a.maxDocuments});
+    }
     bool bosAdded = false;
-    const std::vector<int64_t> ids = tokenizeForEvaluation(*tokenizer, text, bos, &bosAdded);
+    const std::vector<int64_t> ids = tokenizeForEvaluation(*tokenizer, data.text, bos, &bosAdded);
     auto model = DecoderModel::load(a.model, RunOptions{a.run.device, a.run.dtype, threads});
 
     PplOptions options;
@@ -30,7 +41,7 @@ int runEvalPpl(const PplArgs& a)
     options.stride = a.stride;
     options.protocol = protocol;
     StderrProgress progress("ppl");
-    JobContext job{progress.fn(), nullptr};
+    const JobContext job = cliJob(progress);
     const PplResult r = evaluatePerplexity(*model, ids, options, job);
     progress.finish();
 
@@ -42,13 +53,15 @@ int runEvalPpl(const PplArgs& a)
     std::printf("  window-mean PPL %.6f, token-mean PPL %.6f, mean NLL %.6f; %.2f s, %.1f tokens/s (%s, %s, %d threads)\n",
                 r.pplWindowMean, r.pplTokenMean, r.nll, r.seconds, tps, model->device().str().c_str(), a.run.dtype.c_str(),
                 threads);
+    std::printf("  text: %s; %s\n", data.recipe.c_str(), bosAdded ? "BOS once at the start" : "no BOS");
     if (a.json) {
         nlohmann::json j = {{"ppl", r.ppl}, {"nll", r.nll}, {"tokens", r.tokens}, {"windows", r.windows},
                             {"protocol", protocolName(r.protocol)}, {"context", r.context}, {"stride", r.stride},
                             {"bos", bosPolicyName(bos)}, {"bos_added", bosAdded}, {"seconds", r.seconds},
                             {"tokens_per_second", tps}, {"ppl_window_mean", r.pplWindowMean},
                             {"ppl_token_mean", r.pplTokenMean}, {"input_tokens", r.inputTokens}, {"model", a.model},
-                            {"text", a.text}, {"device", model->device().str()}, {"dtype", a.run.dtype},
+                            {"text", data.file.string()}, {"dataset", data.name},
+                            {"recipe", data.recipe}, {"device", model->device().str()}, {"dtype", a.run.dtype},
                             {"threads", threads}};
         std::cout << j.dump() << std::endl;
     }

@@ -48,6 +48,7 @@ int runPipelineCommand(const ConfigArgs& a)
         if (progress)
             (*progress)(done, total, what);
     };
+    hooks.job.cancel = interruptToken();
     const nlohmann::json out = runPipeline(loaded.config, hooks);
     if (progress)
         progress->finish();

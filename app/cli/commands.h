@@ -58,8 +58,17 @@ struct ExportArgs {
 
 struct PplArgs {
     std::string model, text;
+    std::string dataset, dataDir, split = "test";   // a preset instead of --text
+    int64_t maxDocuments = 0;
     int64_t context = 512, stride = 0;
     std::string protocol = "window-mean", bos = "auto";
+    CommonRun run;
+    bool json = false;
+};
+
+struct ThroughputArgs {
+    std::string model, compare;
+    int64_t batch = 1, promptLen = 128, genLen = 64, warmup = 1, repeats = 5;
     CommonRun run;
     bool json = false;
 };
@@ -88,6 +97,15 @@ struct BenchArgs {
     bool json = false;
 };
 
+struct TasksArgs {
+    std::string model, task, data;
+    int64_t limit = 0;               // first N items (0 = all)
+    int64_t batch = 32;              // choices per forward pass
+    std::string bos = "never";       // lm-eval's HF default (add_bos_token=False); auto follows the tokenizer
+    CommonRun run;
+    bool json = false;
+};
+
 struct ConfigArgs {
     std::string config;
     std::vector<std::string> set;   // section.key=value overrides
@@ -101,6 +119,8 @@ int runCalibrate(const CalibrateArgs& a);
 int runCompress(const CompressArgs& a);
 int runExport(const ExportArgs& a);
 int runEvalPpl(const PplArgs& a);
+int runEvalTasks(const TasksArgs& a);
+int runEvalThroughput(const ThroughputArgs& a);
 int runGenerate(const GenerateArgs& a);
 int runSynth(const SynthArgs& a);
 int runBenchForward(const BenchArgs& a);

@@ -101,13 +101,41 @@ int main(int argc, char** argv)
     PplArgs ppl;
     auto* pplCmd = evalCmd->add_subcommand("ppl", "Perplexity of a text file over context windows");
     pplCmd->add_option("--model", ppl.model, "Hugging Face model folder")->required();
-    pplCmd->add_option("--text", ppl.text, "UTF-8 text file, tokenized whole")->required();
+    auto* pplText = pplCmd->add_option("--text", ppl.text, "UTF-8 text file, tokenized whole");
+    auto* pplDataset = pplCmd->add_option("--dataset", ppl.dataset, "A preset instead: wikitext2, ptb, c4 or tinystories");
+    pplText->excludes(pplDataset);
+    pplCmd->add_option("--data-dir", ppl.dataDir, "Folder holding the presets' folders (wikitext-2-raw/, ptb/, c4/, ...)");
+    pplCmd->add_option("--split", ppl.split, "test, valid or train")->capture_default_str();
+    pplCmd->add_option("--max-documents", ppl.maxDocuments, "c4: first N documents (0 = all)")->capture_default_str();
     pplCmd->add_option("--context", ppl.context, "Tokens per window")->capture_default_str();
     pplCmd->add_option("--stride", ppl.stride, "Tokens between window starts (default: the context)");
     pplCmd->add_option("--protocol", ppl.protocol, "window-mean or token-mean")->capture_default_str();
     pplCmd->add_option("--bos", ppl.bos, "auto, always or never: BOS once at the start of the text")->capture_default_str();
     addRunOptions(pplCmd, ppl.run);
     pplCmd->add_flag("--json", ppl.json, "Print one JSON object as the last line");
+
+    ThroughputArgs tput;
+    auto* tputCmd = evalCmd->add_subcommand("throughput", "Prefill and decode tokens/s, time to first token, peak memory");
+    tputCmd->add_option("--model", tput.model, "Hugging Face or compressed model folder")->required();
+    tputCmd->add_option("--compare", tput.compare, "A second model; runs alternate with the first");
+    tputCmd->add_option("--batch", tput.batch, "Sequences per run")->capture_default_str();
+    tputCmd->add_option("--prompt-len", tput.promptLen, "Prompt tokens per sequence (prefill)")->capture_default_str();
+    tputCmd->add_option("--gen-len", tput.genLen, "New tokens per sequence (decode)")->capture_default_str();
+    tputCmd->add_option("--warmup", tput.warmup, "Untimed runs first")->capture_default_str();
+    tputCmd->add_option("--repeats", tput.repeats, "Timed runs (medians reported)")->capture_default_str();
+    addRunOptions(tputCmd, tput.run);
+    tputCmd->add_flag("--json", tput.json, "Print one JSON object as the last line");
+
+    TasksArgs tasks;
+    auto* tasksCmd = evalCmd->add_subcommand("tasks", "Zero-shot multiple choice scored like lm-evaluation-harness (acc, acc_norm)");
+    tasksCmd->add_option("--model", tasks.model, "Hugging Face or compressed model folder")->required();
+    tasksCmd->add_option("--task", tasks.task, "hellaswag, arc_easy, arc_challenge, piqa, winogrande, boolq, openbookqa or generic")->required();
+    tasksCmd->add_option("--data", tasks.data, "JSONL file, one document per line")->required();
+    tasksCmd->add_option("--limit", tasks.limit, "First N items (0 = all)")->capture_default_str();
+    tasksCmd->add_option("--batch", tasks.batch, "Choices scored per forward pass")->capture_default_str();
+    tasksCmd->add_option("--bos", tasks.bos, "never (lm-eval's default), auto (the tokenizer's add_bos_token) or always")->capture_default_str();
+    addRunOptions(tasksCmd, tasks.run);
+    tasksCmd->add_flag("--json", tasks.json, "Print lm-evaluation-harness shaped results JSON instead of the table");
 
     GenerateArgs gen;
     auto* genCmd = app.add_subcommand("generate", "Greedy text generation with the KV cache");
@@ -165,6 +193,10 @@ int main(int argc, char** argv)
             return runExport(exportArgs);
         if (*pplCmd)
             return runEvalPpl(ppl);
+        if (*tputCmd)
+            return runEvalThroughput(tput);
+        if (*tasksCmd)
+            return runEvalTasks(tasks);
         if (*genCmd)
             return runGenerate(gen);
         if (*synthCmd)

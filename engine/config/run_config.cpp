@@ -1,5 +1,7 @@
 #include "run_config.h"
 
+#include "datasets.h"
+
 #include "atomic_file.h"
 #include "compression_plan.h"
 #include "error.h"
@@ -416,20 +418,10 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
 
 fs::path datasetFile(const std::string& name, const std::string& split, const fs::path& dataDir)
 {
-    const bool calib = split == "calibration";
-    std::string rel;
-    if (name == "wikitext" || name == "wikitext2")
-        rel = calib ? "wikitext-2-raw/wiki.train.raw" : "wikitext-2-raw/wiki.test.raw";
-    else if (name == "ptb")
-        rel = calib ? "ptb/ptb.train.txt" : "ptb/ptb.test.txt";
-    else if (name == "c4")
-        rel = calib ? "c4/c4-train.jsonl" : "c4/c4-validation.jsonl";
-    else if (name == "tinystories")
-        rel = calib ? "tinystories-valid/calib.txt" : "tinystories-valid/eval.txt";
-    else
-        throw Error("unknown dataset '" + name + "' (known: " + kKnownDatasets + ")");
+    const fs::path rel = datasetPath(name, split, "");   // throws for an unknown name
     if (dataDir.empty())
-        throw Error("dataset '" + name + "' needs a data directory (basis_studio.data_dir or --data-dir) holding " + rel);
+        throw Error("dataset '" + name + "' needs a data directory (basis_studio.data_dir or --data-dir) holding " +
+                    rel.string());
     const fs::path file = dataDir / rel;
     if (!fs::exists(file))
         throw Error("dataset '" + name + "' (" + split + "): " + file.string() +

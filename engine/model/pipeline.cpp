@@ -1,11 +1,13 @@
 #include "pipeline.h"
 
+#include "datasets.h"
+
 #include "atomic_file.h"
 #include "calibration_job.h"
 #include "compressed_io.h"
 #include "decoder_model.h"
 #include "error.h"
-#include "generate.h"
+#include "throughput.h"
 #include "tokenizer.h"
 
 #include <ATen/ATen.h>
@@ -68,35 +70,19 @@ CalibrationRequest requestFor(const RunConfig& c, const std::string& text)
     return r;
 }
 
-double median(std::vector<double> v)
-{
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
-
 // Greedy generation from a fixed pseudo-random prompt: prefill and decode rates, medians after one warm-up.
-nlohmann::json measureThroughput(const DecoderModel& model, const ThroughputEvaluation& t, const JobContext& job)
+nlohmann::json throughputJson(const DecoderModel& model, const ThroughputEvaluation& t, const JobContext& job)
 {
-    std::vector<int64_t> prompt(static_cast<size_t>(t.promptLen));
-    for (size_t i = 0; i < prompt.size(); ++i)
-        prompt[i] = static_cast<int64_t>((i * 7919 + 13) % static_cast<size_t>(model.config().vocabSize));
-    GenerateOptions o;
-    o.maxNewTokens = t.genLen;
-    o.stopAtEos = false;
-    std::vector<double> prefill, decode;
-    for (int64_t r = 0; r <= t.repeats; ++r) {
-        job.checkCancelled();
-        const GenerateResult g = generateGreedy(model, prompt, o);
-        if (r == 0)
-            continue;   // warm-up
-        prefill.push_back(static_cast<double>(t.promptLen) / g.prefillSeconds);
-        decode.push_back(static_cast<double>(t.genLen - 1) / std::max(g.decodeSeconds, 1e-9));
-        job.report(r, t.repeats, "throughput run " + std::to_string(r) + "/" + std::to_string(t.repeats));
-    }
-    // The first new token comes from the prefill; the decode rate counts the genLen - 1 cached steps.
-    return {{"prefill_tokens_per_second,none", median(prefill)},
-            {"decode_tokens_per_second,none", median(decode)},
-            {"time_to_first_token_seconds,none", static_cast<double>(t.promptLen) / median(prefill)},
+    ThroughputOptions o;
+    o.promptLen = t.promptLen;
+    o.genLen = t.genLen;
+    o.repeats = t.repeats;
+    const ThroughputResult r = measureThroughput(model, o, job);
+    return {{"prefill_tokens_per_second,none", r.prefillTokensPerSecond},
+            {"decode_tokens_per_second,none", r.decodeTokensPerSecond},
+            {"time_to_first_token_seconds,none", r.timeToFirstTokenSeconds},
+            {"peak_memory_bytes,none", r.peakMemoryBytes},
+            {"peak_memory_kind", r.peakMemoryKind},
             {"prompt_len", t.promptLen},
             {"gen_len", t.genLen},
             {"repeats", t.repeats}};
@@ -198,9 +184,17 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
         o.protocol = parseProtocol(e.protocol);
         const std::string name = evaluationName(e, o.context);
         stage(hooks, "evaluate", timings, [&] {
-            const fs::path text = !e.text.empty() ? fs::path(e.text) : datasetFile(e.dataset, "evaluation", c.dataDir);
+            // A preset is read by its recipe (rows joined as the published evaluation does); a file as it is.
+            DatasetText data;
+            if (!e.text.empty()) {
+                data.file = e.text;
+                data.text = readFile(e.text);
+                data.recipe = data.file.filename().string() + ": the file as it is, one string";
+            } else {
+                data = loadDataset(e.dataset, c.dataDir);
+            }
             bool bosAdded = false;
-            const auto ids = tokenizeForEvaluation(*tokenizer, readFile(text), parseBosPolicy(c.bos), &bosAdded);
+            const auto ids = tokenizeForEvaluation(*tokenizer, data.text, parseBosPolicy(c.bos), &bosAdded);
             const PplResult r = evaluatePerplexity(*model, ids, o, hooks.job);
             results[name] = {{"ppl,none", r.ppl},
                              {"ppl_window_mean,none", r.pplWindowMean},
@@ -212,13 +206,14 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
                              {"bos", bosAdded ? "once at the start" : "none"},
                              {"tokens", r.tokens},
                              {"windows", r.windows},
-                             {"text", text.string()}};
+                             {"text", data.file.string()},
+                             {"recipe", data.recipe}};
         });
     }
 
     for (const ThroughputEvaluation& t : c.throughput) {
         const std::string name = "throughput_p" + std::to_string(t.promptLen) + "_g" + std::to_string(t.genLen);
-        stage(hooks, "evaluate", timings, [&] { results[name] = measureThroughput(*model, t, hooks.job); });
+        stage(hooks, "evaluate", timings, [&] { results[name] = throughputJson(*model, t, hooks.job); });
     }
 
     nlohmann::json out = {{"results", results},

@@ -2,6 +2,7 @@
 // "Tokenizer golden vectors"), for both loaders, plus the pre-tokenizer, error reporting and thread safety.
 #include "bpe_tokenizer.h"
 #include "error.h"
+#include "datasets.h"
 #include "test_support.h"
 
 #include <gtest/gtest.h>
@@ -200,20 +201,11 @@ size_t utf8Length(const std::string& s)
     return size_t(std::count_if(s.begin(), s.end(), [](char c) { return (uint8_t(c) & 0xC0) != 0x80; }));
 }
 
-// The Basis Sharing / HF WikiText-2 test string: rows are the lines with their '\n', blank ones "", joined
-// with "\n\n".
+// The Basis Sharing / HF WikiText-2 test string, as the engine's wikitext2 preset builds it (so the golden count
+// checks the preset's recipe too).
 std::string wikitext2TestString()
 {
-    std::ifstream in(basis::test::sharedPath("data/wikitext-2-raw/wiki.test.raw"), std::ios::binary);
-    std::string line, text;
-    bool first = true;
-    while (std::getline(in, line)) {
-        const bool blank = line.find_first_not_of(" \t\r\n\v\f") == std::string::npos;
-        if (!first) text += "\n\n";
-        if (!blank) text += line + "\n";
-        first = false;
-    }
-    return text;
+    return basis::loadDataset("wikitext2", basis::test::sharedPath("data")).text;
 }
 
 TEST_P(Gpt2Golden, WikiText2TestCount)

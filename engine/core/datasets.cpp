@@ -1,0 +1,182 @@
+#include "datasets.h"
+
+#include "atomic_file.h"
+#include "error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace basis {
+
+namespace {
+
+struct Preset {
+    const char* name;
+    const char* folder;
+    const char* train;
+    const char* valid;
+    const char* test;
+};
+
+// The file names of the usual distributions (raw WikiText-2, Mikolov PTB, allenai/c4 en JSONL, TinyStories split).
+const Preset kPresets[] = {
+    {"wikitext2", "wikitext-2-raw", "wiki.train.raw", "wiki.valid.raw", "wiki.test.raw"},
+    {"ptb", "ptb", "ptb.train.txt", "ptb.valid.txt", "ptb.test.txt"},
+    {"c4", "c4", "c4-train.jsonl", "c4-validation.jsonl", "c4-validation.jsonl"},
+    {"tinystories", "tinystories-valid", "calib.txt", "eval.txt", "eval.txt"},
+};
+
+const Preset& preset(const std::string& name)
+{
+    const std::string canonical = canonicalDatasetName(name);
+    for (const Preset& p : kPresets)
+        if (canonical == p.name)
+            return p;
+    throw Error("unknown dataset '" + name + "'");   // unreachable: canonicalDatasetName throws first
+}
+
+std::string normaliseSplit(const std::string& split)
+{
+    if (split == "train" || split == "calibration")
+        return "train";
+    if (split == "valid" || split == "validation")
+        return "valid";
+    if (split == "test" || split == "evaluation")
+        return "test";
+    throw Error("unknown dataset split '" + split + "' (known: test, valid, train)");
+}
+
+bool blank(const std::string& line)
+{
+    return line.find_first_not_of(" \t\r\n\v\f") == std::string::npos;
+}
+
+std::string trim(const std::string& s)
+{
+    const auto b = s.find_first_not_of(" \t\r\n\v\f");
+    if (b == std::string::npos)
+        return {};
+    const auto e = s.find_last_not_of(" \t\r\n\v\f");
+    return s.substr(b, e - b + 1);
+}
+
+// Hugging Face wikitext-2-raw-v1: a row per line with its "\n", blank lines as "".
+std::string joinWikiText(const std::string& raw, int64_t& rows)
+{
+    std::istringstream in(raw);
+    std::string line, text;
+    rows = 0;
+    while (std::getline(in, line)) {
+        if (rows++ > 0)
+            text += "\n\n";
+        if (!blank(line))
+            text += line + "\n";
+    }
+    return text;
+}
+
+// Hugging Face ptb_text_only: a row per line, stripped.
+std::string joinPtb(const std::string& raw, int64_t& rows)
+{
+    std::istringstream in(raw);
+    std::string line, text;
+    rows = 0;
+    while (std::getline(in, line)) {
+        if (rows++ > 0)
+            text += "\n\n";
+        text += trim(line);
+    }
+    return text;
+}
+
+std::string joinC4(const std::string& raw, const fs::path& file, int64_t maxDocuments, int64_t& rows)
+{
+    std::istringstream in(raw);
+    std::string line, text;
+    rows = 0;
+    int64_t lineNo = 0;
+    while (std::getline(in, line)) {
+        ++lineNo;
+        if (blank(line))
+            continue;
+        if (maxDocuments > 0 && rows >= maxDocuments)
+            break;
+        nlohmann::json doc;
+        try {
+            doc = nlohmann::json::parse(line);
+        } catch (const nlohmann::json::exception& e) {
+            throw Error(file.string() + ":" + std::to_string(lineNo) + ": invalid JSON: " + e.what());
+        }
+        if (!doc.is_object() || !doc.contains("text") || !doc["text"].is_string())
+            throw Error(file.string() + ":" + std::to_string(lineNo) + ": a c4 document needs a string field 'text'");
+        if (rows++ > 0)
+            text += "\n\n";
+        text += doc["text"].get<std::string>();
+    }
+    if (rows == 0)
+        throw Error(file.string() + ": no documents");
+    return text;
+}
+
+} // namespace
+
+const std::vector<std::string>& datasetPresets()
+{
+    static const std::vector<std::string> names = {"wikitext2", "ptb", "c4", "tinystories"};
+    return names;
+}
+
+std::string canonicalDatasetName(const std::string& name)
+{
+    if (name == "wikitext" || name == "wikitext2" || name == "wikitext-2")
+        return "wikitext2";
+    for (const std::string& n : datasetPresets())
+        if (n == name)
+            return n;
+    throw Error("unknown dataset '" + name + "' (known: wikitext2 (or wikitext), ptb, c4, tinystories)");
+}
+
+fs::path datasetPath(const std::string& name, const std::string& split, const fs::path& dataDir)
+{
+    const Preset& p = preset(name);
+    const std::string s = normaliseSplit(split);
+    return dataDir / p.folder / (s == "train" ? p.train : s == "valid" ? p.valid : p.test);
+}
+
+DatasetText loadDataset(const std::string& name, const fs::path& dataDir, const DatasetOptions& options)
+{
+    DatasetText d;
+    d.name = canonicalDatasetName(name);
+    d.split = normaliseSplit(options.split);
+    if (dataDir.empty())
+        throw Error("dataset '" + d.name + "' needs a data directory (--data-dir or basis_studio.data_dir) holding " +
+                    datasetPath(d.name, d.split, "").string());
+    d.file = datasetPath(d.name, d.split, dataDir);
+    if (!fs::exists(d.file))
+        throw Error("dataset '" + d.name + "' (" + d.split + "): " + d.file.string() +
+                    " not found; put the file there or give a text file instead");
+    const std::string raw = readFile(d.file);
+    const std::string file = d.file.filename().string();
+    if (d.name == "wikitext2") {
+        d.text = joinWikiText(raw, d.documents);
+        d.recipe = file + ": the Hugging Face wikitext-2-raw-v1 rows (each line with its newline, blank lines empty), "
+                          "joined with \"\\n\\n\"";
+    } else if (d.name == "ptb") {
+        d.text = joinPtb(raw, d.documents);
+        d.recipe = file + ": the Hugging Face ptb_text_only sentences (each line stripped), joined with \"\\n\\n\"";
+    } else if (d.name == "c4") {
+        d.text = joinC4(raw, d.file, options.maxDocuments, d.documents);
+        d.recipe = file + ": the 'text' field of the first " + std::to_string(d.documents) +
+                   " JSONL documents, joined with \"\\n\\n\"";
+    } else {
+        d.text = raw;
+        d.documents = 1;
+        d.recipe = file + ": the file as it is, one string (stories separated by blank lines)";
+    }
+    return d;
+}
+
+} // namespace basis
