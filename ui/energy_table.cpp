@@ -14,7 +14,29 @@ void EnergyTable::add(const SpectraSummary& spectra)
         for (double& v : c)
             v = sum > 0 ? v / sum : 1.0;
         m_cumulative[key] = std::move(c);
+        m_values[key] = s;
     }
+}
+
+std::vector<int64_t> EnergyTable::groupSizes() const
+{
+    std::vector<int64_t> out;
+    for (const auto& kv : m_cumulative)
+        if (out.empty() || out.back() != std::get<0>(kv.first))
+            out.push_back(std::get<0>(kv.first));   // keys sort by group size first
+    return out;
+}
+
+const std::vector<double>* EnergyTable::singularValues(int64_t groupSize, const std::string& part, int64_t index) const
+{
+    auto it = m_values.find({groupSize, part, index});
+    return it == m_values.end() ? nullptr : &it->second;
+}
+
+const std::vector<double>* EnergyTable::cumulative(int64_t groupSize, const std::string& part, int64_t index) const
+{
+    auto it = m_cumulative.find({groupSize, part, index});
+    return it == m_cumulative.end() ? nullptr : &it->second;
 }
 
 bool EnergyTable::has(int64_t groupSize) const

@@ -30,6 +30,8 @@ EngineController::EngineController(QObject* parent) : QObject(parent)
     connect(m_worker, &EngineWorker::compressed, this, &EngineController::compressed);
     connect(m_worker, &EngineWorker::spectraReady, this, &EngineController::spectraReady);
     connect(m_worker, &EngineWorker::pplEvaluated, this, &EngineController::pplEvaluated);
+    connect(m_worker, &EngineWorker::throughputMeasured, this, &EngineController::throughputMeasured);
+    connect(m_worker, &EngineWorker::generationUpdated, this, &EngineController::generationUpdated);
     connect(m_worker, &EngineWorker::compressedSaved, this, &EngineController::compressedSaved);
     m_thread.start();
 }
@@ -71,6 +73,16 @@ void EngineController::computeSpectra(const std::vector<int64_t>& groupSizes)
 void EngineController::evaluatePpl(const PplSetup& setup)
 {
     post([w = m_worker, setup] { w->evaluatePpl(setup); });
+}
+
+void EngineController::measureThroughput(const ThroughputSetup& setup)
+{
+    post([w = m_worker, setup] { w->measureThroughput(setup); });
+}
+
+void EngineController::generate(const GenerateSetup& setup)
+{
+    post([w = m_worker, setup] { w->generate(setup); });
 }
 
 void EngineController::saveCompressed(const QString& dir)

@@ -23,6 +23,8 @@ public:
     void compress(const CompressionSettings& settings);
     void computeSpectra(const std::vector<int64_t>& groupSizes);
     void evaluatePpl(const PplSetup& setup);
+    void measureThroughput(const ThroughputSetup& setup);
+    void generate(const GenerateSetup& setup);
     void saveCompressed(const QString& dir);
 
     void cancel();      // the running job, if any; thread-safe flag, returns at once
@@ -40,6 +42,8 @@ signals:
     void compressed(const basis::ui::CompressionSummary& summary);
     void spectraReady(const basis::ui::SpectraSummary& spectra);
     void pplEvaluated(const basis::ui::PplSummary& summary);
+    void throughputMeasured(const basis::ui::ThroughputSummary& summary);
+    void generationUpdated(const basis::ui::GenerationOutput& output);
     void compressedSaved(const QString& dir);
 
 private:

@@ -12,6 +12,10 @@ Q_DECLARE_METATYPE(basis::ui::CompressionSummary)
 Q_DECLARE_METATYPE(basis::ui::SpectraSummary)
 Q_DECLARE_METATYPE(basis::ui::PplSetup)
 Q_DECLARE_METATYPE(basis::ui::PplSummary)
+Q_DECLARE_METATYPE(basis::ui::ThroughputSetup)
+Q_DECLARE_METATYPE(basis::ui::ThroughputSummary)
+Q_DECLARE_METATYPE(basis::ui::GenerateSetup)
+Q_DECLARE_METATYPE(basis::ui::GenerationOutput)
 
 namespace basis::ui {
 void registerEngineMetaTypes();

@@ -5,10 +5,13 @@
 #include "calibration_job.h"
 #include "compress.h"
 #include "compressed_io.h"
+#include "datasets.h"
 #include "decoder_model.h"
 #include "error.h"
+#include "generate.h"
 #include "spectra.h"
 #include "synth.h"
+#include "throughput.h"
 #include "tokenizer.h"
 
 #include <chrono>
@@ -174,14 +177,43 @@ SpectraSummary EngineSession::computeSpectra(const std::vector<int64_t>& groupSi
     return out;
 }
 
+ModelVariant EngineSession::variant(bool compressed) const
+{
+    const DecoderModel* model = compressed ? m->compressed.get() : m->dense.get();
+    if (!model)
+        throw Error(compressed ? "no compressed model yet: compress first" : "no model: open one first");
+    ModelVariant v;
+    v.variant = compressed ? "compressed" : "dense";
+    v.method = "dense";
+    if (compressed && m->result) {
+        v.method = methodName(m->result->plan.settings.method);
+        v.ratio = m->result->plan.settings.ratio;
+        v.groupSize = m->result->plan.settings.groupSize;
+    }
+    v.parameters = model->parameterCount();
+    v.denseParameters = m->dense->parameterCount();
+    return v;
+}
+
 PplSummary EngineSession::evaluatePerplexity(const PplSetup& setup, const JobContext& job)
 {
+    const ModelVariant info = variant(setup.compressed);
     const DecoderModel* model = setup.compressed ? m->compressed.get() : m->dense.get();
-    if (!model)
-        throw Error(setup.compressed ? "no compressed model yet: compress first" : "no model: open one first");
     if (!m->tokenizer)
         throw Error(m->dense->dir().string() + ": no tokenizer, so evaluation text cannot be read");
-    const auto ids = tokenizeForEvaluation(*m->tokenizer, readFile(setup.text), BosPolicy::Auto);
+    std::string text, source;
+    if (!setup.dataset.empty()) {
+        DatasetText d = loadDataset(setup.dataset, setup.dataDir);
+        text = std::move(d.text);
+        source = d.name;
+    } else {
+        if (setup.text.empty())
+            throw Error("perplexity: choose a dataset or a text file");
+        text = readFile(setup.text);
+        source = setup.text.filename().string();
+    }
+    job.report(0, 1, "tokenizing " + source);
+    const auto ids = tokenizeForEvaluation(*m->tokenizer, text, BosPolicy::Auto);
     PplOptions o;
     o.context = setup.context;
     o.stride = setup.stride;
@@ -198,7 +230,87 @@ PplSummary EngineSession::evaluatePerplexity(const PplSetup& setup, const JobCon
     s.stride = r.stride;
     s.protocol = protocolName(r.protocol);
     s.seconds = r.seconds;
+    s.model = info;
+    s.source = source;
     return s;
+}
+
+ThroughputSummary EngineSession::measureThroughput(const ThroughputSetup& setup, const JobContext& job)
+{
+    ThroughputSummary s;
+    s.model = variant(setup.compressed);
+    s.setup = setup;
+    const DecoderModel* model = setup.compressed ? m->compressed.get() : m->dense.get();
+    ThroughputOptions o;
+    o.batch = setup.batch;
+    o.promptLen = setup.promptLen;
+    o.genLen = setup.genLen;
+    o.warmup = setup.warmup;
+    o.repeats = setup.repeats;
+    const auto t0 = std::chrono::steady_clock::now();
+    const ThroughputResult r = basis::measureThroughput(*model, o, job);
+    s.prefillTokensPerSecond = r.prefillTokensPerSecond;
+    s.decodeTokensPerSecond = r.decodeTokensPerSecond;
+    s.timeToFirstTokenSeconds = r.timeToFirstTokenSeconds;
+    s.peakMemoryBytes = static_cast<int64_t>(r.peakMemoryBytes);
+    s.multiplyAddsPerToken = static_cast<double>(r.multiplyAddsPerToken);
+    s.seconds = since(t0);
+    return s;
+}
+
+std::vector<GenerationOutput> EngineSession::generate(const GenerateSetup& setup, const JobContext& job,
+                                                      const GenerationFn& onUpdate)
+{
+    if (!m->dense)
+        throw Error("generation needs a model: open one first");
+    if (!m->tokenizer)
+        throw Error(m->dense->dir().string() + ": no tokenizer, so a prompt cannot be read");
+    if (setup.maxNewTokens < 1)
+        throw Error("generation needs at least one new token");
+    // The prompt is read as an evaluation text is (BOS once at the start when the tokenizer adds one).
+    std::vector<int64_t> prompt = tokenizeForEvaluation(*m->tokenizer, setup.prompt, BosPolicy::Auto);
+    if (prompt.empty()) {
+        if (!m->tokenizer->bosId())
+            throw Error("the prompt is empty and " + m->dense->dir().string() + "'s tokenizer has no BOS token to start from");
+        prompt.push_back(*m->tokenizer->bosId());
+    }
+    std::vector<std::pair<bool, const DecoderModel*>> models{{false, m->dense.get()}};
+    if (m->compressed)
+        models.push_back({true, m->compressed.get()});
+    const int64_t total = setup.maxNewTokens * int64_t(models.size());
+    std::vector<GenerationOutput> outputs;
+    for (size_t i = 0; i < models.size(); ++i) {
+        GenerationOutput out;
+        out.model = variant(models[i].first);
+        out.promptTokens = int64_t(prompt.size());
+        std::vector<int64_t> fresh;
+        GenerateOptions o;
+        o.maxNewTokens = setup.maxNewTokens;
+        o.onToken = [&](int64_t token) {
+            fresh.push_back(token);
+            if (onUpdate) {
+                out.text = m->tokenizer->decode(fresh);
+                out.newTokens = int64_t(fresh.size());
+                onUpdate(out);
+            }
+        };
+        const int64_t offset = setup.maxNewTokens * int64_t(i);
+        JobContext inner;
+        inner.cancel = job.cancel;
+        inner.progress = [&](int64_t done, int64_t, const std::string&) {
+            job.report(offset + done, total, "generating (" + out.model.variant + ")");
+        };
+        const GenerateResult r = generateGreedy(*models[i].second, prompt, o, inner);
+        out.text = m->tokenizer->decode(std::vector<int64_t>(r.tokens.begin() + r.promptTokens, r.tokens.end()));
+        out.newTokens = int64_t(r.tokens.size()) - r.promptTokens;
+        out.prefillSeconds = r.prefillSeconds;
+        out.decodeSeconds = r.decodeSeconds;
+        out.finished = true;
+        if (onUpdate)
+            onUpdate(out);
+        outputs.push_back(out);
+    }
+    return outputs;
 }
 
 void EngineSession::saveCompressed(const fs::path& out, const JobContext& job)

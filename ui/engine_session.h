@@ -70,10 +70,22 @@ struct SpectraSummary {
 };
 
 struct PplSetup {
-    std::filesystem::path text;
+    std::filesystem::path text;      // a text file ...
+    std::string dataset;             // ... or a dataset preset (wikitext2, ptb, c4, tinystories) under dataDir
+    std::filesystem::path dataDir;
     int64_t context = 256, stride = 0;
     std::string protocol = "window-mean";
     bool compressed = false;         // evaluate the compressed model instead of the dense one
+};
+
+// Which model a result was measured on, for the results table and the Pareto plot.
+struct ModelVariant {
+    std::string variant;             // "dense" or "compressed"
+    std::string method;              // "dense", or the compression method
+    double ratio = 0;                // compression settings (0 for dense)
+    int64_t groupSize = 0;
+    int64_t parameters = 0;          // distinct parameters of that model
+    int64_t denseParameters = 0;     // of the dense model, for "parameters kept (%)"
 };
 
 struct PplSummary {
@@ -82,7 +94,39 @@ struct PplSummary {
     int64_t tokens = 0, windows = 0, context = 0, stride = 0;
     std::string protocol;
     double seconds = 0;
+    ModelVariant model;
+    std::string source;              // dataset preset name or text file name
 };
+
+struct ThroughputSetup {
+    int64_t batch = 1, promptLen = 128, genLen = 64, warmup = 1, repeats = 3;
+    bool compressed = false;
+};
+
+struct ThroughputSummary {
+    ModelVariant model;
+    ThroughputSetup setup;
+    double prefillTokensPerSecond = 0, decodeTokensPerSecond = 0, timeToFirstTokenSeconds = 0;
+    int64_t peakMemoryBytes = 0;     // 0 when the engine could not measure it
+    double multiplyAddsPerToken = 0;
+    double seconds = 0;
+};
+
+struct GenerateSetup {
+    std::string prompt;
+    int64_t maxNewTokens = 64;
+};
+
+// One model's continuation of the prompt: the dense model's, then the compressed one's when there is one.
+struct GenerationOutput {
+    ModelVariant model;
+    std::string text;                // the prompt's continuation only (decoded new tokens)
+    int64_t promptTokens = 0, newTokens = 0;
+    double prefillSeconds = 0, decodeSeconds = 0;
+    bool finished = false;           // false while streaming
+};
+// Called on the engine thread with the output so far (streaming) and when it is complete.
+using GenerationFn = std::function<void(const GenerationOutput&)>;
 
 class EngineSession {
 public:
@@ -101,6 +145,9 @@ public:
     // Needs calibration statistics (whitened spectra).
     SpectraSummary computeSpectra(const std::vector<int64_t>& groupSizes, const JobContext& job);
     PplSummary evaluatePerplexity(const PplSetup& setup, const JobContext& job);
+    ThroughputSummary measureThroughput(const ThroughputSetup& setup, const JobContext& job);
+    // Greedy continuation by the dense model and, when one exists, the compressed model; returns both outputs.
+    std::vector<GenerationOutput> generate(const GenerateSetup& setup, const JobContext& job, const GenerationFn& onUpdate);
     void saveCompressed(const std::filesystem::path& out, const JobContext& job);
 
     bool hasModel() const;
@@ -108,6 +155,8 @@ public:
     bool hasCompressed() const;
 
 private:
+    ModelVariant variant(bool compressed) const;   // throws when that model does not exist
+
     struct State;
     std::unique_ptr<State> m;
 };

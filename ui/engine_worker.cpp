@@ -20,6 +20,10 @@ void registerEngineMetaTypes()
     qRegisterMetaType<SpectraSummary>();
     qRegisterMetaType<PplSetup>();
     qRegisterMetaType<PplSummary>();
+    qRegisterMetaType<ThroughputSetup>();
+    qRegisterMetaType<ThroughputSummary>();
+    qRegisterMetaType<GenerateSetup>();
+    qRegisterMetaType<GenerationOutput>();
 }
 
 EngineWorker::EngineWorker(QObject* parent) : QObject(parent), m_session(std::make_unique<EngineSession>()) {}
@@ -98,6 +102,25 @@ void EngineWorker::computeSpectra(const std::vector<int64_t>& groupSizes)
 void EngineWorker::evaluatePpl(const PplSetup& setup)
 {
     runJob(tr("Perplexity"), [&](const JobContext& job) { emit pplEvaluated(m_session->evaluatePerplexity(setup, job)); });
+}
+
+void EngineWorker::measureThroughput(const ThroughputSetup& setup)
+{
+    runJob(tr("Throughput"), [&](const JobContext& job) { emit throughputMeasured(m_session->measureThroughput(setup, job)); });
+}
+
+void EngineWorker::generate(const GenerateSetup& setup)
+{
+    runJob(tr("Generate"), [&](const JobContext& job) {
+        QElapsedTimer sinceLast;
+        sinceLast.start();
+        m_session->generate(setup, job, [&](const GenerationOutput& out) {
+            if (out.finished || sinceLast.elapsed() >= 50) {
+                sinceLast.restart();
+                emit generationUpdated(out);
+            }
+        });
+    });
 }
 
 void EngineWorker::saveCompressed(const QString& dir)

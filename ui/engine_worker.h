@@ -27,6 +27,8 @@ public slots:
     void compress(const basis::CompressionSettings& settings);
     void computeSpectra(const std::vector<int64_t>& groupSizes);
     void evaluatePpl(const basis::ui::PplSetup& setup);
+    void measureThroughput(const basis::ui::ThroughputSetup& setup);
+    void generate(const basis::ui::GenerateSetup& setup);
     void saveCompressed(const QString& dir);
 
 signals:
@@ -40,6 +42,9 @@ signals:
     void compressed(const basis::ui::CompressionSummary& summary);
     void spectraReady(const basis::ui::SpectraSummary& spectra);
     void pplEvaluated(const basis::ui::PplSummary& summary);
+    void throughputMeasured(const basis::ui::ThroughputSummary& summary);
+    // Streamed (at most every 50 ms per model) while a model generates; once more with finished set.
+    void generationUpdated(const basis::ui::GenerationOutput& output);
     void compressedSaved(const QString& dir);
 
 private:

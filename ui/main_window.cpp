@@ -3,13 +3,17 @@
 #include "calibration_panel.h"
 #include "compression_panel.h"
 #include "engine_controller.h"
+#include "evaluate_view.h"
+#include "generate_view.h"
 #include "job_progress.h"
 #include "layers_model.h"
 #include "layers_view.h"
+#include "heatmap_view.h"
 #include "log_dock.h"
 #include "model_summary_view.h"
 #include "plan_summary_view.h"
 #include "plan_text.h"
+#include "spectra_view.h"
 #include "start_page.h"
 
 #include <QAction>
@@ -114,6 +118,12 @@ void MainWindow::buildModelPage()
     m_tabs->addTab(splitter, tr("&Compression"));
     m_layers = new LayersView;
     m_tabs->addTab(m_layers, tr("&Layers"));
+    m_spectra = new SpectraView;
+    m_tabs->addTab(m_spectra, tr("&Spectra"));
+    m_heatmaps = new HeatmapView;
+    m_tabs->addTab(m_heatmaps, tr("&Heatmaps"));
+    connect(m_spectra, &SpectraView::spectraWanted, this, &MainWindow::requestSpectra);
+    buildEvaluateTabs();
     m_stack->addWidget(m_tabs);
 
     connect(m_compression, &CompressionPanel::settingsChanged, this, &MainWindow::updateLiveCounts);
@@ -130,12 +140,14 @@ void MainWindow::buildActions()
     file->addSeparator();
     file->addAction(tr("Open YAML &config…"), QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::chooseConfig);
     m_exportAction = file->addAction(tr("&Export settings as YAML…"), QKeySequence(tr("Ctrl+E")), this, &MainWindow::chooseExport);
+    m_saveAction = file->addAction(tr("&Save compressed model…"), QKeySequence::Save, this, &MainWindow::chooseSaveCompressed);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
     QMenu* model = menuBar()->addMenu(tr("&Model"));
     m_calibrateAction = model->addAction(tr("&Calibrate"), QKeySequence(tr("Ctrl+K")), this, &MainWindow::calibrate);
     m_compressAction = model->addAction(tr("Co&mpress"), QKeySequence(tr("Ctrl+R")), this, &MainWindow::compress);
+    buildEvaluateActions(model);
     m_cancelAction = model->addAction(tr("C&ancel job"), QKeySequence(Qt::Key_Escape), m_engine, &EngineController::cancel);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
@@ -246,10 +258,14 @@ void MainWindow::updateLiveCounts()
                                               : tr("computing the spectra for group size %1…").arg(r.plan.settings.groupSize);
         m_summary->setPlan(r.plan, energies ? &*energies : nullptr, status);
         m_layers->model()->setPlan(r.plan, energies ? &*energies : nullptr);
+        m_spectra->setPlan(r.plan, m_calibrated ? &m_energy : nullptr);
+        m_heatmaps->setPlan(r.plan, m_calibrated ? &m_energy : nullptr);
         if (m_calibrated && !energies)
             requestSpectra();
     } else {
         m_layers->model()->setPlan(CompressionPlan{});   // no stale rows for a setting the engine refuses
+        m_spectra->setPlan(CompressionPlan{}, nullptr);
+        m_heatmaps->setPlan(CompressionPlan{}, nullptr);
         m_summary->setError(r.error);
     }
     m_summary->setNote((r.warning.isEmpty() ? QString() : r.warning + QStringLiteral("\n")) +
@@ -261,8 +277,11 @@ void MainWindow::requestSpectra()
     if (!m_calibrated || m_engine->isBusy() || !m_live.last().ok)
         return;
     // Private parts are read at group size 1, shared ones at the setting's.
+    // The Spectra tab overlays other group sizes too.
+    std::vector<int64_t> wanted = m_spectra->missingGroupSizes();
+    wanted.insert(wanted.begin(), {int64_t(1), m_live.last().plan.settings.groupSize});
     std::vector<int64_t> sizes;
-    for (int64_t g : {int64_t(1), m_live.last().plan.settings.groupSize})
+    for (int64_t g : wanted)
         if (!m_energy.has(g) && m_spectraRequested.insert(g).second)
             sizes.push_back(g);
     if (!sizes.empty())
@@ -279,6 +298,11 @@ void MainWindow::updateActions()
     m_compressButton->setEnabled(model && !busy);
     m_calibration->setBusy(busy || !model);
     m_cancelAction->setEnabled(busy);
+    m_saveAction->setEnabled(m_hasCompressed && !busy);
+    for (QAction* a : m_runActions)
+        a->setEnabled(model && !busy);
+    m_evaluate->setBusy(busy || !model);
+    m_generate->setBusy(busy || !model);
 }
 
 void MainWindow::calibrate()

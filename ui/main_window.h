@@ -23,11 +23,15 @@ namespace basis::ui {
 class CalibrationPanel;
 class CompressionPanel;
 class EngineController;
+class EvaluateView;
+class GenerateView;
+class HeatmapView;
 class JobProgress;
 class LayersView;
 class LogDock;
 class ModelSummaryView;
 class PlanSummaryView;
+class SpectraView;
 class StartPage;
 
 class MainWindow : public QMainWindow {
@@ -44,6 +48,13 @@ public:
     void makeDemoModel(const QString& preset, const QString& dir, const QString& tokenizerDir = {});
     void calibrate();
     void compress();
+    // Evaluate and Generate tabs (main_window_evaluate.cpp): run their forms on the engine thread.
+    void evaluatePerplexity();
+    void measureThroughput();
+    void generate();
+    bool saveCompressed(const QString& dir);   // false (and a log line) when there is nothing to save
+    bool hasCompressed() const { return m_hasCompressed; }
+    const RunConfig& currentConfig() const { return m_baseConfig; }   // the config last applied
 
     // Tab by its title without '&', case-insensitive ("compression", "layers"); false when there is none.
     bool showTab(const QString& name);
@@ -56,6 +67,10 @@ public:
     ModelSummaryView* modelSummary() const { return m_modelSummary; }
     LogDock* logDock() const { return m_log; }
     LayersView* layersView() const { return m_layers; }
+    SpectraView* spectraView() const { return m_spectra; }
+    HeatmapView* heatmapView() const { return m_heatmaps; }
+    EvaluateView* evaluateView() const { return m_evaluate; }
+    GenerateView* generateView() const { return m_generate; }
     const LiveCounts& liveCounts() const { return m_live; }
     bool hasModel() const { return m_model.has_value(); }
     const EnergyTable& energyTable() const { return m_energy; }
@@ -85,6 +100,10 @@ private:
     void chooseConfig();
     void chooseExport();
     void chooseDemo();
+    void buildEvaluateTabs();
+    void buildEvaluateActions(QMenu* model);
+    void applyConfigToEvaluate(const RunConfig& c);
+    void chooseSaveCompressed();
 
     EngineController* m_engine = nullptr;
     QStackedWidget* m_stack = nullptr;
@@ -95,6 +114,8 @@ private:
     CompressionPanel* m_compression = nullptr;
     PlanSummaryView* m_summary = nullptr;
     LayersView* m_layers = nullptr;
+    SpectraView* m_spectra = nullptr;
+    HeatmapView* m_heatmaps = nullptr;
     QPushButton* m_compressButton = nullptr;
     QLabel* m_compressStatus = nullptr;
     LogDock* m_log = nullptr;
@@ -104,6 +125,11 @@ private:
     QAction* m_calibrateAction = nullptr;
     QAction* m_compressAction = nullptr;
     QAction* m_cancelAction = nullptr;
+    EvaluateView* m_evaluate = nullptr;
+    GenerateView* m_generate = nullptr;
+    QAction* m_saveAction = nullptr;
+    QList<QAction*> m_runActions;           // evaluate, throughput, generate: need a model and an idle engine
+    bool m_hasCompressed = false;
 
     LiveCounts m_live;
     EnergyTable m_energy;                   // spectra of the current calibration

@@ -93,6 +93,7 @@ void MainWindow::applyPendingConfig()
         m_compression->setSettings(s.compression);
         m_calibration->setSetup(s.calibration);
         m_baseConfig = c;
+        applyConfigToEvaluate(c);
     } catch (const Error& e) {
         log(Severity::Error, tr("Config does not fit this model: %1").arg(QString::fromStdString(e.what())));
     }

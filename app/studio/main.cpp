@@ -1,6 +1,7 @@
 // basis-studio: the desktop application. Argument handling and the screenshot mode; the rest is in ui/.
 #include "studio_options.h"
 
+#include "config_runner.h"
 #include "main_window.h"
 
 #include <QApplication>
@@ -39,7 +40,22 @@ int main(int argc, char** argv)
                 QApplication::exit(ok ? 0 : 1);
             });
         };
-        if (!options.model.isEmpty() || !options.config.isEmpty())
+        if (!options.config.isEmpty()) {
+            // The config's whole run first (calibrate, compress, evaluate, generate), then the picture.
+            QObject::connect(&window, &basis::ui::MainWindow::modelSettled, &window, [&window, shoot](bool loaded) {
+                if (!loaded) {
+                    shoot();   // the window shows why, in its log
+                    return;
+                }
+                auto* runner = new basis::ui::ConfigRunner(&window);
+                QObject::connect(runner, &basis::ui::ConfigRunner::finished, &window, [shoot](bool ok, const QString& error) {
+                    if (!ok)
+                        std::fprintf(stderr, "basis-studio: the config's run stopped: %s\n", qPrintable(error));
+                    shoot();
+                });
+                runner->start();
+            }, Qt::SingleShotConnection);
+        } else if (!options.model.isEmpty())
             QObject::connect(&window, &basis::ui::MainWindow::modelSettled, &window, shoot, Qt::SingleShotConnection);
         else
             QTimer::singleShot(0, &window, shoot);

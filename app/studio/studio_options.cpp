@@ -17,11 +17,18 @@ StudioOptions parseStudioOptions(const QStringList& arguments)
     const QCommandLineOption config(QStringLiteral("config"),
                                     QStringLiteral("Open this YAML run config: its model (unless --model) and settings."),
                                     QStringLiteral("FILE.yaml"));
-    const QCommandLineOption screenshot(QStringLiteral("screenshot"),
-                                        QStringLiteral("Render the window offscreen at 1600x1000 after loading, save "
-                                                       "it as PNG and exit."),
-                                        QStringLiteral("FILE.png"));
-    const QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Tab shown in the screenshot (compression, ...)."),
+    const QCommandLineOption screenshot(
+        QStringLiteral("screenshot"),
+        QStringLiteral("Render the window offscreen at 1600x1000, save it as PNG and exit. With --config the window "
+                       "is first brought to the state the config describes, one engine job after the other: "
+                       "calibrated (the cache named by calibration_args.calib_path is reused when it matches, "
+                       "otherwise recomputed), compressed with its settings, its basis_studio.evaluate entries run "
+                       "on the dense and the compressed model into the Evaluate tab, and the Generate tab's prompt "
+                       "continued by both. With --model only the model is loaded; with neither, the start page."),
+        QStringLiteral("FILE.png"));
+    const QCommandLineOption tab(QStringLiteral("tab"),
+                                 QStringLiteral("Tab shown in the screenshot: compression, layers, spectra, heatmaps, "
+                                                "evaluate, generate (the tab titles, case-insensitive)."),
                                  QStringLiteral("NAME"));
     p.addOptions({model, config, screenshot, tab});
     p.process(arguments);

@@ -1,0 +1,301 @@
+// The Evaluate and Generate tabs on the real stories260K model, offscreen: a perplexity run through the view
+// appends a row whose PPL is the engine's own for the same settings; a compressed model adds its rows and its
+// point; the table exports to CSV and JSON and reads back equal; the plot exports to PNG and PDF; the Generate
+// tab shows the dense model's greedy continuation exactly as generateGreedy decodes it.
+#include "compression_panel.h"
+#include "engine_controller.h"
+#include "eval_results_model.h"
+#include "evaluate_view.h"
+#include "generate_view.h"
+#include "log_dock.h"
+#include "main_window.h"
+#include "pareto_plot.h"
+#include "reference.h"
+#include "ui_test_support.h"
+
+#include <QComboBox>
+#include <QFile>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+#include <memory>
+
+using namespace basis;
+using namespace basis::ui;
+
+namespace {
+
+const std::string kStories = "models/stories260K/hf";
+const std::string kEval = "data/tinystories-valid/eval.txt";
+
+QString shared(const std::string& relative) { return QString::fromStdString(uitest::sharedPath(relative).string()); }
+
+bool waitJobs(QSignalSpy& finished, int count, int timeoutMs = 120000)
+{
+    QElapsedTimer t;
+    t.start();
+    while (finished.count() < count && t.elapsed() < timeoutMs)
+        finished.wait(500);
+    return finished.count() >= count;
+}
+
+void select(QComboBox* combo, const QString& data)
+{
+    const int i = combo->findData(data);
+    QVERIFY2(i >= 0, qPrintable(data));
+    combo->setCurrentIndex(i);
+}
+
+} // namespace
+
+class TestUiEvaluate : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase();
+    void perplexityRowEqualsEngine();
+    void compressedRowsAndPlot();
+    void exportRoundTrip();
+    void datasetPresetErrorNamesFile();
+    void generateShowsGreedyText();
+    void cleanupTestCase();
+
+private:
+    std::unique_ptr<MainWindow> m_window;
+    QTemporaryDir m_dir;
+    QString m_text;   // the start of eval.txt: enough windows to mean something, quick to score
+};
+
+void TestUiEvaluate::initTestCase()
+{
+    uitest::sandboxSettings("test_ui_evaluate");
+    BASIS_UI_REQUIRE_SHARED(kStories);
+    BASIS_UI_REQUIRE_SHARED(kEval);
+    QVERIFY(m_dir.isValid());
+    QFile eval(shared(kEval));
+    QVERIFY(eval.open(QIODevice::ReadOnly));
+    QByteArray head = eval.read(16000);
+    head.truncate(head.lastIndexOf('\n') + 1);   // whole lines only
+    m_text = m_dir.filePath(QStringLiteral("eval_head.txt"));
+    QFile out(m_text);
+    QVERIFY(out.open(QIODevice::WriteOnly) && out.write(head) == head.size());
+    out.close();
+
+    m_window = std::make_unique<MainWindow>();
+    m_window->resize(1600, 1000);
+    m_window->show();
+    QSignalSpy settled(m_window.get(), &MainWindow::modelSettled);
+    m_window->openModel(shared(kStories));
+    QVERIFY(settled.wait(60000));
+    QVERIFY(settled.first().first().toBool());
+}
+
+void TestUiEvaluate::perplexityRowEqualsEngine()
+{
+    EvaluateView* view = m_window->evaluateView();
+    select(view->sourceCombo(), QStringLiteral("file"));
+    view->textEdit()->setText(m_text);
+    view->contextSpin()->setValue(128);
+    view->strideSpin()->setValue(64);
+    select(view->pplModelCombo(), QStringLiteral("dense"));
+    QVERIFY(view->pplButton()->isEnabled());
+
+    QSignalSpy finished(m_window->engine(), &EngineController::jobFinished);
+    QTest::mouseClick(view->pplButton(), Qt::LeftButton);
+    QVERIFY(waitJobs(finished, 1));
+    QVERIFY(finished.first().at(1).toBool());
+    QCOMPARE(view->results()->rowCount(), 1);
+    const EvalResult& row = view->results()->results().front();
+    QCOMPARE(row.kind, QStringLiteral("perplexity"));
+    QCOMPARE(QString::fromStdString(row.model.variant), QStringLiteral("dense"));
+    QCOMPARE(row.keptPercent(), 100.0);
+
+    const double reference = uitest::referencePerplexity(uitest::sharedPath(kStories), m_text.toStdString(), 128, 64,
+                                                         "window-mean");
+    qInfo("PPL through the Evaluate tab %.10f, evaluatePerplexity directly %.10f", row.ppl, reference);
+    // Same code, same thread count: the numbers agree to rounding of a different run of the same kernels.
+    QVERIFY2(std::abs(row.ppl - reference) <= 1e-9 * reference, qPrintable(QString::number(row.ppl - reference)));
+    // The table shows it (3 decimals).
+    const QModelIndex cell = view->results()->index(0, EvalResultsModel::Ppl);
+    QCOMPARE(cell.data().toString(), QString::number(reference, 'f', 3));
+}
+
+void TestUiEvaluate::compressedRowsAndPlot()
+{
+    // Plain SVD needs no calibration: quick to reach a compressed model.
+    CompressionSettings s = m_window->compressionPanel()->settings();
+    s.method = Method::Svd;
+    s.ratio = 30;
+    s.groupSize = 1;
+    m_window->compressionPanel()->setSettings(s);
+    QSignalSpy finished(m_window->engine(), &EngineController::jobFinished);
+    m_window->compress();
+    QVERIFY(waitJobs(finished, 1));
+    QVERIFY(finished.at(0).at(1).toBool());
+    QVERIFY(m_window->hasCompressed());
+
+    EvaluateView* view = m_window->evaluateView();
+    QCOMPARE(view->pplModelCombo()->currentData().toString(), QStringLiteral("both"));   // offered once it exists
+    QTest::mouseClick(view->pplButton(), Qt::LeftButton);
+    QVERIFY(waitJobs(finished, 3));
+    select(view->throughputModelCombo(), QStringLiteral("both"));
+    QTest::mouseClick(view->throughputButton(), Qt::LeftButton);
+    QVERIFY(waitJobs(finished, 5));
+    for (const QList<QVariant>& f : finished)
+        QVERIFY2(f.at(1).toBool(), qPrintable(f.at(0).toString()));
+
+    const auto& rows = view->results()->results();
+    QCOMPARE(int(rows.size()), 5);
+    QCOMPARE(rows[1].model.variant, std::string("dense"));
+    QCOMPARE(rows[2].model.variant, std::string("compressed"));
+    QCOMPARE(rows[2].model.method, std::string("svd"));
+    QCOMPARE(rows[2].model.ratio, 30.0);
+    QVERIFY(rows[2].model.parameters < rows[2].model.denseParameters);
+    QVERIFY(rows[2].keptPercent() > 50 && rows[2].keptPercent() < 100);
+    QCOMPARE(rows[1].ppl, rows[0].ppl);   // the dense model again: the same number
+    QVERIFY(std::isfinite(rows[2].ppl) && rows[2].ppl > rows[1].ppl);
+    for (int i : {3, 4}) {
+        QCOMPARE(rows[size_t(i)].kind, QStringLiteral("throughput"));
+        QVERIFY(rows[size_t(i)].prefillTokensPerSecond > 0 && rows[size_t(i)].decodeTokensPerSecond > 0);
+        QVERIFY(!rows[size_t(i)].hasPpl());
+    }
+    qInfo("dense %.4f, svd 30 %% %.4f (%.1f %% kept); throughput dense prefill %.0f decode %.0f tok/s, compressed %.0f / %.0f",
+          rows[1].ppl, rows[2].ppl, rows[2].keptPercent(), rows[3].prefillTokensPerSecond, rows[3].decodeTokensPerSecond,
+          rows[4].prefillTokensPerSecond, rows[4].decodeTokensPerSecond);
+
+    // Hovering the compressed point names it.
+    ParetoPlot* plot = view->pareto();
+    m_window->showTab(QStringLiteral("evaluate"));
+    const QPointF at = plot->pixelOf(rows[2].keptPercent(), rows[2].ppl);
+    QVERIFY2(plot->pointTextAt(at + QPointF(3, -2)).contains(QStringLiteral("svd 30 %")),
+             qPrintable(plot->pointTextAt(at)));
+    QVERIFY(plot->pointTextAt(at + QPointF(200, 200)).isEmpty() ||
+            !plot->pointTextAt(at + QPointF(200, 200)).contains(QStringLiteral("svd")));
+}
+
+void TestUiEvaluate::exportRoundTrip()
+{
+    EvaluateView* view = m_window->evaluateView();
+    const auto& rows = view->results()->results();
+    QVERIFY(rows.size() >= 2);
+    QString error;
+    const QString json = m_dir.filePath(QStringLiteral("results.json"));
+    const QString csv = m_dir.filePath(QStringLiteral("results.csv"));
+    QVERIFY2(view->exportJson(json, &error), qPrintable(error));
+    QVERIFY2(view->exportCsv(csv, &error), qPrintable(error));
+
+    // JSON reads back into equal rows (full precision).
+    QFile jf(json);
+    QVERIFY(jf.open(QIODevice::ReadOnly));
+    EvalResultsModel back;
+    QVERIFY2(back.loadJson(jf.readAll(), &error), qPrintable(error));
+    QCOMPARE(back.results().size(), rows.size());
+    auto same = [](double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; };
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const EvalResult &a = rows[i], &b = back.results()[i];
+        QCOMPARE(b.kind, a.kind);
+        QCOMPARE(b.model.variant, a.model.variant);
+        QCOMPARE(b.model.method, a.model.method);
+        QCOMPARE(b.model.ratio, a.model.ratio);
+        QCOMPARE(b.model.groupSize, a.model.groupSize);
+        QCOMPARE(b.model.parameters, a.model.parameters);
+        QCOMPARE(b.model.denseParameters, a.model.denseParameters);
+        QCOMPARE(b.evaluation, a.evaluation);
+        QVERIFY(same(b.ppl, a.ppl));
+        QVERIFY(same(b.prefillTokensPerSecond, a.prefillTokensPerSecond));
+        QVERIFY(same(b.decodeTokensPerSecond, a.decodeTokensPerSecond));
+    }
+    QVERIFY(!back.loadJson("{\"rows\": []}", &error));
+    QVERIFY(error.contains(QStringLiteral("results")));
+
+    // CSV: a header, then one line per row whose numbers parse back to the same doubles.
+    QFile cf(csv);
+    QVERIFY(cf.open(QIODevice::ReadOnly | QIODevice::Text));
+    QStringList lines = QString::fromUtf8(cf.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), int(rows.size()) + 1);
+    const QStringList header = lines.takeFirst().split(QLatin1Char(','));
+    QCOMPARE(header.first(), QStringLiteral("kind"));
+    const int pplColumn = int(header.indexOf(QStringLiteral("ppl")));
+    const int paramColumn = int(header.indexOf(QStringLiteral("parameters")));
+    QVERIFY(pplColumn > 0 && paramColumn > 0);
+    for (size_t i = 0; i < rows.size(); ++i) {
+        // The evaluation column is quoted (it holds commas): split around it.
+        const QString line = lines[int(i)];
+        const int open = int(line.indexOf(QLatin1Char('"'))), close = int(line.lastIndexOf(QLatin1Char('"')));
+        QVERIFY(open > 0 && close > open);
+        QCOMPARE(line.mid(open + 1, close - open - 1), rows[i].evaluation);
+        const QStringList before = line.left(open).split(QLatin1Char(','));
+        const QStringList after = line.mid(close + 2).split(QLatin1Char(','));
+        QCOMPARE(before.at(paramColumn).toLongLong(), qlonglong(rows[i].model.parameters));
+        const QString ppl = after.at(0);   // ppl follows evaluation
+        QCOMPARE(header.at(pplColumn - 1), QStringLiteral("evaluation"));
+        if (rows[i].hasPpl())
+            QCOMPARE(ppl.toDouble(), rows[i].ppl);
+        else
+            QVERIFY(ppl.isEmpty());
+    }
+
+    // The plot as PNG and PDF.
+    const QString png = m_dir.filePath(QStringLiteral("pareto.png")), pdf = m_dir.filePath(QStringLiteral("pareto.pdf"));
+    QVERIFY2(view->pareto()->savePng(png, &error), qPrintable(error));
+    QVERIFY2(view->pareto()->savePdf(pdf, &error), qPrintable(error));
+    QFile p(png), d(pdf);
+    QVERIFY(p.open(QIODevice::ReadOnly) && d.open(QIODevice::ReadOnly));
+    QVERIFY(p.read(8).startsWith("\x89PNG"));
+    QVERIFY(d.read(5).startsWith("%PDF"));
+    QVERIFY(!QFile::exists(pdf + QStringLiteral(".part")));
+    QVERIFY(!view->exportCsv(m_dir.filePath(QStringLiteral("no/such/folder/x.csv")), &error));
+    QVERIFY(error.contains(QStringLiteral("x.csv")));
+}
+
+void TestUiEvaluate::datasetPresetErrorNamesFile()
+{
+    EvaluateView* view = m_window->evaluateView();
+    select(view->sourceCombo(), QStringLiteral("tinystories"));
+    view->setDataDir(m_dir.path());   // holds no tinystories-valid/
+    select(view->pplModelCombo(), QStringLiteral("dense"));
+    const int before = view->results()->rowCount();
+    QSignalSpy finished(m_window->engine(), &EngineController::jobFinished);
+    QSignalSpy messages(m_window->engine(), &EngineController::message);
+    QTest::mouseClick(view->pplButton(), Qt::LeftButton);
+    QVERIFY(waitJobs(finished, 1));
+    QVERIFY(!finished.first().at(1).toBool());
+    QCOMPARE(view->results()->rowCount(), before);
+    bool named = false;
+    for (const QList<QVariant>& m : messages)
+        named = named || (m.at(0).toInt() == int(Severity::Error) && m.at(1).toString().contains(QStringLiteral("tinystories")) &&
+                          m.at(1).toString().contains(m_dir.path()));
+    QVERIFY2(named, "the error names the dataset and the folder looked in");
+}
+
+void TestUiEvaluate::generateShowsGreedyText()
+{
+    GenerateView* view = m_window->generateView();
+    view->setPrompt(QStringLiteral("Once upon a time, there was a little"));
+    view->maxTokensSpin()->setValue(40);
+    QSignalSpy finished(m_window->engine(), &EngineController::jobFinished);
+    QTest::mouseClick(view->generateButton(), Qt::LeftButton);
+    QVERIFY(waitJobs(finished, 1));
+    QVERIFY(finished.first().at(1).toBool());
+    const std::string reference = uitest::referenceGeneration(uitest::sharedPath(kStories),
+                                                              "Once upon a time, there was a little", 40);
+    qInfo("dense continuation: %s", reference.c_str());
+    QVERIFY(!reference.empty());
+    QCOMPARE(view->denseText(), QString::fromStdString(reference));
+    // The SVD copy from compressedRowsAndPlot continues the same prompt beside it.
+    QVERIFY(!view->compressedText().isEmpty());
+}
+
+void TestUiEvaluate::cleanupTestCase()
+{
+    if (m_window)
+        m_window->close();
+    m_window.reset();
+}
+
+QTEST_MAIN(TestUiEvaluate)
+#include "test_ui_evaluate.moc"

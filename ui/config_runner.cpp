@@ -1,0 +1,112 @@
+#include "config_runner.h"
+
+#include "calibration_panel.h"
+#include "compression_panel.h"
+#include "engine_controller.h"
+#include "generate_view.h"
+#include "main_window.h"
+
+#include <QTimer>
+
+namespace basis::ui {
+
+ConfigRunner::ConfigRunner(MainWindow* window) : QObject(window), m_window(window)
+{
+    EngineController* engine = window->engine();
+    // Each step waits for its own result; any failed job (its error is in the log) ends the run.
+    connect(engine, &EngineController::calibrated, this, [this] { stepDone(Wait::Calibrated); });
+    connect(engine, &EngineController::compressed, this, [this] { stepDone(Wait::Compressed); });
+    connect(engine, &EngineController::pplEvaluated, this, [this] { stepDone(Wait::Ppl); });
+    connect(engine, &EngineController::throughputMeasured, this, [this] { stepDone(Wait::Throughput); });
+    connect(engine, &EngineController::generationUpdated, this, [this](const GenerationOutput& out) {
+        if (out.finished && (out.model.variant == "compressed" || !m_window->hasCompressed()))
+            stepDone(Wait::Generated);
+    });
+    connect(engine, &EngineController::jobFinished, this, [this](const QString& title, bool ok) {
+        if (!ok && m_waiting)
+            fail(tr("%1 failed (see the log)").arg(title));
+    });
+    m_idle = new QTimer(this);
+    m_idle->setInterval(100);
+    connect(m_idle, &QTimer::timeout, this, &ConfigRunner::settle);
+}
+
+void ConfigRunner::start()
+{
+    MainWindow* w = m_window;
+    EngineController* engine = w->engine();
+    const RunConfig& c = w->currentConfig();
+    const CompressionSettings settings = w->compressionPanel()->settings();
+    if (settings.method != Method::Svd)
+        m_steps.push_back({tr("calibrate"), Wait::Calibrated, [w, engine] { engine->calibrate(w->calibrationPanel()->setup()); }});
+    m_steps.push_back({tr("compress"), Wait::Compressed, [engine, settings] { engine->compress(settings); }});
+    for (const PplEvaluation& e : c.evaluations)
+        for (bool compressed : {false, true}) {
+            PplSetup s;
+            s.dataset = e.dataset;
+            s.text = e.text;
+            s.dataDir = c.dataDir;
+            s.context = e.context > 0 ? e.context : c.contextLength;
+            s.stride = e.stride > 0 ? e.stride : c.stride;
+            s.protocol = e.protocol;
+            s.compressed = compressed;
+            m_steps.push_back({tr("perplexity"), Wait::Ppl, [engine, s] { engine->evaluatePpl(s); }});
+        }
+    for (const ThroughputEvaluation& t : c.throughput)
+        for (bool compressed : {false, true}) {
+            ThroughputSetup s;
+            s.promptLen = t.promptLen;
+            s.genLen = t.genLen;
+            s.repeats = t.repeats;
+            s.compressed = compressed;
+            m_steps.push_back({tr("throughput"), Wait::Throughput, [engine, s] { engine->measureThroughput(s); }});
+        }
+    m_steps.push_back({tr("generate"), Wait::Generated, [w, engine] {
+                           w->generateView()->clearOutputs();
+                           engine->generate(w->generateView()->setup());
+                       }});
+    next();
+}
+
+void ConfigRunner::next()
+{
+    if (m_done)
+        return;
+    if (m_next == m_steps.size()) {
+        m_waiting = false;
+        m_idle->start();
+        return;
+    }
+    m_waiting = true;
+    m_steps[m_next].post();
+}
+
+void ConfigRunner::stepDone(Wait what)
+{
+    if (!m_waiting || m_done || m_next >= m_steps.size() || m_steps[m_next].wait != what)
+        return;
+    ++m_next;
+    next();
+}
+
+void ConfigRunner::fail(const QString& error)
+{
+    if (m_done)
+        return;
+    m_done = true;
+    m_idle->stop();
+    emit finished(false, error);
+}
+
+void ConfigRunner::settle()
+{
+    // Idle for three ticks in a row: jobs the window queued itself (spectra) have finished too.
+    m_idleTicks = m_window->engine()->isBusy() ? 0 : m_idleTicks + 1;
+    if (m_idleTicks < 3 || m_done)
+        return;
+    m_done = true;
+    m_idle->stop();
+    emit finished(true, {});
+}
+
+} // namespace basis::ui

@@ -1,0 +1,250 @@
+#include "eval_results_model.h"
+
+#include "plan_text.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+
+namespace basis::ui {
+
+namespace {
+
+QString number(double v) { return std::isfinite(v) ? QString::number(v, 'g', 17) : QString(); }
+
+QJsonValue jsonNumber(double v) { return std::isfinite(v) ? QJsonValue(v) : QJsonValue(QJsonValue::Null); }
+
+double fromJson(const QJsonValue& v) { return v.isDouble() ? v.toDouble() : std::numeric_limits<double>::quiet_NaN(); }
+
+// RFC 4180: quote a field holding a comma, quote or line break, doubling its quotes.
+QString csvField(QString s)
+{
+    if (s.contains(QLatin1Char(',')) || s.contains(QLatin1Char('"')) || s.contains(QLatin1Char('\n'))) {
+        s.replace(QLatin1String("\""), QLatin1String("\"\""));
+        return QLatin1Char('"') + s + QLatin1Char('"');
+    }
+    return s;
+}
+
+const char* const kKeys[] = {"kind", "variant", "method", "ratio_percent", "group_size", "parameters", "dense_parameters",
+                             "parameters_kept_percent", "evaluation", "ppl", "prefill_tokens_per_second",
+                             "decode_tokens_per_second", "seconds"};
+
+} // namespace
+
+EvalResult resultFromPpl(const PplSummary& s)
+{
+    EvalResult r;
+    r.kind = QStringLiteral("perplexity");
+    r.model = s.model;
+    r.evaluation = QStringLiteral("%1, context %2, stride %3, %4")
+                       .arg(QString::fromStdString(s.source))
+                       .arg(s.context)
+                       .arg(s.stride)
+                       .arg(QString::fromStdString(s.protocol));
+    r.ppl = s.ppl;
+    r.seconds = s.seconds;
+    return r;
+}
+
+EvalResult resultFromThroughput(const ThroughputSummary& s)
+{
+    EvalResult r;
+    r.kind = QStringLiteral("throughput");
+    r.model = s.model;
+    r.evaluation = QStringLiteral("prompt %1, generate %2, batch %3, %4 repeats")
+                       .arg(s.setup.promptLen)
+                       .arg(s.setup.genLen)
+                       .arg(s.setup.batch)
+                       .arg(s.setup.repeats);
+    r.prefillTokensPerSecond = s.prefillTokensPerSecond;
+    r.decodeTokensPerSecond = s.decodeTokensPerSecond;
+    r.seconds = s.seconds;
+    return r;
+}
+
+void EvalResultsModel::append(const EvalResult& r)
+{
+    const int row = int(m_rows.size());
+    beginInsertRows({}, row, row);
+    m_rows.push_back(r);
+    endInsertRows();
+}
+
+void EvalResultsModel::clear()
+{
+    beginResetModel();
+    m_rows.clear();
+    endResetModel();
+}
+
+int EvalResultsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(m_rows.size()); }
+int EvalResultsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : Columns; }
+
+QVariant EvalResultsModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal)
+        return {};
+    if (role == Qt::DisplayRole) {
+        static const char* const names[] = {"Variant",   "Method",     "Ratio (%)", "Group size",      "Parameters",
+                                            "Kept (%)",  "Evaluation", "PPL",       "Prefill (tok/s)", "Decode (tok/s)"};
+        return tr(names[section]);
+    }
+    if (role == Qt::ToolTipRole) {
+        switch (section) {
+        case Ratio: return tr("Compression ratio asked for: the share of the target projections' parameters removed.");
+        case Group: return tr("Layers sharing one basis (g).");
+        case Parameters: return tr("Distinct parameters of the model evaluated (a shared basis counted once).");
+        case Kept: return tr("Parameters of this model / parameters of the dense model × 100.");
+        case Ppl: return tr("Perplexity: exp of the mean negative log-likelihood under the protocol shown (lower is better).");
+        case Prefill: return tr("Prompt tokens processed per second in the first forward pass (median of the repeats).");
+        case Decode: return tr("New tokens per second while decoding with the KV cache (median of the repeats).");
+        default: return {};
+        }
+    }
+    return {};
+}
+
+QVariant EvalResultsModel::data(const QModelIndex& index, int role) const
+{
+    if (!index.isValid() || index.row() >= int(m_rows.size()))
+        return {};
+    const EvalResult& r = m_rows[size_t(index.row())];
+    const bool dense = r.model.variant == "dense";
+    if (role == Qt::TextAlignmentRole)
+        return index.column() == Evaluation || index.column() <= Method ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
+                                                                        : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+    if (role == Qt::UserRole) {   // sort keys
+        switch (index.column()) {
+        case Ratio: return r.model.ratio;
+        case Group: return qlonglong(r.model.groupSize);
+        case Parameters: return qlonglong(r.model.parameters);
+        case Kept: return r.keptPercent();
+        case Ppl: return r.ppl;
+        case Prefill: return r.prefillTokensPerSecond;
+        case Decode: return r.decodeTokensPerSecond;
+        default: break;
+        }
+        role = Qt::DisplayRole;
+    }
+    if (role == Qt::ToolTipRole && index.column() == Evaluation)
+        return tr("%1 run, %2 s").arg(r.kind).arg(r.seconds, 0, 'f', 2);
+    if (role != Qt::DisplayRole)
+        return {};
+    auto fixed = [](double v, int decimals) { return std::isfinite(v) ? QString::number(v, 'f', decimals) : QString(); };
+    switch (index.column()) {
+    case Variant: return QString::fromStdString(r.model.variant);
+    case Method: return QString::fromStdString(r.model.method);
+    case Ratio: return dense ? QStringLiteral("–") : QString::number(r.model.ratio);
+    case Group: return dense ? QStringLiteral("–") : QString::number(r.model.groupSize);
+    case Parameters: return formatCount(r.model.parameters);
+    case Kept: return fixed(r.keptPercent(), 1);
+    case Evaluation: return r.evaluation;
+    case Ppl: return fixed(r.ppl, 3);
+    case Prefill: return fixed(r.prefillTokensPerSecond, 0);
+    case Decode: return fixed(r.decodeTokensPerSecond, 0);
+    default: return {};
+    }
+}
+
+QByteArray EvalResultsModel::toCsv() const
+{
+    QStringList lines;
+    QStringList header;
+    for (const char* k : kKeys)
+        header << QString::fromLatin1(k);
+    lines << header.join(QLatin1Char(','));
+    for (const EvalResult& r : m_rows) {
+        lines << QStringList{r.kind,
+                             QString::fromStdString(r.model.variant),
+                             QString::fromStdString(r.model.method),
+                             number(r.model.ratio),
+                             QString::number(r.model.groupSize),
+                             QString::number(r.model.parameters),
+                             QString::number(r.model.denseParameters),
+                             number(r.keptPercent()),
+                             csvField(r.evaluation),
+                             number(r.ppl),
+                             number(r.prefillTokensPerSecond),
+                             number(r.decodeTokensPerSecond),
+                             number(r.seconds)}
+                     .join(QLatin1Char(','));
+    }
+    return (lines.join(QLatin1Char('\n')) + QLatin1Char('\n')).toUtf8();
+}
+
+QByteArray EvalResultsModel::toJson() const
+{
+    QJsonArray rows;
+    for (const EvalResult& r : m_rows) {
+        QJsonObject o;
+        o[QStringLiteral("kind")] = r.kind;
+        o[QStringLiteral("variant")] = QString::fromStdString(r.model.variant);
+        o[QStringLiteral("method")] = QString::fromStdString(r.model.method);
+        o[QStringLiteral("ratio_percent")] = r.model.ratio;
+        o[QStringLiteral("group_size")] = qint64(r.model.groupSize);
+        o[QStringLiteral("parameters")] = qint64(r.model.parameters);
+        o[QStringLiteral("dense_parameters")] = qint64(r.model.denseParameters);
+        o[QStringLiteral("parameters_kept_percent")] = r.keptPercent();
+        o[QStringLiteral("evaluation")] = r.evaluation;
+        o[QStringLiteral("ppl")] = jsonNumber(r.ppl);
+        o[QStringLiteral("prefill_tokens_per_second")] = jsonNumber(r.prefillTokensPerSecond);
+        o[QStringLiteral("decode_tokens_per_second")] = jsonNumber(r.decodeTokensPerSecond);
+        o[QStringLiteral("seconds")] = r.seconds;
+        rows.append(o);
+    }
+    return QJsonDocument(QJsonObject{{QStringLiteral("results"), rows}}).toJson(QJsonDocument::Indented);
+}
+
+bool EvalResultsModel::loadJson(const QByteArray& json, QString* error)
+{
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(json, &parseError);
+    if (doc.isNull() || !doc.isObject() || !doc.object().value(QStringLiteral("results")).isArray()) {
+        if (error)
+            *error = doc.isNull() ? tr("not JSON: %1 at offset %2").arg(parseError.errorString()).arg(parseError.offset)
+                                  : tr("not a results export: no \"results\" array");
+        return false;
+    }
+    std::vector<EvalResult> rows;
+    for (const QJsonValue& v : doc.object().value(QStringLiteral("results")).toArray()) {
+        const QJsonObject o = v.toObject();
+        EvalResult r;
+        r.kind = o.value(QStringLiteral("kind")).toString();
+        r.model.variant = o.value(QStringLiteral("variant")).toString().toStdString();
+        r.model.method = o.value(QStringLiteral("method")).toString().toStdString();
+        r.model.ratio = o.value(QStringLiteral("ratio_percent")).toDouble();
+        r.model.groupSize = o.value(QStringLiteral("group_size")).toInteger();
+        r.model.parameters = o.value(QStringLiteral("parameters")).toInteger();
+        r.model.denseParameters = o.value(QStringLiteral("dense_parameters")).toInteger();
+        r.evaluation = o.value(QStringLiteral("evaluation")).toString();
+        r.ppl = fromJson(o.value(QStringLiteral("ppl")));
+        r.prefillTokensPerSecond = fromJson(o.value(QStringLiteral("prefill_tokens_per_second")));
+        r.decodeTokensPerSecond = fromJson(o.value(QStringLiteral("decode_tokens_per_second")));
+        r.seconds = o.value(QStringLiteral("seconds")).toDouble();
+        if (r.kind.isEmpty() || r.model.variant.empty()) {
+            if (error)
+                *error = tr("result %1 has no kind or variant").arg(rows.size() + 1);
+            return false;
+        }
+        rows.push_back(r);
+    }
+    beginResetModel();
+    m_rows = std::move(rows);
+    endResetModel();
+    return true;
+}
+
+bool writeFileAtomically(const QString& file, const QByteArray& data, QString* error)
+{
+    QSaveFile out(file);
+    if (!out.open(QIODevice::WriteOnly) || out.write(data) != data.size() || !out.commit()) {
+        if (error)
+            *error = QObject::tr("cannot write %1: %2").arg(file, out.errorString());
+        return false;
+    }
+    return true;
+}
+
+} // namespace basis::ui

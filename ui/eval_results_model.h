@@ -1,0 +1,63 @@
+#pragma once
+// Every finished perplexity or throughput run of the Evaluate tab, one row each, in the order they finished;
+// exported as CSV or JSON (and JSON read back, so a saved table can be compared with a new one).
+#include "engine_session.h"
+
+#include <QAbstractTableModel>
+#include <QByteArray>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace basis::ui {
+
+struct EvalResult {
+    QString kind;                    // "perplexity" or "throughput"
+    ModelVariant model;
+    QString evaluation;              // what was measured: "tinystories, context 512, window-mean" or "prompt 128, ..."
+    double ppl = std::numeric_limits<double>::quiet_NaN();
+    double prefillTokensPerSecond = std::numeric_limits<double>::quiet_NaN();
+    double decodeTokensPerSecond = std::numeric_limits<double>::quiet_NaN();
+    double seconds = 0;
+
+    double keptPercent() const
+    {
+        return model.denseParameters > 0 ? 100.0 * double(model.parameters) / double(model.denseParameters) : 0.0;
+    }
+    bool hasPpl() const { return std::isfinite(ppl); }
+};
+
+EvalResult resultFromPpl(const PplSummary& s);
+EvalResult resultFromThroughput(const ThroughputSummary& s);
+
+class EvalResultsModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    enum Column { Variant, Method, Ratio, Group, Parameters, Kept, Evaluation, Ppl, Prefill, Decode, Columns };
+    using QAbstractTableModel::QAbstractTableModel;
+
+    void append(const EvalResult& r);
+    void clear();
+    const std::vector<EvalResult>& results() const { return m_rows; }
+
+    // The header names are the CSV header and the JSON keys are snake_case of them; numbers are written in full
+    // precision (what the table shows is rounded).
+    QByteArray toCsv() const;
+    QByteArray toJson() const;
+    // Replaces the rows with a JSON export's; false (and the reason) when it is not one.
+    bool loadJson(const QByteArray& json, QString* error);
+
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+private:
+    std::vector<EvalResult> m_rows;
+};
+
+// Writes `data` to `file` atomically (QSaveFile); false and the reason otherwise.
+bool writeFileAtomically(const QString& file, const QByteArray& data, QString* error);
+
+} // namespace basis::ui

@@ -1,0 +1,99 @@
+#pragma once
+// The Evaluate tab: a perplexity form (dataset preset or text file, context, stride, protocol) and a throughput
+// form (prompt, generated tokens, batch, repeats), each for the dense model, the compressed one or both; every
+// finished run goes into the results table and the Pareto plot, which export as CSV/JSON and PNG/PDF.
+// The view asks; the window posts the runs to the engine thread and hands the results back.
+#include "engine_session.h"
+
+#include <QWidget>
+
+#include <vector>
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+class QSpinBox;
+class QTableView;
+class QToolButton;
+
+namespace basis::ui {
+
+class EvalResultsModel;
+class ParetoPlot;
+
+class EvaluateView : public QWidget {
+    Q_OBJECT
+public:
+    explicit EvaluateView(QWidget* parent = nullptr);
+
+    void setMaxContext(int64_t maxPositions);
+    void setCompressedAvailable(bool available);
+    void setBusy(bool busy);
+    void setDataDir(const QString& dir);
+    QString dataDir() const;
+    // Fills the perplexity form (a dataset or a file; context 0 keeps the current value).
+    void setPplForm(const PplSetup& setup);
+
+    // The runs the forms ask for: one per model chosen (dense first).
+    std::vector<PplSetup> pplSetups() const;
+    std::vector<ThroughputSetup> throughputSetups() const;
+
+    void addPpl(const PplSummary& summary);
+    void addThroughput(const ThroughputSummary& summary);
+
+    bool exportCsv(const QString& file, QString* error) const;
+    bool exportJson(const QString& file, QString* error) const;
+
+    EvalResultsModel* results() const { return m_results; }
+    ParetoPlot* pareto() const { return m_pareto; }
+    QTableView* table() const { return m_table; }
+    QPushButton* pplButton() const { return m_pplRun; }
+    QPushButton* throughputButton() const { return m_tpRun; }
+    QComboBox* sourceCombo() const { return m_source; }
+    QLineEdit* textEdit() const { return m_file; }
+    QSpinBox* contextSpin() const { return m_context; }
+    QSpinBox* strideSpin() const { return m_stride; }
+    QComboBox* pplModelCombo() const { return m_pplModel; }
+    QComboBox* throughputModelCombo() const { return m_tpModel; }
+
+signals:
+    void pplRequested();
+    void throughputRequested();
+    void message(int severity, const QString& text);   // Severity as int
+
+private:
+    QWidget* buildPplForm();
+    QWidget* buildThroughputForm();
+    QWidget* buildResults();
+    void updateForm();
+    void refreshPlot();
+    void chooseExport(const QString& what);
+    static std::vector<bool> chosenModels(const QComboBox* combo);   // {compressed?} per run
+
+    QComboBox* m_source = nullptr;
+    QLineEdit* m_file = nullptr;
+    QToolButton* m_fileBrowse = nullptr;
+    QLineEdit* m_dataDir = nullptr;
+    QToolButton* m_dataBrowse = nullptr;
+    QSpinBox* m_context = nullptr;
+    QSpinBox* m_stride = nullptr;
+    QComboBox* m_protocol = nullptr;
+    QComboBox* m_pplModel = nullptr;
+    QPushButton* m_pplRun = nullptr;
+
+    QSpinBox* m_promptLen = nullptr;
+    QSpinBox* m_genLen = nullptr;
+    QSpinBox* m_batch = nullptr;
+    QSpinBox* m_repeats = nullptr;
+    QComboBox* m_tpModel = nullptr;
+    QPushButton* m_tpRun = nullptr;
+
+    EvalResultsModel* m_results = nullptr;
+    QTableView* m_table = nullptr;
+    ParetoPlot* m_pareto = nullptr;
+    QLabel* m_hint = nullptr;
+    bool m_busy = false, m_compressed = false;
+};
+
+} // namespace basis::ui

@@ -1,0 +1,181 @@
+// MainWindow: the Evaluate and Generate tabs, their actions, and saving the compressed model.
+#include "main_window.h"
+
+#include "engine_controller.h"
+#include "evaluate_view.h"
+#include "generate_view.h"
+#include "log_dock.h"
+
+#include <QAction>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMenu>
+#include <QMessageBox>
+#include <QSettings>
+#include <QTabWidget>
+
+namespace basis::ui {
+
+namespace {
+QString describe(const CompressionSettings& s)
+{
+    return QStringLiteral("%1, ratio %2 %, g = %3")
+        .arg(QString::fromStdString(methodName(s.method)))
+        .arg(s.ratio)
+        .arg(s.groupSize);
+}
+} // namespace
+
+void MainWindow::buildEvaluateTabs()
+{
+    m_evaluate = new EvaluateView;
+    m_generate = new GenerateView;
+    m_tabs->addTab(m_evaluate, tr("&Evaluate"));
+    m_tabs->addTab(m_generate, tr("&Generate"));
+    connect(m_evaluate, &EvaluateView::pplRequested, this, &MainWindow::evaluatePerplexity);
+    connect(m_evaluate, &EvaluateView::throughputRequested, this, &MainWindow::measureThroughput);
+    connect(m_evaluate, &EvaluateView::message, this, [this](int severity, const QString& text) { log(Severity(severity), text); });
+    connect(m_generate, &GenerateView::generateRequested, this, &MainWindow::generate);
+
+    connect(m_engine, &EngineController::modelLoaded, this, [this](const ModelSummary& s) {
+        m_hasCompressed = false;
+        m_evaluate->setMaxContext(s.config.maxPositions);
+        m_evaluate->setCompressedAvailable(false);
+        m_generate->setCompressedAvailable(false);
+    });
+    connect(m_engine, &EngineController::compressed, this, [this](const CompressionSummary& s) {
+        m_hasCompressed = true;
+        m_evaluate->setCompressedAvailable(true);
+        m_generate->setCompressedAvailable(true, describe(s.settings));
+        updateActions();
+    });
+    connect(m_engine, &EngineController::pplEvaluated, this, [this](const PplSummary& s) {
+        m_evaluate->addPpl(s);
+        log(Severity::Info, tr("Perplexity of the %1 model on %2: %3 (%4 tokens, %5 windows of %6, %7) in %8 s.")
+                                .arg(QString::fromStdString(s.variant), QString::fromStdString(s.source))
+                                .arg(s.ppl, 0, 'f', 4)
+                                .arg(s.tokens)
+                                .arg(s.windows)
+                                .arg(s.context)
+                                .arg(QString::fromStdString(s.protocol))
+                                .arg(s.seconds, 0, 'f', 2));
+    });
+    connect(m_engine, &EngineController::throughputMeasured, this, [this](const ThroughputSummary& s) {
+        m_evaluate->addThroughput(s);
+        log(Severity::Info, tr("Throughput of the %1 model: prefill %2 tokens/s, decode %3 tokens/s, first token after %4 ms.")
+                                .arg(QString::fromStdString(s.model.variant))
+                                .arg(s.prefillTokensPerSecond, 0, 'f', 0)
+                                .arg(s.decodeTokensPerSecond, 0, 'f', 0)
+                                .arg(s.timeToFirstTokenSeconds * 1000, 0, 'f', 1));
+    });
+    connect(m_engine, &EngineController::generationUpdated, m_generate, &GenerateView::showOutput);
+    connect(m_engine, &EngineController::compressedSaved, this,
+            [this](const QString& dir) { log(Severity::Info, tr("Saved the compressed model to %1.").arg(dir)); });
+}
+
+void MainWindow::buildEvaluateActions(QMenu* model)
+{
+    auto add = [&](const QString& text, const QKeySequence& key, void (MainWindow::*slot)()) {
+        QAction* a = model->addAction(text, key, this, slot);
+        a->setToolTip(QStringLiteral("%1 (%2)").arg(a->text().remove(QLatin1Char('&')), key.toString(QKeySequence::NativeText)));
+        m_runActions << a;
+        return a;
+    };
+    model->addSeparator();
+    // Run the tab's form and show the tab, so the result is where the user looks.
+    add(tr("&Evaluate perplexity"), QKeySequence(Qt::Key_F5), &MainWindow::evaluatePerplexity);
+    add(tr("Measure &throughput"), QKeySequence(Qt::SHIFT | Qt::Key_F5), &MainWindow::measureThroughput);
+    add(tr("&Generate"), QKeySequence(Qt::CTRL | Qt::Key_Return), &MainWindow::generate);
+    model->addSeparator();
+}
+
+void MainWindow::applyConfigToEvaluate(const RunConfig& c)
+{
+    if (!c.dataDir.empty())
+        m_evaluate->setDataDir(QString::fromStdString(c.dataDir));
+    if (c.evaluations.empty())
+        return;
+    const PplEvaluation& e = c.evaluations.front();
+    PplSetup s;
+    s.dataset = e.dataset;
+    s.text = e.text;
+    s.context = e.context > 0 ? e.context : c.contextLength;
+    s.stride = e.stride > 0 ? e.stride : c.stride;
+    s.protocol = e.protocol;
+    try {
+        m_evaluate->setPplForm(s);
+    } catch (const std::exception& ex) {   // an unknown dataset name: the form keeps its choice
+        log(Severity::Warning, tr("Evaluate: %1").arg(QString::fromUtf8(ex.what())));
+    }
+}
+
+void MainWindow::evaluatePerplexity()
+{
+    if (!hasModel() || m_engine->isBusy())
+        return;
+    m_tabs->setCurrentWidget(m_evaluate);
+    for (const PplSetup& s : m_evaluate->pplSetups()) {
+        if (s.dataset.empty() && s.text.empty()) {
+            log(Severity::Error, tr("Perplexity: choose a dataset preset or a text file."));
+            return;
+        }
+        m_engine->evaluatePpl(s);   // queued: dense then compressed run one after the other
+    }
+}
+
+void MainWindow::measureThroughput()
+{
+    if (!hasModel() || m_engine->isBusy())
+        return;
+    m_tabs->setCurrentWidget(m_evaluate);
+    for (const ThroughputSetup& s : m_evaluate->throughputSetups())
+        m_engine->measureThroughput(s);
+}
+
+void MainWindow::generate()
+{
+    if (!hasModel() || m_engine->isBusy())
+        return;
+    m_tabs->setCurrentWidget(m_generate);
+    m_generate->clearOutputs();
+    m_engine->generate(m_generate->setup());
+}
+
+bool MainWindow::saveCompressed(const QString& dir)
+{
+    if (!m_hasCompressed) {
+        log(Severity::Error, tr("Save compressed model: nothing to save yet; compress first (Ctrl+R)."));
+        return false;
+    }
+    m_engine->saveCompressed(dir);
+    return true;
+}
+
+void MainWindow::chooseSaveCompressed()
+{
+    if (!m_hasCompressed) {
+        saveCompressed({});   // says why
+        return;
+    }
+    QSettings settings;
+    const QString dir = QFileDialog::getSaveFileName(this, tr("Save the compressed model as a new folder"),
+                                                     settings.value(QStringLiteral("folders/saved")).toString());
+    if (dir.isEmpty())
+        return;
+    settings.setValue(QStringLiteral("folders/saved"), QFileInfo(dir).absolutePath());
+    // The save replaces the folder whole: never a folder that is not a model, and a model only when confirmed.
+    const QDir target(dir);
+    if (target.exists() && !target.isEmpty()) {
+        if (!QFileInfo::exists(target.filePath(QStringLiteral("config.json")))) {
+            log(Severity::Error, tr("Save compressed model: %1 exists and is not a model folder; choose a new name.").arg(dir));
+            return;
+        }
+        if (QMessageBox::question(this, tr("Replace model folder"),
+                                  tr("%1 holds a model. Replace it with the compressed model?").arg(dir)) != QMessageBox::Yes)
+            return;
+    }
+    saveCompressed(dir);
+}
+
+} // namespace basis::ui
