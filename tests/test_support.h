@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <string>
 
+#include <unistd.h>
+
 namespace basis::test {
 
 inline std::filesystem::path sharedDir()
@@ -24,7 +26,8 @@ inline std::filesystem::path sharedPath(const std::string& relative) { return sh
 // A fresh empty folder under the build tree's temporary area, removed by the caller or left for inspection.
 inline std::filesystem::path scratchDir(const std::string& name)
 {
-    auto dir = std::filesystem::temp_directory_path() / ("basis-test-" + name);
+    // The process id keeps tests of one suite apart when ctest runs them in parallel processes.
+    auto dir = std::filesystem::temp_directory_path() / ("basis-test-" + name + "-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     return dir;

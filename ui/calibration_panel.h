@@ -1,6 +1,7 @@
 #pragma once
-// Calibration controls: text file, samples, context, sampling, and the cache status. The cache folder is
-// derived from the model and the settings unless a config named one.
+// Calibration controls: a text file or a dataset preset's train split under the data folder, samples, context,
+// sampling, the device the passes run on, and the cache status. The cache folder is derived from the model and
+// the settings unless a config named one.
 #include "engine_session.h"
 
 #include <QWidget>
@@ -25,6 +26,15 @@ public:
     void setStatus(const QString& text, const QString& tooltip = {});
     void setBusy(bool busy);
 
+    // The preset chosen ("tinystories", ...), or empty for a text file.
+    QString preset() const;
+    void setPreset(const QString& name);   // empty: text file
+    void setDataDir(const QString& dir);
+    QString dataDir() const;
+
+    QComboBox* sourceCombo() const { return m_source; }
+    QComboBox* deviceCombo() const { return m_device; }
+    QLineEdit* dataDirEdit() const { return m_dataDir; }
     QLineEdit* textEdit() const { return m_text; }
     QSpinBox* samplesSpin() const { return m_samples; }
     QSpinBox* contextSpin() const { return m_context; }
@@ -34,6 +44,15 @@ signals:
     void calibrateRequested();
 
 private:
+    void updateForm();   // enabled rows, the preset's file, tooltips with the current numbers
+    void fillDevices();
+
+    QComboBox* m_source = nullptr;
+    QLineEdit* m_dataDir = nullptr;
+    QWidget* m_dataRow = nullptr;
+    QWidget* m_textRow = nullptr;
+    QLabel* m_presetFile = nullptr;
+    QComboBox* m_device = nullptr;
     QLineEdit* m_text = nullptr;
     QSpinBox* m_samples = nullptr;
     QSpinBox* m_context = nullptr;
@@ -41,6 +60,8 @@ private:
     QPushButton* m_run = nullptr;
     QLabel* m_status = nullptr;
     std::filesystem::path m_modelDir, m_cacheDir;
+    int64_t m_maxPositions = 0;
+    bool m_settingText = false;                       // the panel itself is filling the text field
     CalibrationSetup m_hidden;                        // seed, batch, bos: kept from a config, not shown yet
 };
 

@@ -31,6 +31,7 @@ EngineController::EngineController(QObject* parent) : QObject(parent)
     connect(m_worker, &EngineWorker::spectraReady, this, &EngineController::spectraReady);
     connect(m_worker, &EngineWorker::pplEvaluated, this, &EngineController::pplEvaluated);
     connect(m_worker, &EngineWorker::throughputMeasured, this, &EngineController::throughputMeasured);
+    connect(m_worker, &EngineWorker::tasksEvaluated, this, &EngineController::tasksEvaluated);
     connect(m_worker, &EngineWorker::generationUpdated, this, &EngineController::generationUpdated);
     connect(m_worker, &EngineWorker::compressedSaved, this, &EngineController::compressedSaved);
     m_thread.start();
@@ -78,6 +79,11 @@ void EngineController::evaluatePpl(const PplSetup& setup)
 void EngineController::measureThroughput(const ThroughputSetup& setup)
 {
     post([w = m_worker, setup] { w->measureThroughput(setup); });
+}
+
+void EngineController::evaluateTasks(const TasksSetup& setup)
+{
+    post([w = m_worker, setup] { w->evaluateTasks(setup); });
 }
 
 void EngineController::generate(const GenerateSetup& setup)

@@ -24,6 +24,7 @@ public:
     void computeSpectra(const std::vector<int64_t>& groupSizes);
     void evaluatePpl(const PplSetup& setup);
     void measureThroughput(const ThroughputSetup& setup);
+    void evaluateTasks(const TasksSetup& setup);
     void generate(const GenerateSetup& setup);
     void saveCompressed(const QString& dir);
 
@@ -43,6 +44,7 @@ signals:
     void spectraReady(const basis::ui::SpectraSummary& spectra);
     void pplEvaluated(const basis::ui::PplSummary& summary);
     void throughputMeasured(const basis::ui::ThroughputSummary& summary);
+    void tasksEvaluated(const basis::ui::TasksSummary& summary);
     void generationUpdated(const basis::ui::GenerationOutput& output);
     void compressedSaved(const QString& dir);
 

@@ -14,6 +14,8 @@ Q_DECLARE_METATYPE(basis::ui::PplSetup)
 Q_DECLARE_METATYPE(basis::ui::PplSummary)
 Q_DECLARE_METATYPE(basis::ui::ThroughputSetup)
 Q_DECLARE_METATYPE(basis::ui::ThroughputSummary)
+Q_DECLARE_METATYPE(basis::ui::TasksSetup)
+Q_DECLARE_METATYPE(basis::ui::TasksSummary)
 Q_DECLARE_METATYPE(basis::ui::GenerateSetup)
 Q_DECLARE_METATYPE(basis::ui::GenerationOutput)
 

@@ -9,10 +9,14 @@
 #include "decoder_model.h"
 #include "error.h"
 #include "generate.h"
+#include "multiple_choice.h"
+#include "run_options.h"
 #include "spectra.h"
 #include "synth.h"
 #include "throughput.h"
 #include "tokenizer.h"
+
+#include <ATen/Context.h>
 
 #include <chrono>
 
@@ -31,6 +35,19 @@ struct EngineSession::State {
 
 namespace {
 
+// The new text as it reads after the prompt: SentencePiece drops the leading space of the first piece it decodes,
+// so the continuation is the whole sequence's text past the prompt's text, not the new tokens decoded alone.
+std::string continuationText(const Tokenizer& tokenizer, const std::vector<int64_t>& prompt,
+                             const std::vector<int64_t>& fresh)
+{
+    std::vector<int64_t> all = prompt;
+    all.insert(all.end(), fresh.begin(), fresh.end());
+    const std::string whole = tokenizer.decode(all), head = tokenizer.decode(prompt);
+    if (whole.compare(0, head.size(), head) == 0)
+        return whole.substr(head.size());
+    return tokenizer.decode(fresh);
+}
+
 double since(std::chrono::steady_clock::time_point t0)
 {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -45,6 +62,14 @@ std::string dtypeName(c10::ScalarType t)
 
 EngineSession::EngineSession() : m(std::make_unique<State>()) {}
 EngineSession::~EngineSession() = default;
+
+ComputeDevices EngineSession::computeDevices()
+{
+    ComputeDevices d;
+    d.cudaBuilt = at::Context::hasCUDART();   // the CUDA runtime is linked, whether or not a device is present
+    d.cudaCount = d.cudaBuilt ? cudaDeviceCount() : 0;
+    return d;
+}
 
 bool EngineSession::hasModel() const { return m->dense != nullptr; }
 bool EngineSession::hasCalibration() const { return m->stats != nullptr; }
@@ -103,6 +128,8 @@ CalibrationSummary EngineSession::calibrate(const CalibrationSetup& setup, const
                     "merges.txt), so calibration text cannot be read");
     CalibrationRequest r;
     r.text = setup.text;
+    r.dataset = setup.dataset;
+    r.dataDir = setup.dataDir;
     r.options.samples = setup.samples;
     r.options.context = setup.context;
     r.options.sampling = parseSampling(setup.sampling);
@@ -111,9 +138,18 @@ CalibrationSummary EngineSession::calibrate(const CalibrationSetup& setup, const
     r.bos = parseBosPolicy(setup.bos);
     r.cacheDir = setup.cacheDir;
     const auto t0 = std::chrono::steady_clock::now();
+    // On a GPU the passes run on a copy of the weights loaded there (freed on return); the statistics are
+    // accumulated on the CPU either way, so the CPU model compresses with them.
+    std::unique_ptr<DecoderModel> onDevice;
+    if (!setup.device.empty() && setup.device != "cpu") {
+        job.report(0, 1, "loading the weights on " + setup.device);
+        onDevice = DecoderModel::load(m->dense->dir(), RunOptions{setup.device, dtypeName(m->dense->dtype()), m->threads});
+        job.checkCancelled();
+    }
+    DecoderModel& model = onDevice ? *onDevice : *m->dense;
     CalibrationOutcome out;
     try {
-        out = calibrateFromText(*m->dense, *m->tokenizer, r, job);
+        out = calibrateFromText(model, *m->tokenizer, r, job);
     } catch (const Cancelled&) {
         throw;
     } catch (const Error& e) {
@@ -124,7 +160,7 @@ CalibrationSummary EngineSession::calibrate(const CalibrationSetup& setup, const
         if (log)
             log(Severity::Warning, std::string("calibration cache not reused (") + e.what() + "); recomputing");
         r.force = true;
-        out = calibrateFromText(*m->dense, *m->tokenizer, r, job);
+        out = calibrateFromText(model, *m->tokenizer, r, job);
     }
     m->stats = std::make_unique<CalibrationStats>(std::move(out.stats));
     CalibrationSummary s;
@@ -258,6 +294,37 @@ ThroughputSummary EngineSession::measureThroughput(const ThroughputSetup& setup,
     return s;
 }
 
+TasksSummary EngineSession::evaluateTasks(const TasksSetup& setup, const JobContext& job)
+{
+    TasksSummary s;
+    s.model = variant(setup.compressed);
+    s.setup = setup;
+    const DecoderModel* model = setup.compressed ? m->compressed.get() : m->dense.get();
+    if (!m->tokenizer)
+        throw Error(m->dense->dir().string() + ": no tokenizer, so task texts cannot be read");
+    if (setup.data.empty())
+        throw Error("zero-shot tasks: choose a JSONL task file");
+    if (setup.limit < 0)
+        throw Error("zero-shot tasks: the limit must be 0 (every item) or more");
+    const McTaskInfo& task = mcTask(setup.task);
+    job.report(0, 1, "reading " + setup.data.filename().string());
+    const std::vector<McItem> items = readMcTaskFile(task.name, setup.data, setup.limit);
+    McOptions o;
+    o.batch = setup.batch;
+    const McResult r = evaluateMultipleChoice(*model, *m->tokenizer, items, o, job, task.name);
+    s.items = r.items;
+    s.acc = r.acc;
+    s.accNorm = r.accNorm;
+    s.accStderr = r.accStderr.value_or(-1);
+    s.accNormStderr = r.accNormStderr.value_or(-1);
+    s.reportsAccNorm = task.accNorm;
+    s.requests = r.requests;
+    s.forwards = r.forwards;
+    s.truncated = r.truncated;
+    s.seconds = r.seconds;
+    return s;
+}
+
 std::vector<GenerationOutput> EngineSession::generate(const GenerateSetup& setup, const JobContext& job,
                                                       const GenerationFn& onUpdate)
 {
@@ -289,7 +356,7 @@ std::vector<GenerationOutput> EngineSession::generate(const GenerateSetup& setup
         o.onToken = [&](int64_t token) {
             fresh.push_back(token);
             if (onUpdate) {
-                out.text = m->tokenizer->decode(fresh);
+                out.text = continuationText(*m->tokenizer, prompt, fresh);
                 out.newTokens = int64_t(fresh.size());
                 onUpdate(out);
             }
@@ -301,7 +368,8 @@ std::vector<GenerationOutput> EngineSession::generate(const GenerateSetup& setup
             job.report(offset + done, total, "generating (" + out.model.variant + ")");
         };
         const GenerateResult r = generateGreedy(*models[i].second, prompt, o, inner);
-        out.text = m->tokenizer->decode(std::vector<int64_t>(r.tokens.begin() + r.promptTokens, r.tokens.end()));
+        out.text = continuationText(*m->tokenizer, prompt,
+                                    std::vector<int64_t>(r.tokens.begin() + r.promptTokens, r.tokens.end()));
         out.newTokens = int64_t(r.tokens.size()) - r.promptTokens;
         out.prefillSeconds = r.prefillSeconds;
         out.decodeSeconds = r.decodeSeconds;

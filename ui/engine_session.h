@@ -32,7 +32,9 @@ struct ModelSummary {
 };
 
 struct CalibrationSetup {
-    std::filesystem::path text;
+    std::filesystem::path text;      // the file read (for a preset: its train split, shown to the user)
+    std::string dataset;             // a preset: the text is its recipe's join of `text` (datasets.h)
+    std::filesystem::path dataDir;
     int64_t samples = 16;            // 0 = every full chunk
     int64_t context = 256;
     std::string sampling = "sequential";
@@ -40,6 +42,7 @@ struct CalibrationSetup {
     int64_t batch = 1;               // chunks per forward pass
     std::string bos = "auto";
     std::filesystem::path cacheDir;  // empty: no cache
+    std::string device = "cpu";      // cpu | cuda:N: where the calibration forward passes run
 };
 
 struct CalibrationSummary {
@@ -112,6 +115,32 @@ struct ThroughputSummary {
     double seconds = 0;
 };
 
+// A zero-shot multiple-choice task file scored like lm-evaluation-harness (basis::evaluateMultipleChoice).
+struct TasksSetup {
+    std::string task = "hellaswag";  // a basis::mcTasks() name
+    std::filesystem::path data;      // JSONL, one document per line
+    int64_t limit = 0;               // first N documents; 0 = all
+    int64_t batch = 32;              // choices per forward pass
+    bool compressed = false;
+};
+
+struct TasksSummary {
+    ModelVariant model;
+    TasksSetup setup;
+    int64_t items = 0;
+    double acc = 0, accNorm = 0;
+    double accStderr = -1, accNormStderr = -1;   // -1: not defined (a single item)
+    bool reportsAccNorm = true;      // lm-eval reports acc_norm for this task (not winogrande, boolq)
+    int64_t requests = 0, forwards = 0, truncated = 0;
+    double seconds = 0;
+};
+
+// Where the engine can run, asked of LibTorch without the caller including it.
+struct ComputeDevices {
+    bool cudaBuilt = false;          // this LibTorch build has CUDA support
+    int cudaCount = 0;               // CUDA devices found
+};
+
 struct GenerateSetup {
     std::string prompt;
     int64_t maxNewTokens = 64;
@@ -146,9 +175,14 @@ public:
     SpectraSummary computeSpectra(const std::vector<int64_t>& groupSizes, const JobContext& job);
     PplSummary evaluatePerplexity(const PplSetup& setup, const JobContext& job);
     ThroughputSummary measureThroughput(const ThroughputSetup& setup, const JobContext& job);
+    // Task-file errors name the file and line (basis::readMcTaskFile).
+    TasksSummary evaluateTasks(const TasksSetup& setup, const JobContext& job);
     // Greedy continuation by the dense model and, when one exists, the compressed model; returns both outputs.
     std::vector<GenerationOutput> generate(const GenerateSetup& setup, const JobContext& job, const GenerationFn& onUpdate);
     void saveCompressed(const std::filesystem::path& out, const JobContext& job);
+
+    // Cheap and thread-safe: callable from the GUI thread.
+    static ComputeDevices computeDevices();
 
     bool hasModel() const;
     bool hasCalibration() const;

@@ -22,6 +22,8 @@ void registerEngineMetaTypes()
     qRegisterMetaType<PplSummary>();
     qRegisterMetaType<ThroughputSetup>();
     qRegisterMetaType<ThroughputSummary>();
+    qRegisterMetaType<TasksSetup>();
+    qRegisterMetaType<TasksSummary>();
     qRegisterMetaType<GenerateSetup>();
     qRegisterMetaType<GenerationOutput>();
 }
@@ -107,6 +109,11 @@ void EngineWorker::evaluatePpl(const PplSetup& setup)
 void EngineWorker::measureThroughput(const ThroughputSetup& setup)
 {
     runJob(tr("Throughput"), [&](const JobContext& job) { emit throughputMeasured(m_session->measureThroughput(setup, job)); });
+}
+
+void EngineWorker::evaluateTasks(const TasksSetup& setup)
+{
+    runJob(tr("Zero-shot tasks"), [&](const JobContext& job) { emit tasksEvaluated(m_session->evaluateTasks(setup, job)); });
 }
 
 void EngineWorker::generate(const GenerateSetup& setup)

@@ -28,6 +28,7 @@ public slots:
     void computeSpectra(const std::vector<int64_t>& groupSizes);
     void evaluatePpl(const basis::ui::PplSetup& setup);
     void measureThroughput(const basis::ui::ThroughputSetup& setup);
+    void evaluateTasks(const basis::ui::TasksSetup& setup);
     void generate(const basis::ui::GenerateSetup& setup);
     void saveCompressed(const QString& dir);
 
@@ -43,6 +44,7 @@ signals:
     void spectraReady(const basis::ui::SpectraSummary& spectra);
     void pplEvaluated(const basis::ui::PplSummary& summary);
     void throughputMeasured(const basis::ui::ThroughputSummary& summary);
+    void tasksEvaluated(const basis::ui::TasksSummary& summary);
     // Streamed (at most every 50 ms per model) while a model generates; once more with finished set.
     void generationUpdated(const basis::ui::GenerationOutput& output);
     void compressedSaved(const QString& dir);

@@ -28,7 +28,8 @@ QString csvField(QString s)
 }
 
 const char* const kKeys[] = {"kind", "variant", "method", "ratio_percent", "group_size", "parameters", "dense_parameters",
-                             "parameters_kept_percent", "evaluation", "ppl", "prefill_tokens_per_second",
+                             "parameters_kept_percent", "evaluation", "ppl", "acc", "acc_stderr", "acc_norm",
+                             "acc_norm_stderr", "prefill_tokens_per_second",
                              "decode_tokens_per_second", "seconds"};
 
 } // namespace
@@ -64,6 +65,24 @@ EvalResult resultFromThroughput(const ThroughputSummary& s)
     return r;
 }
 
+EvalResult resultFromTasks(const TasksSummary& s)
+{
+    EvalResult r;
+    r.kind = QStringLiteral("tasks");
+    r.model = s.model;
+    r.evaluation = QStringLiteral("%1, %2 items, %3")
+                       .arg(QString::fromStdString(s.setup.task))
+                       .arg(s.items)
+                       .arg(QString::fromStdString(s.setup.data.filename().string()));
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    r.acc = s.acc;
+    r.accStderr = s.accStderr >= 0 ? s.accStderr : nan;
+    r.accNorm = s.reportsAccNorm ? s.accNorm : nan;   // winogrande, boolq: lm-eval reports acc only
+    r.accNormStderr = s.reportsAccNorm && s.accNormStderr >= 0 ? s.accNormStderr : nan;
+    r.seconds = s.seconds;
+    return r;
+}
+
 void EvalResultsModel::append(const EvalResult& r)
 {
     const int row = int(m_rows.size());
@@ -88,7 +107,8 @@ QVariant EvalResultsModel::headerData(int section, Qt::Orientation orientation, 
         return {};
     if (role == Qt::DisplayRole) {
         static const char* const names[] = {"Variant",   "Method",     "Ratio (%)", "Group size",      "Parameters",
-                                            "Kept (%)",  "Evaluation", "PPL",       "Prefill (tok/s)", "Decode (tok/s)"};
+                                            "Kept (%)",  "Evaluation", "PPL",       "acc",             "acc_norm",
+                                            "Prefill (tok/s)", "Decode (tok/s)"};
         return tr(names[section]);
     }
     if (role == Qt::ToolTipRole) {
@@ -98,6 +118,10 @@ QVariant EvalResultsModel::headerData(int section, Qt::Orientation orientation, 
         case Parameters: return tr("Distinct parameters of the model evaluated (a shared basis counted once).");
         case Kept: return tr("Parameters of this model / parameters of the dense model × 100.");
         case Ppl: return tr("Perplexity: exp of the mean negative log-likelihood under the protocol shown (lower is better).");
+        case Acc: return tr("Zero-shot accuracy: share of items whose highest-likelihood choice is the gold one, "
+                            "± the standard error of that mean (higher is better).");
+        case AccNorm: return tr("Accuracy with each choice's log-likelihood divided by its length in characters "
+                                "(lm-evaluation-harness acc_norm), ± standard error.");
         case Prefill: return tr("Prompt tokens processed per second in the first forward pass (median of the repeats).");
         case Decode: return tr("New tokens per second while decoding with the KV cache (median of the repeats).");
         default: return {};
@@ -122,6 +146,8 @@ QVariant EvalResultsModel::data(const QModelIndex& index, int role) const
         case Parameters: return qlonglong(r.model.parameters);
         case Kept: return r.keptPercent();
         case Ppl: return r.ppl;
+        case Acc: return r.acc;
+        case AccNorm: return r.accNorm;
         case Prefill: return r.prefillTokensPerSecond;
         case Decode: return r.decodeTokensPerSecond;
         default: break;
@@ -133,6 +159,9 @@ QVariant EvalResultsModel::data(const QModelIndex& index, int role) const
     if (role != Qt::DisplayRole)
         return {};
     auto fixed = [](double v, int decimals) { return std::isfinite(v) ? QString::number(v, 'f', decimals) : QString(); };
+    auto withError = [&](double v, double e) {
+        return !std::isfinite(v) ? QString() : std::isfinite(e) ? fixed(v, 4) + QStringLiteral(" ± ") + fixed(e, 4) : fixed(v, 4);
+    };
     switch (index.column()) {
     case Variant: return QString::fromStdString(r.model.variant);
     case Method: return QString::fromStdString(r.model.method);
@@ -142,6 +171,8 @@ QVariant EvalResultsModel::data(const QModelIndex& index, int role) const
     case Kept: return fixed(r.keptPercent(), 1);
     case Evaluation: return r.evaluation;
     case Ppl: return fixed(r.ppl, 3);
+    case Acc: return withError(r.acc, r.accStderr);
+    case AccNorm: return withError(r.accNorm, r.accNormStderr);
     case Prefill: return fixed(r.prefillTokensPerSecond, 0);
     case Decode: return fixed(r.decodeTokensPerSecond, 0);
     default: return {};
@@ -166,6 +197,10 @@ QByteArray EvalResultsModel::toCsv() const
                              number(r.keptPercent()),
                              csvField(r.evaluation),
                              number(r.ppl),
+                             number(r.acc),
+                             number(r.accStderr),
+                             number(r.accNorm),
+                             number(r.accNormStderr),
                              number(r.prefillTokensPerSecond),
                              number(r.decodeTokensPerSecond),
                              number(r.seconds)}
@@ -189,6 +224,10 @@ QByteArray EvalResultsModel::toJson() const
         o[QStringLiteral("parameters_kept_percent")] = r.keptPercent();
         o[QStringLiteral("evaluation")] = r.evaluation;
         o[QStringLiteral("ppl")] = jsonNumber(r.ppl);
+        o[QStringLiteral("acc")] = jsonNumber(r.acc);
+        o[QStringLiteral("acc_stderr")] = jsonNumber(r.accStderr);
+        o[QStringLiteral("acc_norm")] = jsonNumber(r.accNorm);
+        o[QStringLiteral("acc_norm_stderr")] = jsonNumber(r.accNormStderr);
         o[QStringLiteral("prefill_tokens_per_second")] = jsonNumber(r.prefillTokensPerSecond);
         o[QStringLiteral("decode_tokens_per_second")] = jsonNumber(r.decodeTokensPerSecond);
         o[QStringLiteral("seconds")] = r.seconds;
@@ -220,6 +259,10 @@ bool EvalResultsModel::loadJson(const QByteArray& json, QString* error)
         r.model.denseParameters = o.value(QStringLiteral("dense_parameters")).toInteger();
         r.evaluation = o.value(QStringLiteral("evaluation")).toString();
         r.ppl = fromJson(o.value(QStringLiteral("ppl")));
+        r.acc = fromJson(o.value(QStringLiteral("acc")));   // absent in older exports: NaN
+        r.accStderr = fromJson(o.value(QStringLiteral("acc_stderr")));
+        r.accNorm = fromJson(o.value(QStringLiteral("acc_norm")));
+        r.accNormStderr = fromJson(o.value(QStringLiteral("acc_norm_stderr")));
         r.prefillTokensPerSecond = fromJson(o.value(QStringLiteral("prefill_tokens_per_second")));
         r.decodeTokensPerSecond = fromJson(o.value(QStringLiteral("decode_tokens_per_second")));
         r.seconds = o.value(QStringLiteral("seconds")).toDouble();

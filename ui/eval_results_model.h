@@ -1,5 +1,5 @@
 #pragma once
-// Every finished perplexity or throughput run of the Evaluate tab, one row each, in the order they finished;
+// Every finished perplexity, throughput or zero-shot task run of the Evaluate tab, one row each, in the order they finished;
 // exported as CSV or JSON (and JSON read back, so a saved table can be compared with a new one).
 #include "engine_session.h"
 
@@ -13,12 +13,15 @@
 namespace basis::ui {
 
 struct EvalResult {
-    QString kind;                    // "perplexity" or "throughput"
+    QString kind;                    // "perplexity", "throughput" or "tasks"
     ModelVariant model;
     QString evaluation;              // what was measured: "tinystories, context 512, window-mean" or "prompt 128, ..."
     double ppl = std::numeric_limits<double>::quiet_NaN();
     double prefillTokensPerSecond = std::numeric_limits<double>::quiet_NaN();
     double decodeTokensPerSecond = std::numeric_limits<double>::quiet_NaN();
+    // Zero-shot accuracy (0..1) and its standard error; NaN where not measured or not defined.
+    double acc = std::numeric_limits<double>::quiet_NaN(), accStderr = std::numeric_limits<double>::quiet_NaN();
+    double accNorm = std::numeric_limits<double>::quiet_NaN(), accNormStderr = std::numeric_limits<double>::quiet_NaN();
     double seconds = 0;
 
     double keptPercent() const
@@ -30,11 +33,12 @@ struct EvalResult {
 
 EvalResult resultFromPpl(const PplSummary& s);
 EvalResult resultFromThroughput(const ThroughputSummary& s);
+EvalResult resultFromTasks(const TasksSummary& s);
 
 class EvalResultsModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Variant, Method, Ratio, Group, Parameters, Kept, Evaluation, Ppl, Prefill, Decode, Columns };
+    enum Column { Variant, Method, Ratio, Group, Parameters, Kept, Evaluation, Ppl, Acc, AccNorm, Prefill, Decode, Columns };
     using QAbstractTableModel::QAbstractTableModel;
 
     void append(const EvalResult& r);

@@ -1,7 +1,9 @@
 #include "evaluate_view.h"
 
+#include "data_folder.h"
 #include "datasets.h"
 #include "eval_results_model.h"
+#include "multiple_choice_tasks.h"
 #include "pareto_plot.h"
 
 #include <QComboBox>
@@ -15,6 +17,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QSpinBox>
@@ -22,6 +25,9 @@
 #include <QTableView>
 #include <QToolButton>
 #include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
 
 namespace basis::ui {
 
@@ -76,16 +82,23 @@ EvaluateView::EvaluateView(QWidget* parent) : QWidget(parent)
     leftLayout->setContentsMargins(0, 0, 0, 0);
     leftLayout->addWidget(buildPplForm());
     leftLayout->addWidget(buildThroughputForm());
+    leftLayout->addWidget(buildTasksForm());
     m_hint = new QLabel;
     m_hint->setWordWrap(true);
     leftLayout->addWidget(m_hint);
     leftLayout->addStretch(1);
-    left->setMinimumWidth(380);
-    left->setMaximumWidth(520);
+    // Three forms may not fit a short window: they scroll rather than squeeze.
+    auto* leftScroll = new QScrollArea;
+    leftScroll->setWidget(left);
+    leftScroll->setWidgetResizable(true);
+    leftScroll->setFrameShape(QFrame::NoFrame);
+    leftScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    leftScroll->setMinimumWidth(380);
+    leftScroll->setMaximumWidth(520);
 
     auto* splitter = new QSplitter;
     splitter->setChildrenCollapsible(false);
-    splitter->addWidget(left);
+    splitter->addWidget(leftScroll);
     splitter->addWidget(buildResults());
     splitter->setStretchFactor(1, 1);
     splitter->setSizes({420, 1180});
@@ -113,7 +126,7 @@ QWidget* EvaluateView::buildPplForm()
     });
     m_dataDir = new QLineEdit;
     m_dataDir->setPlaceholderText(tr("folder holding wikitext-2-raw/, ptb/, c4/, tinystories-valid/"));
-    m_dataDir->setText(QSettings().value(QStringLiteral("evaluate/dataDir")).toString());
+    m_dataDir->setText(rememberedDataDir());
     m_dataBrowse = browseButton(tr("Choose the data folder of the dataset presets"));
     connect(m_dataBrowse, &QToolButton::clicked, this, [this] {
         const QString d = QFileDialog::getExistingDirectory(this, tr("Data folder"), m_dataDir->text());
@@ -171,6 +184,65 @@ QWidget* EvaluateView::buildThroughputForm()
     return box;
 }
 
+QWidget* EvaluateView::buildTasksForm()
+{
+    m_task = new QComboBox;
+    for (const McTaskInfo& t : mcTasks()) {
+        const QString name = QString::fromStdString(t.name);
+        m_task->addItem(name, name);
+        m_task->setItemData(m_task->count() - 1,
+                            tr("JSONL fields read: %1%2")
+                                .arg(QString::fromStdString(t.fields),
+                                     t.accNorm ? QString() : tr(" (lm-eval reports acc only for this task)")),
+                            Qt::ToolTipRole);
+    }
+    m_task->setToolTip(tr("How each JSONL document becomes a context and its choices, as lm-evaluation-harness "
+                          "builds them; generic reads {\"context\", \"choices\", \"label\"}."));
+    m_taskFile = new QLineEdit;
+    m_taskFile->setPlaceholderText(tr("a JSONL task file (one document per line)"));
+    m_taskFile->setText(QSettings().value(QStringLiteral("evaluate/taskFile")).toString());
+    auto* browse = browseButton(tr("Choose a JSONL task file"));
+    connect(browse, &QToolButton::clicked, this, [this] {
+        const QString start = m_taskFile->text().isEmpty() ? m_dataDir->text() : m_taskFile->text();
+        const QString f = QFileDialog::getOpenFileName(this, tr("Task file"), start,
+                                                       tr("JSON lines (*.jsonl *.json);;All files (*)"));
+        if (!f.isEmpty())
+            m_taskFile->setText(f);
+    });
+    connect(m_taskFile, &QLineEdit::editingFinished, this, [this] {
+        QSettings().setValue(QStringLiteral("evaluate/taskFile"), m_taskFile->text().trimmed());
+    });
+    m_taskLimit = spin(0, 1 << 30, 0, tr(" items"),
+                       tr("Score only the first N documents of the file; 0 scores every document."));
+    m_taskLimit->setSpecialValueText(tr("all"));
+    m_tasksModel = modelCombo();
+    m_tasksRun = new QPushButton(tr("Evaluate &zero-shot task"));
+    m_tasksRun->setToolTip(tr("Score every choice's log-likelihood on the engine thread (Ctrl+F5); acc and acc_norm "
+                              "± standard error go into the table. Progress and Cancel in the status bar."));
+    connect(m_tasksRun, &QPushButton::clicked, this, &EvaluateView::tasksRequested);
+    connect(m_task, &QComboBox::currentIndexChanged, this, &EvaluateView::suggestTaskFile);
+    connect(m_dataDir, &QLineEdit::textChanged, this, &EvaluateView::suggestTaskFile);
+    suggestTaskFile();
+
+    auto* box = new QGroupBox(tr("Zero-shot tasks"));
+    auto* form = new QFormLayout(box);
+    form->addRow(tr("Tas&k"), m_task);
+    form->addRow(tr("Data file"), row(m_taskFile, browse));
+    form->addRow(tr("&Limit"), m_taskLimit);
+    form->addRow(tr("Model"), m_tasksModel);
+    form->addRow(m_tasksRun);
+    return box;
+}
+
+void EvaluateView::suggestTaskFile()
+{
+    if (!m_taskFile || !m_taskFile->text().trimmed().isEmpty() || m_task->currentData().toString() != QLatin1String("hellaswag"))
+        return;
+    const QString f = QDir(m_dataDir->text()).filePath(QStringLiteral("hellaswag/hellaswag_val_2000.jsonl"));
+    if (!m_dataDir->text().isEmpty() && QFileInfo::exists(f))
+        m_taskFile->setText(QDir::cleanPath(f));
+}
+
 QWidget* EvaluateView::buildResults()
 {
     m_results = new EvalResultsModel(this);
@@ -190,6 +262,7 @@ QWidget* EvaluateView::buildResults()
     m_pareto = new ParetoPlot;
     connect(m_results, &QAbstractItemModel::rowsInserted, this, &EvaluateView::refreshPlot);
     connect(m_results, &QAbstractItemModel::modelReset, this, &EvaluateView::refreshPlot);
+    refreshPlot();
 
     auto button = [this](const QString& text, const QString& tip, const QString& what) {
         auto* b = new QPushButton(text);
@@ -244,7 +317,7 @@ void EvaluateView::setCompressedAvailable(bool available)
     m_compressed = available;
     updateForm();
     if (appeared)   // a new compressed model is what the user wants to compare
-        for (QComboBox* c : {m_pplModel, m_tpModel})
+        for (QComboBox* c : {m_pplModel, m_tpModel, m_tasksModel})
             c->setCurrentIndex(c->findData(QStringLiteral("both")));
 }
 
@@ -258,7 +331,7 @@ void EvaluateView::setDataDir(const QString& dir)
 {
     m_dataDir->setText(dir);
     if (!dir.isEmpty())
-        QSettings().setValue(QStringLiteral("evaluate/dataDir"), dir);
+        rememberDataDir(dir);
 }
 
 QString EvaluateView::dataDir() const { return m_dataDir->text(); }
@@ -287,7 +360,7 @@ void EvaluateView::updateForm()
     m_fileBrowse->setEnabled(file);
     m_dataDir->setEnabled(!file);
     m_dataBrowse->setEnabled(!file);
-    for (QComboBox* c : {m_pplModel, m_tpModel}) {
+    for (QComboBox* c : {m_pplModel, m_tpModel, m_tasksModel}) {
         // Without a compressed model only "dense" can run; the others stay listed, greyed, so the choice is visible.
         for (int i = 0; i < c->count(); ++i)
             if (c->itemData(i).toString() != QLatin1String("dense"))
@@ -297,6 +370,7 @@ void EvaluateView::updateForm()
     }
     m_pplRun->setEnabled(!m_busy);
     m_tpRun->setEnabled(!m_busy);
+    m_tasksRun->setEnabled(!m_busy);
     m_hint->setText(m_compressed ? QString()
                                  : tr("Compress the model (Compression tab) to evaluate a compressed copy beside the "
                                       "dense one."));
@@ -344,10 +418,34 @@ std::vector<ThroughputSetup> EvaluateView::throughputSetups() const
     return out;
 }
 
+std::vector<TasksSetup> EvaluateView::tasksSetups() const
+{
+    TasksSetup base;
+    base.task = m_task->currentData().toString().toStdString();
+    base.data = m_taskFile->text().trimmed().toStdString();
+    base.limit = m_taskLimit->value();
+    std::vector<TasksSetup> out;
+    for (bool compressed : chosenModels(m_tasksModel)) {
+        base.compressed = compressed;
+        out.push_back(base);
+    }
+    return out;
+}
+
+void EvaluateView::addTasks(const TasksSummary& summary) { m_results->append(resultFromTasks(summary)); }
+
 void EvaluateView::addPpl(const PplSummary& summary) { m_results->append(resultFromPpl(summary)); }
 void EvaluateView::addThroughput(const ThroughputSummary& summary) { m_results->append(resultFromThroughput(summary)); }
 
-void EvaluateView::refreshPlot() { m_pareto->setResults(m_results->results()); }
+void EvaluateView::refreshPlot()
+{
+    m_pareto->setResults(m_results->results());
+    // acc and acc_norm take room from the evaluation text: shown once a task run has filled them.
+    const auto& rows = m_results->results();
+    const bool tasks = std::any_of(rows.begin(), rows.end(), [](const EvalResult& r) { return std::isfinite(r.acc); });
+    m_table->setColumnHidden(EvalResultsModel::Acc, !tasks);
+    m_table->setColumnHidden(EvalResultsModel::AccNorm, !tasks);
+}
 
 bool EvaluateView::exportCsv(const QString& file, QString* error) const
 {

@@ -1,6 +1,6 @@
 #pragma once
-// The Evaluate tab: a perplexity form (dataset preset or text file, context, stride, protocol) and a throughput
-// form (prompt, generated tokens, batch, repeats), each for the dense model, the compressed one or both; every
+// The Evaluate tab: a perplexity form (dataset preset or text file, context, stride, protocol), a throughput
+// form (prompt, generated tokens, batch, repeats) and a zero-shot tasks form (task, JSONL file, limit), each for the dense model, the compressed one or both; every
 // finished run goes into the results table and the Pareto plot, which export as CSV/JSON and PNG/PDF.
 // The view asks; the window posts the runs to the engine thread and hands the results back.
 #include "engine_session.h"
@@ -38,9 +38,11 @@ public:
     // The runs the forms ask for: one per model chosen (dense first).
     std::vector<PplSetup> pplSetups() const;
     std::vector<ThroughputSetup> throughputSetups() const;
+    std::vector<TasksSetup> tasksSetups() const;
 
     void addPpl(const PplSummary& summary);
     void addThroughput(const ThroughputSummary& summary);
+    void addTasks(const TasksSummary& summary);
 
     bool exportCsv(const QString& file, QString* error) const;
     bool exportJson(const QString& file, QString* error) const;
@@ -56,15 +58,23 @@ public:
     QSpinBox* strideSpin() const { return m_stride; }
     QComboBox* pplModelCombo() const { return m_pplModel; }
     QComboBox* throughputModelCombo() const { return m_tpModel; }
+    QComboBox* taskCombo() const { return m_task; }
+    QLineEdit* taskFileEdit() const { return m_taskFile; }
+    QSpinBox* taskLimitSpin() const { return m_taskLimit; }
+    QComboBox* tasksModelCombo() const { return m_tasksModel; }
+    QPushButton* tasksButton() const { return m_tasksRun; }
 
 signals:
     void pplRequested();
     void throughputRequested();
+    void tasksRequested();
     void message(int severity, const QString& text);   // Severity as int
 
 private:
     QWidget* buildPplForm();
     QWidget* buildThroughputForm();
+    QWidget* buildTasksForm();
+    void suggestTaskFile();   // the data folder's hellaswag file while the field is empty
     QWidget* buildResults();
     void updateForm();
     void refreshPlot();
@@ -88,6 +98,12 @@ private:
     QSpinBox* m_repeats = nullptr;
     QComboBox* m_tpModel = nullptr;
     QPushButton* m_tpRun = nullptr;
+
+    QComboBox* m_task = nullptr;
+    QLineEdit* m_taskFile = nullptr;
+    QSpinBox* m_taskLimit = nullptr;
+    QComboBox* m_tasksModel = nullptr;
+    QPushButton* m_tasksRun = nullptr;
 
     EvalResultsModel* m_results = nullptr;
     QTableView* m_table = nullptr;

@@ -19,6 +19,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QFileInfo>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -312,6 +313,13 @@ void MainWindow::calibrate()
     const CalibrationSetup setup = m_calibration->setup();
     if (setup.text.empty()) {
         log(Severity::Error, tr("Calibrate: choose a text file first."));
+        return;
+    }
+    const QString preset = m_calibration->preset();
+    if (!preset.isEmpty() && !QFileInfo::exists(QString::fromStdString(setup.text.string()))) {
+        log(Severity::Error, tr("Calibrate: the %1 preset's train split %2 does not exist; choose the data folder that "
+                                "holds it, or a text file.")
+                                 .arg(preset, QString::fromStdString(setup.text.string())));
         return;
     }
     m_engine->calibrate(setup);

@@ -51,6 +51,7 @@ public:
     // Evaluate and Generate tabs (main_window_evaluate.cpp): run their forms on the engine thread.
     void evaluatePerplexity();
     void measureThroughput();
+    void evaluateTasks();
     void generate();
     bool saveCompressed(const QString& dir);   // false (and a log line) when there is nothing to save
     bool hasCompressed() const { return m_hasCompressed; }

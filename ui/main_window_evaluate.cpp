@@ -35,6 +35,7 @@ void MainWindow::buildEvaluateTabs()
     m_tabs->addTab(m_generate, tr("&Generate"));
     connect(m_evaluate, &EvaluateView::pplRequested, this, &MainWindow::evaluatePerplexity);
     connect(m_evaluate, &EvaluateView::throughputRequested, this, &MainWindow::measureThroughput);
+    connect(m_evaluate, &EvaluateView::tasksRequested, this, &MainWindow::evaluateTasks);
     connect(m_evaluate, &EvaluateView::message, this, [this](int severity, const QString& text) { log(Severity(severity), text); });
     connect(m_generate, &GenerateView::generateRequested, this, &MainWindow::generate);
 
@@ -69,6 +70,20 @@ void MainWindow::buildEvaluateTabs()
                                 .arg(s.decodeTokensPerSecond, 0, 'f', 0)
                                 .arg(s.timeToFirstTokenSeconds * 1000, 0, 'f', 1));
     });
+    connect(m_engine, &EngineController::tasksEvaluated, this, [this](const TasksSummary& s) {
+        m_evaluate->addTasks(s);
+        auto pm = [](double v, double e) {
+            return QString::number(v, 'f', 4) + (e >= 0 ? QStringLiteral(" ± ") + QString::number(e, 'f', 4) : QString());
+        };
+        log(Severity::Info, tr("%1 on the %2 model: acc %3%4 over %5 items (%6 choices scored, %7 truncated) in %8 s.")
+                                .arg(QString::fromStdString(s.setup.task), QString::fromStdString(s.model.variant),
+                                     pm(s.acc, s.accStderr),
+                                     s.reportsAccNorm ? tr(", acc_norm %1").arg(pm(s.accNorm, s.accNormStderr)) : QString())
+                                .arg(s.items)
+                                .arg(s.requests)
+                                .arg(s.truncated)
+                                .arg(s.seconds, 0, 'f', 2));
+    });
     connect(m_engine, &EngineController::generationUpdated, m_generate, &GenerateView::showOutput);
     connect(m_engine, &EngineController::compressedSaved, this,
             [this](const QString& dir) { log(Severity::Info, tr("Saved the compressed model to %1.").arg(dir)); });
@@ -86,6 +101,7 @@ void MainWindow::buildEvaluateActions(QMenu* model)
     // Run the tab's form and show the tab, so the result is where the user looks.
     add(tr("&Evaluate perplexity"), QKeySequence(Qt::Key_F5), &MainWindow::evaluatePerplexity);
     add(tr("Measure &throughput"), QKeySequence(Qt::SHIFT | Qt::Key_F5), &MainWindow::measureThroughput);
+    add(tr("Evaluate &zero-shot task"), QKeySequence(Qt::CTRL | Qt::Key_F5), &MainWindow::evaluateTasks);
     add(tr("&Generate"), QKeySequence(Qt::CTRL | Qt::Key_Return), &MainWindow::generate);
     model->addSeparator();
 }
@@ -131,6 +147,20 @@ void MainWindow::measureThroughput()
     m_tabs->setCurrentWidget(m_evaluate);
     for (const ThroughputSetup& s : m_evaluate->throughputSetups())
         m_engine->measureThroughput(s);
+}
+
+void MainWindow::evaluateTasks()
+{
+    if (!hasModel() || m_engine->isBusy())
+        return;
+    m_tabs->setCurrentWidget(m_evaluate);
+    for (const TasksSetup& s : m_evaluate->tasksSetups()) {
+        if (s.data.empty()) {
+            log(Severity::Error, tr("Zero-shot tasks: choose a JSONL task file."));
+            return;
+        }
+        m_engine->evaluateTasks(s);   // queued: dense then compressed
+    }
 }
 
 void MainWindow::generate()

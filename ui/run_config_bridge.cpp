@@ -1,5 +1,6 @@
 #include "run_config_bridge.h"
 
+#include "datasets.h"
 #include "error.h"
 
 namespace basis::ui {
@@ -29,6 +30,8 @@ StudioSettings studioSettingsFromConfig(const RunConfig& c, std::vector<std::str
     } else if (!c.datasetName.empty()) {
         try {
             cal.text = datasetFile(c.datasetName, "calibration", c.dataDir);
+            cal.dataset = canonicalDatasetName(c.datasetName);
+            cal.dataDir = c.dataDir;
         } catch (const Error& e) {
             if (warnings)
                 warnings->push_back(e.what());
@@ -61,7 +64,11 @@ RunConfig runConfigFromStudio(const StudioSettings& s, const ModelConfig& model,
     c.update = s.compression.update;
 
     const CalibrationSetup& cal = s.calibration;
-    if (!cal.text.empty()) {
+    if (!cal.dataset.empty()) {
+        c.datasetName = cal.dataset;
+        c.dataDir = cal.dataDir.string();
+        c.calibrationText.clear();
+    } else if (!cal.text.empty()) {
         c.calibrationText = cal.text.string();
         c.datasetName.clear();
     }

@@ -2,7 +2,6 @@
 #include "cli_progress.h"
 #include "commands.h"
 
-#include "atomic_file.h"
 #include "datasets.h"
 #include "error.h"
 #include "decoder_model.h"
@@ -24,14 +23,8 @@ int runEvalPpl(const PplArgs& a)
     auto tokenizer = loadTokenizer(a.model);
     if (a.text.empty() == a.dataset.empty())
         throw Error("eval ppl needs exactly one of --text FILE and --dataset NAME");
-    DatasetText data;
-    if (!a.text.empty()) {
-        data.file = a.text;
-        data.text = readFile(a.text);
-        data.recipe = data.file.filename().string() + ": the file as it is, one string";
-    } else {
-        data = loadDataset(a.dataset, a.dataDir, DatasetOptions{a.split, a.maxDocuments});
-    }
+    const DatasetText data = !a.text.empty() ? loadTextFile(a.text)
+                                             : loadDataset(a.dataset, a.dataDir, DatasetOptions{a.split, a.maxDocuments});
     bool bosAdded = false;
     const std::vector<int64_t> ids = tokenizeForEvaluation(*tokenizer, data.text, bos, &bosAdded);
     auto model = DecoderModel::load(a.model, RunOptions{a.run.device, a.run.dtype, threads});

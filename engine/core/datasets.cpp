@@ -146,6 +146,16 @@ fs::path datasetPath(const std::string& name, const std::string& split, const fs
     return dataDir / p.folder / (s == "train" ? p.train : s == "valid" ? p.valid : p.test);
 }
 
+DatasetText loadTextFile(const fs::path& file)
+{
+    DatasetText d;
+    d.file = file;
+    d.text = readFile(file);
+    d.documents = 1;
+    d.recipe = file.filename().string() + ": the file as it is, one string";
+    return d;
+}
+
 DatasetText loadDataset(const std::string& name, const fs::path& dataDir, const DatasetOptions& options)
 {
     DatasetText d;

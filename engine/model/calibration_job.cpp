@@ -1,6 +1,7 @@
 #include "calibration_job.h"
 
 #include "atomic_file.h"
+#include "datasets.h"
 #include "decoder_model.h"
 #include "error.h"
 #include "tokenizer.h"
@@ -12,7 +13,9 @@ namespace fs = std::filesystem;
 CalibrationOutcome calibrateFromText(DecoderModel& model, const Tokenizer& tokenizer, const CalibrationRequest& r,
                                      const JobContext& job)
 {
-    const std::vector<int64_t> ids = tokenizeForEvaluation(tokenizer, readFile(r.text), r.bos);
+    // A preset is joined as its recipe says (c4: the documents' text fields, not the JSONL lines).
+    const std::string text = r.dataset.empty() ? readFile(r.text) : loadDataset(r.dataset, r.dataDir, {"train", 0}).text;
+    const std::vector<int64_t> ids = tokenizeForEvaluation(tokenizer, text, r.bos);
     CalibrationOutcome out;
     out.identity.model = modelFingerprint(model.dir());
     out.identity.text = tokensFingerprint(ids);

@@ -12,7 +12,9 @@ class DecoderModel;
 class Tokenizer;
 
 struct CalibrationRequest {
-    std::filesystem::path text;
+    std::filesystem::path text;       // a plain text file, read as it is ...
+    std::string dataset;              // ... or a preset's train split, read by its recipe (datasets.h)
+    std::filesystem::path dataDir;
     CalibrationOptions options;
     BosPolicy bos = BosPolicy::Auto;
     std::filesystem::path cacheDir;   // empty: no cache

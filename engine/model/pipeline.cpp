@@ -50,17 +50,20 @@ auto stage(const PipelineHooks& hooks, const std::string& name, nlohmann::json& 
     }
 }
 
-std::string calibrationText(const RunConfig& c)
-{
-    if (!c.calibrationText.empty())
-        return c.calibrationText;
-    return datasetFile(c.datasetName, "calibration", c.dataDir).string();
-}
-
-CalibrationRequest requestFor(const RunConfig& c, const std::string& text)
+// Calibration text: `text` when given (the update's own text), else calibration_text, else the dataset preset's
+// train split read by its recipe.
+CalibrationRequest requestFor(const RunConfig& c, const std::string& text = {})
 {
     CalibrationRequest r;
-    r.text = text;
+    if (!text.empty()) {
+        r.text = text;
+    } else if (!c.calibrationText.empty()) {
+        r.text = c.calibrationText;
+    } else {
+        r.text = datasetFile(c.datasetName, "calibration", c.dataDir);   // checks the file exists, names it if not
+        r.dataset = c.datasetName;
+        r.dataDir = c.dataDir;
+    }
     r.options.samples = c.calibrationSize;
     r.options.context = c.contextLength;
     r.options.sampling = parseSampling(c.sampling);
@@ -142,13 +145,15 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
                 calibInfo["reused"] = true;
                 return;
             }
-            CalibrationRequest r = requestFor(c, calibrationText(c));
+            CalibrationRequest r = requestFor(c);
             r.cacheDir = c.calibPath;
             auto out = calibrateFromText(*model, *tokenizer, r, hooks.job);
             stats = std::move(out.stats);
             calibInfo = out.identity.toJson();
             calibInfo["reused"] = out.reused;
             calibInfo["text"] = r.text.string();
+            if (!r.dataset.empty())
+                calibInfo["dataset"] = r.dataset;
         });
     }
 
@@ -164,8 +169,7 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
     }
     if (c.update) {
         stage(hooks, "update", timings, [&] {
-            const std::string text = !c.updateText.empty() ? c.updateText : calibrationText(c);
-            CalibrationRequest r = requestFor(c, text);
+            CalibrationRequest r = requestFor(c, c.updateText);
             r.cacheDir = c.buildUpdateCalib ? fs::path() : fs::path(c.updateCalibPath);
             auto updated = calibrateFromText(*model, *tokenizer, r, hooks.job);
             refitCoefficients(*model, dense, updated.stats, plan, hooks.job);
@@ -185,14 +189,7 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
         const std::string name = evaluationName(e, o.context);
         stage(hooks, "evaluate", timings, [&] {
             // A preset is read by its recipe (rows joined as the published evaluation does); a file as it is.
-            DatasetText data;
-            if (!e.text.empty()) {
-                data.file = e.text;
-                data.text = readFile(e.text);
-                data.recipe = data.file.filename().string() + ": the file as it is, one string";
-            } else {
-                data = loadDataset(e.dataset, c.dataDir);
-            }
+            const DatasetText data = !e.text.empty() ? loadTextFile(e.text) : loadDataset(e.dataset, c.dataDir);
             bool bosAdded = false;
             const auto ids = tokenizeForEvaluation(*tokenizer, data.text, parseBosPolicy(c.bos), &bosAdded);
             const PplResult r = evaluatePerplexity(*model, ids, o, hooks.job);

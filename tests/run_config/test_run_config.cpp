@@ -13,6 +13,7 @@
 #include "tokenizer.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -167,6 +168,33 @@ TEST(Pipeline, SameNumbersAsStepsAndAsWrittenConfig)
     auto again = basis::loadRunConfig(written).config;
     again.untrainedModelPath = (work / "model2").string();
     EXPECT_DOUBLE_EQ(basis::runPipeline(again).at("results").at("ppl_eval_128").at("ppl,none").get<double>(), ppl);
+}
+
+// A preset calibrates on its recipe's text: for c4 the documents' `text` fields joined, not the JSONL lines.
+TEST(Pipeline, CalibrationOnAPresetReadsItsRecipe)
+{
+    BASIS_REQUIRE_SHARED("models/stories260K/hf/config.json");
+    const fs::path work = basis::test::scratchDir("calib-preset");
+    const std::string story = basis::readFile(basis::test::sharedPath("data/tinystories-valid/calib.txt")).substr(0, 6000);
+    nlohmann::json a = {{"text", story.substr(0, 3000)}}, b = {{"text", story.substr(3000)}};
+    fs::create_directories(work / "c4");
+    basis::writeFileAtomically(work / "c4" / "c4-train.jsonl", a.dump() + "\n" + b.dump() + "\n");
+    basis::writeFileAtomically(work / "joined.txt", story.substr(0, 3000) + "\n\n" + story.substr(3000));
+
+    auto model = basis::DecoderModel::load(basis::test::sharedPath("models/stories260K/hf"));
+    auto tok = basis::loadTokenizer(basis::test::sharedPath("models/stories260K/hf"));
+    basis::CalibrationRequest preset;
+    preset.dataset = "c4";
+    preset.dataDir = work;
+    preset.options.context = 64;
+    basis::CalibrationRequest file = preset;
+    file.dataset.clear();
+    file.text = work / "joined.txt";
+    const auto p = basis::calibrateFromText(*model, *tok, preset);
+    const auto f = basis::calibrateFromText(*model, *tok, file);
+    EXPECT_EQ(p.identity.text, f.identity.text);
+    ASSERT_EQ(p.stats.tokens, f.stats.tokens);
+    EXPECT_TRUE(p.stats.at(0, basis::InputSite::AttnIn).equal(f.stats.at(0, basis::InputSite::AttnIn)));
 }
 
 TEST(Pipeline, FailureNamesTheStage)

@@ -15,4 +15,16 @@ double referencePerplexity(const std::filesystem::path& modelDir, const std::fil
 // basis::generateGreedy's new tokens, decoded, for a prompt tokenized with BOS policy auto.
 std::string referenceGeneration(const std::filesystem::path& modelDir, const std::string& prompt, int64_t maxNewTokens);
 
+struct ReferenceTasks {
+    int64_t items = 0;
+    double acc = 0, accNorm = 0, accStderr = -1, accNormStderr = -1;   // -1: undefined
+};
+// basis::evaluateMultipleChoice of the dense model on the first `limit` documents of a task file (default options).
+ReferenceTasks referenceTasks(const std::filesystem::path& modelDir, const std::string& task,
+                              const std::filesystem::path& file, int64_t limit);
+
+// Tokens basis::calibrateFromText collects for a text (sequential, BOS auto, no cache).
+int64_t referenceCalibrationTokens(const std::filesystem::path& modelDir, const std::filesystem::path& text,
+                                   int64_t samples, int64_t context);
+
 } // namespace basis::uitest

@@ -1,27 +1,35 @@
 // The Evaluate and Generate tabs on the real stories260K model, offscreen: a perplexity run through the view
 // appends a row whose PPL is the engine's own for the same settings; a compressed model adds its rows and its
 // point; the table exports to CSV and JSON and reads back equal; the plot exports to PNG and PDF; the Generate
-// tab shows the dense model's greedy continuation exactly as generateGreedy decodes it.
+// tab shows the dense model's greedy continuation exactly as generateGreedy decodes it. A zero-shot task run
+// (20 hellaswag items) appends acc and acc_norm equal to evaluateMultipleChoice's; a bad task file is an error
+// naming file and line, and no row. The calibration panel's tinystories preset reads calib.txt.
+#include "calibration_panel.h"
 #include "compression_panel.h"
 #include "engine_controller.h"
 #include "eval_results_model.h"
 #include "evaluate_view.h"
 #include "generate_view.h"
 #include "log_dock.h"
+#include "datasets.h"
 #include "main_window.h"
 #include "pareto_plot.h"
 #include "reference.h"
 #include "ui_test_support.h"
 
 #include <QComboBox>
+#include <QDir>
 #include <QFile>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTreeWidget>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -32,6 +40,7 @@ namespace {
 
 const std::string kStories = "models/stories260K/hf";
 const std::string kEval = "data/tinystories-valid/eval.txt";
+const std::string kHellaswag = "data/hellaswag/hellaswag_val_2000.jsonl";
 
 QString shared(const std::string& relative) { return QString::fromStdString(uitest::sharedPath(relative).string()); }
 
@@ -59,9 +68,12 @@ private slots:
     void initTestCase();
     void perplexityRowEqualsEngine();
     void compressedRowsAndPlot();
+    void tasksRowsEqualEngine();
+    void badTaskFileNamesLineAndAddsNoRow();
     void exportRoundTrip();
     void datasetPresetErrorNamesFile();
     void generateShowsGreedyText();
+    void calibrationPresetReadsCalibTxt();
     void cleanupTestCase();
 
 private:
@@ -177,6 +189,79 @@ void TestUiEvaluate::compressedRowsAndPlot()
             !plot->pointTextAt(at + QPointF(200, 200)).contains(QStringLiteral("svd")));
 }
 
+void TestUiEvaluate::tasksRowsEqualEngine()
+{
+    if (!std::filesystem::exists(uitest::sharedPath(kHellaswag)))
+        QSKIP("no hellaswag_val_2000.jsonl under the shared data folder");
+    EvaluateView* view = m_window->evaluateView();
+    select(view->taskCombo(), QStringLiteral("hellaswag"));
+    view->taskFileEdit()->setText(shared(kHellaswag));
+    view->taskLimitSpin()->setValue(20);
+    select(view->tasksModelCombo(), QStringLiteral("both"));
+    const int before = view->results()->rowCount();
+    QVERIFY(view->table()->isColumnHidden(EvalResultsModel::Acc));   // no task run yet: no empty columns
+    QSignalSpy finished(m_window->engine(), &EngineController::jobFinished);
+    QTest::mouseClick(view->tasksButton(), Qt::LeftButton);
+    QVERIFY(waitJobs(finished, 2));
+    for (const QList<QVariant>& f : finished)
+        QVERIFY2(f.at(1).toBool(), qPrintable(f.at(0).toString()));
+    QCOMPARE(view->results()->rowCount(), before + 2);
+    const EvalResult& dense = view->results()->results()[size_t(before)];
+    const EvalResult& compressed = view->results()->results()[size_t(before) + 1];
+    QCOMPARE(dense.kind, QStringLiteral("tasks"));
+    QCOMPARE(dense.model.variant, std::string("dense"));
+    QCOMPARE(compressed.model.variant, std::string("compressed"));
+    QVERIFY(dense.evaluation.contains(QStringLiteral("hellaswag, 20 items")));
+    QVERIFY(!dense.hasPpl());
+
+    const uitest::ReferenceTasks ref =
+        uitest::referenceTasks(uitest::sharedPath(kStories), "hellaswag", uitest::sharedPath(kHellaswag), 20);
+    qInfo("hellaswag x 20 through the Evaluate tab: acc %.4f ± %.4f, acc_norm %.4f ± %.4f; evaluateMultipleChoice "
+          "directly: acc %.4f ± %.4f, acc_norm %.4f ± %.4f; svd copy acc %.4f, acc_norm %.4f",
+          dense.acc, dense.accStderr, dense.accNorm, dense.accNormStderr, ref.acc, ref.accStderr, ref.accNorm,
+          ref.accNormStderr, compressed.acc, compressed.accNorm);
+    QCOMPARE(ref.items, int64_t(20));
+    QCOMPARE(dense.acc, ref.acc);
+    QCOMPARE(dense.accNorm, ref.accNorm);
+    QCOMPARE(dense.accStderr, ref.accStderr);
+    QCOMPARE(dense.accNormStderr, ref.accNormStderr);
+    QVERIFY(std::isfinite(compressed.acc) && std::isfinite(compressed.accNorm));
+    // The table shows value ± standard error, in columns that appear once a task row exists.
+    QVERIFY(!view->table()->isColumnHidden(EvalResultsModel::Acc) && !view->table()->isColumnHidden(EvalResultsModel::AccNorm));
+    const int row = before;
+    QCOMPARE(view->results()->index(row, EvalResultsModel::Acc).data().toString(),
+             QStringLiteral("%1 ± %2").arg(ref.acc, 0, 'f', 4).arg(ref.accStderr, 0, 'f', 4));
+    QCOMPARE(view->results()->index(row, EvalResultsModel::AccNorm).data().toString(),
+             QStringLiteral("%1 ± %2").arg(ref.accNorm, 0, 'f', 4).arg(ref.accNormStderr, 0, 'f', 4));
+}
+
+void TestUiEvaluate::badTaskFileNamesLineAndAddsNoRow()
+{
+    const QString bad = m_dir.filePath(QStringLiteral("bad_task.jsonl"));
+    QFile f(bad);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("{\"context\": \"The sky is\", \"choices\": [\"blue\", \"green\"], \"label\": 0}\n"
+            "{\"context\": \"Grass is\", \"choices\": [\"blue\", \"green\"], \"label\": 5}\n");
+    f.close();
+    EvaluateView* view = m_window->evaluateView();
+    select(view->taskCombo(), QStringLiteral("generic"));
+    view->taskFileEdit()->setText(bad);
+    view->taskLimitSpin()->setValue(0);
+    select(view->tasksModelCombo(), QStringLiteral("dense"));
+    const int before = view->results()->rowCount();
+    const int errorsBefore = m_window->logDock()->count(Severity::Error);
+    QSignalSpy finished(m_window->engine(), &EngineController::jobFinished);
+    QTest::mouseClick(view->tasksButton(), Qt::LeftButton);
+    QVERIFY(waitJobs(finished, 1));
+    QVERIFY(!finished.first().at(1).toBool());
+    QCOMPARE(view->results()->rowCount(), before);
+    QCOMPARE(m_window->logDock()->count(Severity::Error), errorsBefore + 1);
+    QTreeWidget* log = m_window->logDock()->list();
+    const QString last = log->topLevelItem(log->topLevelItemCount() - 1)->text(2);
+    qInfo("log: %s", qPrintable(last));
+    QVERIFY2(last.contains(bad + QStringLiteral(":2")) && last.contains(QStringLiteral("label")), qPrintable(last));
+}
+
 void TestUiEvaluate::exportRoundTrip()
 {
     EvaluateView* view = m_window->evaluateView();
@@ -208,7 +293,10 @@ void TestUiEvaluate::exportRoundTrip()
         QVERIFY(same(b.ppl, a.ppl));
         QVERIFY(same(b.prefillTokensPerSecond, a.prefillTokensPerSecond));
         QVERIFY(same(b.decodeTokensPerSecond, a.decodeTokensPerSecond));
+        QVERIFY(same(b.acc, a.acc) && same(b.accStderr, a.accStderr));
+        QVERIFY(same(b.accNorm, a.accNorm) && same(b.accNormStderr, a.accNormStderr));
     }
+    QVERIFY(std::any_of(rows.begin(), rows.end(), [](const EvalResult& r) { return std::isfinite(r.acc); }));
     QVERIFY(!back.loadJson("{\"rows\": []}", &error));
     QVERIFY(error.contains(QStringLiteral("results")));
 
@@ -288,6 +376,53 @@ void TestUiEvaluate::generateShowsGreedyText()
     QCOMPARE(view->denseText(), QString::fromStdString(reference));
     // The SVD copy from compressedRowsAndPlot continues the same prompt beside it.
     QVERIFY(!view->compressedText().isEmpty());
+}
+
+void TestUiEvaluate::calibrationPresetReadsCalibTxt()
+{
+    const std::string kCalib = "data/tinystories-valid/calib.txt";
+    BASIS_UI_REQUIRE_SHARED(kCalib);
+    CalibrationPanel* panel = m_window->calibrationPanel();
+    QCOMPARE(panel->deviceCombo()->currentData().toString(), QStringLiteral("cpu"));
+    QVERIFY(!panel->deviceCombo()->toolTip().isEmpty());
+
+    // A data folder without the preset's file: the log names the file, and no job starts.
+    panel->setDataDir(m_dir.path());
+    panel->setPreset(QStringLiteral("tinystories"));
+    panel->samplesSpin()->setValue(4);
+    panel->contextSpin()->setValue(64);
+    QVERIFY(panel->samplesSpin()->toolTip().contains(QStringLiteral("4 × 64 tokens = 256 tokens")));
+    const int errorsBefore = m_window->logDock()->count(Severity::Error);
+    QSignalSpy started(m_window->engine(), &EngineController::jobStarted);
+    m_window->calibrate();
+    QCOMPARE(m_window->logDock()->count(Severity::Error), errorsBefore + 1);
+    QTreeWidget* log = m_window->logDock()->list();
+    const QString last = log->topLevelItem(log->topLevelItemCount() - 1)->text(2);
+    QVERIFY2(last.contains(QDir(m_dir.path()).filePath(QStringLiteral("tinystories-valid/calib.txt"))), qPrintable(last));
+    QTest::qWait(50);
+    QCOMPARE(started.count(), 0);
+
+    // The shared data folder: tinystories resolves to its calib.txt, and the calibration reads it.
+    panel->setDataDir(QString::fromStdString(uitest::sharedPath("data").string()));
+    const CalibrationSetup setup = panel->setup();
+    QCOMPARE(setup.text, basis::datasetPath("tinystories", "train", uitest::sharedPath("data")));
+    QCOMPARE(QString::fromStdString(setup.text.filename().string()), QStringLiteral("calib.txt"));
+    QVERIFY(std::filesystem::equivalent(setup.text, uitest::sharedPath(kCalib)));
+    std::filesystem::remove_all(setup.cacheDir);   // a fresh run, not a cache from an earlier test run
+    QSignalSpy calibrated(m_window->engine(), &EngineController::calibrated);
+    QSignalSpy finished(m_window->engine(), &EngineController::jobFinished);
+    QTest::mouseClick(panel->runButton(), Qt::LeftButton);
+    QVERIFY(waitJobs(finished, 1));
+    QVERIFY(finished.first().at(1).toBool());
+    QCOMPARE(calibrated.count(), 1);
+    const auto summary = calibrated.first().first().value<CalibrationSummary>();
+    const int64_t reference = uitest::referenceCalibrationTokens(uitest::sharedPath(kStories), setup.text, 4, 64);
+    qInfo("calibrated on tinystories' calib.txt: %lld tokens (%lld samples); calibrateFromText directly: %lld",
+          (long long)summary.tokens, (long long)summary.samples, (long long)reference);
+    QCOMPARE(summary.samples, int64_t(4));
+    QCOMPARE(summary.tokens, reference);
+    QCOMPARE(summary.tokens, int64_t(4 * 64));
+    std::filesystem::remove_all(setup.cacheDir);
 }
 
 void TestUiEvaluate::cleanupTestCase()

@@ -43,27 +43,6 @@ const std::string kEval = "data/tinystories-valid/eval.txt";
 
 QString shared(const std::string& relative) { return QString::fromStdString(uitest::sharedPath(relative).string()); }
 
-// Longest gap between ticks of a 5 ms timer on the GUI thread: only work on the GUI thread makes it long.
-class StallMeter {
-public:
-    StallMeter()
-    {
-        m_clock.start();
-        QObject::connect(&m_timer, &QTimer::timeout, [this] {
-            const qint64 now = m_clock.elapsed();
-            m_longest = std::max(m_longest, now - m_last);
-            m_last = now;
-        });
-        m_timer.start(5);
-    }
-    qint64 longestMs() const { return m_longest; }
-
-private:
-    QElapsedTimer m_clock;
-    QTimer m_timer;
-    qint64 m_last = 0, m_longest = 0;
-};
-
 void maybeShoot(QWidget* w, const char* name)
 {
     const QByteArray dir = qgetenv("BASIS_UI_SHOTS");
@@ -111,7 +90,7 @@ private slots:
         QSignalSpy spectra(w.engine(), &EngineController::spectraReady);
         qint64 loadStall = 0;
         {
-            StallMeter loadMeter;   // the load itself, and building the model's widgets on the GUI thread
+            uitest::StallMeter loadMeter;   // the load itself, and building the model's widgets on the GUI thread
             w.openModel(shared(kStories));
             QVERIFY(settled.wait(60000));
             QVERIFY(settled.first().first().toBool());
@@ -127,7 +106,7 @@ private slots:
         panel->ratioSlider()->setValue(30);
         QCOMPARE(panel->ratioSpin()->value(), 30.0);
 
-        StallMeter meter;
+        uitest::StallMeter meter;
         QElapsedTimer wall;
         wall.start();
         w.calibrate();
@@ -238,7 +217,7 @@ private slots:
                 QTest::mouseClick(cancel, Qt::LeftButton);   // the user's button, on the GUI thread
             }
         });
-        StallMeter meter;
+        uitest::StallMeter meter;
         w.calibrate();
         QVERIFY(waitJobs(finished, 1));
         QVERIFY(clicked);

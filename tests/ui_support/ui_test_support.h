@@ -1,8 +1,12 @@
 #pragma once
 // Helpers shared by the Qt Test suites of the GUI (tests/ui_*): where ../shared is, and a settings sandbox.
 #include <QCoreApplication>
+#include <QElapsedTimer>
 #include <QStandardPaths>
 #include <QString>
+#include <QTimer>
+
+#include <algorithm>
 
 #include <cstdlib>
 #include <filesystem>
@@ -22,6 +26,27 @@ inline void sandboxSettings(const char* testName)
     QCoreApplication::setOrganizationName(QStringLiteral("BasisStudioTests"));
     QCoreApplication::setApplicationName(QString::fromLatin1(testName));
 }
+
+// Longest gap between ticks of a 5 ms timer on the GUI thread: only work on the GUI thread makes it long.
+class StallMeter {
+public:
+    StallMeter()
+    {
+        m_clock.start();
+        QObject::connect(&m_timer, &QTimer::timeout, [this] {
+            const qint64 now = m_clock.elapsed();
+            m_longest = std::max(m_longest, now - m_last);
+            m_last = now;
+        });
+        m_timer.start(5);
+    }
+    qint64 longestMs() const { return m_longest; }
+
+private:
+    QElapsedTimer m_clock;
+    QTimer m_timer;
+    qint64 m_last = 0, m_longest = 0;
+};
 
 } // namespace basis::uitest
 

@@ -17,27 +17,6 @@ using namespace basis::ui;
 
 namespace {
 
-// The longest time between two ticks of a 5 ms timer on the GUI thread while it lives: a stall detector.
-class StallMeter {
-public:
-    StallMeter()
-    {
-        m_clock.start();
-        QObject::connect(&m_timer, &QTimer::timeout, [this] {
-            const qint64 now = m_clock.elapsed();
-            m_longest = std::max(m_longest, now - m_last);
-            m_last = now;
-        });
-        m_timer.start(5);
-    }
-    qint64 longestMs() const { return m_longest; }
-
-private:
-    QElapsedTimer m_clock;
-    QTimer m_timer;
-    qint64 m_last = 0, m_longest = 0;
-};
-
 bool waitFinished(QSignalSpy& finished, int count, int timeoutMs = 120000)
 {
     QElapsedTimer t;
@@ -98,7 +77,7 @@ private slots:
         QSignalSpy calibrated(&engine, &EngineController::calibrated);
         QSignalSpy compressed(&engine, &EngineController::compressed);
         QSignalSpy progress(&engine, &EngineController::progress);
-        StallMeter meter;
+        uitest::StallMeter meter;
         QElapsedTimer wall;
         wall.start();
 
@@ -155,7 +134,7 @@ private slots:
         engine.loadModel(QString::fromStdString(uitest::sharedPath(kStories).string()));
         QVERIFY(waitFinished(finished, 1));
 
-        StallMeter meter;
+        uitest::StallMeter meter;
         bool cancelSent = false;
         connect(&engine, &EngineController::progress, this, [&](qint64 done, qint64 total, const QString&) {
             // Half-way (or as soon as a report says the job has started collecting), from the GUI thread.
