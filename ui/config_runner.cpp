@@ -18,6 +18,7 @@ ConfigRunner::ConfigRunner(MainWindow* window) : QObject(window), m_window(windo
     connect(engine, &EngineController::compressed, this, [this] { stepDone(Wait::Compressed); });
     connect(engine, &EngineController::pplEvaluated, this, [this] { stepDone(Wait::Ppl); });
     connect(engine, &EngineController::throughputMeasured, this, [this] { stepDone(Wait::Throughput); });
+    connect(engine, &EngineController::tasksEvaluated, this, [this] { stepDone(Wait::Tasks); });
     connect(engine, &EngineController::generationUpdated, this, [this](const GenerationOutput& out) {
         if (out.finished && (out.model.variant == "compressed" || !m_window->hasCompressed()))
             stepDone(Wait::Generated);
@@ -60,6 +61,15 @@ void ConfigRunner::start()
             s.repeats = t.repeats;
             s.compressed = compressed;
             m_steps.push_back({tr("throughput"), Wait::Throughput, [engine, s] { engine->measureThroughput(s); }});
+        }
+    for (const TasksEvaluation& t : c.tasks)
+        for (bool compressed : {false, true}) {
+            TasksSetup s;
+            s.task = t.task;
+            s.data = t.data;
+            s.limit = t.limit;
+            s.compressed = compressed;
+            m_steps.push_back({tr("zero-shot tasks"), Wait::Tasks, [engine, s] { engine->evaluateTasks(s); }});
         }
     m_steps.push_back({tr("generate"), Wait::Generated, [w, engine] {
                            w->generateView()->clearOutputs();

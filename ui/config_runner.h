@@ -26,7 +26,7 @@ signals:
     void finished(bool ok, const QString& error);
 
 private:
-    enum class Wait { Calibrated, Compressed, Ppl, Throughput, Generated };
+    enum class Wait { Calibrated, Compressed, Ppl, Throughput, Tasks, Generated };
     struct Step {
         QString what;
         Wait wait;

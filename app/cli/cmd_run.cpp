@@ -60,6 +60,13 @@ int runPipelineCommand(const ConfigArgs& a)
                         it.value().at("time_to_first_token_seconds,none").get<double>());
             continue;
         }
+        if (it.value().contains("acc,none")) {
+            std::printf("%s: acc %.4f", it.key().c_str(), it.value().at("acc,none").get<double>());
+            if (it.value().contains("acc_norm,none"))
+                std::printf(", acc_norm %.4f", it.value().at("acc_norm,none").get<double>());
+            std::printf(" (%lld items, zero-shot)\n", (long long)it.value().at("samples").get<int64_t>());
+            continue;
+        }
         std::printf("%s: PPL %.6f (%s; window-mean %.6f, token-mean %.6f; %lld windows, %lld tokens)\n", it.key().c_str(),
                     it.value().at("ppl,none").get<double>(), it.value().at("protocol").get<std::string>().c_str(),
                     it.value().at("ppl_window_mean,none").get<double>(), it.value().at("ppl_token_mean,none").get<double>(),

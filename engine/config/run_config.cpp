@@ -27,6 +27,11 @@ bool ThroughputEvaluation::operator==(const ThroughputEvaluation& o) const
     return std::tie(promptLen, genLen, repeats) == std::tie(o.promptLen, o.genLen, o.repeats);
 }
 
+bool TasksEvaluation::operator==(const TasksEvaluation& o) const
+{
+    return std::tie(task, data, limit) == std::tie(o.task, o.data, o.limit);
+}
+
 bool RunConfig::operator==(const RunConfig& o) const
 {
     auto published = [](const RunConfig& c) {
@@ -37,7 +42,7 @@ bool RunConfig::operator==(const RunConfig& o) const
     };
     auto ours = [](const RunConfig& c) {
         return std::tie(c.modelPath, c.method, c.calibrationText, c.updateText, c.dataDir, c.sampling, c.seed, c.bos,
-                        c.device, c.dtype, c.threads, c.evaluations, c.throughput, c.resultsPath);
+                        c.device, c.dtype, c.threads, c.evaluations, c.throughput, c.tasks, c.resultsPath);
     };
     return published(*this) == published(o) && ours(*this) == ours(o);
 }
@@ -152,8 +157,19 @@ void readPpl(Reader& r, const YAML::Node& item, RunConfig& c)
             c.throughput.push_back(t);
             continue;
         }
+        if (kind == "tasks") {
+            TasksEvaluation t;
+            r.section(kv.second, "tasks",
+                      {{"task", [&](auto& n, auto& k) { r.get(n, k, t.task, "a task name"); }},
+                       {"data", [&](auto& n, auto& k) { r.get(n, k, t.data, "a JSONL file"); }},
+                       {"limit", [&](auto& n, auto& k) { r.get(n, k, t.limit, "an integer"); }}});
+            if (t.task.empty() || t.data.empty() || t.limit < 0)
+                r.fail(kv.second.Mark(), "tasks needs 'task' and 'data' (a JSONL file), and limit >= 0");
+            c.tasks.push_back(t);
+            continue;
+        }
         if (kind != "ppl") {
-            r.warn(kv.first.Mark(), "unknown evaluation '" + kind + "' (supported: ppl, throughput); ignored");
+            r.warn(kv.first.Mark(), "unknown evaluation '" + kind + "' (supported: ppl, throughput, tasks); ignored");
             continue;
         }
         r.section(kv.second, "ppl",
@@ -300,6 +316,7 @@ LoadedConfig parseRunConfig(const std::string& yaml, const std::string& source, 
                                 r.fail(v.Mark(), "basis_studio.evaluate must be a list");
                             c.evaluations.clear();
                             c.throughput.clear();
+                            c.tasks.clear();
                             for (const auto& item : v)
                                 readPpl(r, item, c);
                         }}});
@@ -329,6 +346,8 @@ void resolvePaths(RunConfig& c, const fs::path& base)
         fix(*p);
     for (auto& e : c.evaluations)
         fix(e.text);
+    for (auto& t : c.tasks)
+        fix(t.data);
 }
 
 std::string writeRunConfig(const RunConfig& c, const std::string& comment)
@@ -409,6 +428,13 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
         kv("prompt_len", t.promptLen);
         kv("gen_len", t.genLen);
         kv("repeats", t.repeats);
+        y << YAML::EndMap << YAML::EndMap;
+    }
+    for (const auto& t : c.tasks) {
+        y << YAML::BeginMap << YAML::Key << "tasks" << YAML::Value << YAML::Flow << YAML::BeginMap;
+        kv("task", t.task);
+        kv("data", t.data);
+        kv("limit", t.limit);
         y << YAML::EndMap << YAML::EndMap;
     }
     y << YAML::EndSeq << YAML::EndMap;

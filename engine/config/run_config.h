@@ -27,6 +27,13 @@ struct ThroughputEvaluation {
     bool operator==(const ThroughputEvaluation& o) const;
 };
 
+struct TasksEvaluation {
+    std::string task;           // hellaswag, arc_easy, ... (multiple_choice_tasks.h)
+    std::string data;           // JSONL file
+    int64_t limit = 0;          // first N items; 0 = all
+    bool operator==(const TasksEvaluation& o) const;
+};
+
 struct RunConfig {
     // model_args (published)
     std::string modelType;                               // informational; checked against config.json when given
@@ -68,6 +75,7 @@ struct RunConfig {
     int threads = 0;
     std::vector<PplEvaluation> evaluations;
     std::vector<ThroughputEvaluation> throughput;        // `throughput:` entries of basis_studio.evaluate
+    std::vector<TasksEvaluation> tasks;                  // `tasks:` entries (zero-shot multiple choice)
     std::string resultsPath;                             // default: results.json in the saved model folder
 
     bool operator==(const RunConfig& o) const;

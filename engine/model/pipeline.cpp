@@ -7,6 +7,7 @@
 #include "compressed_io.h"
 #include "decoder_model.h"
 #include "error.h"
+#include "multiple_choice.h"
 #include "throughput.h"
 #include "tokenizer.h"
 
@@ -211,6 +212,22 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
     for (const ThroughputEvaluation& t : c.throughput) {
         const std::string name = "throughput_p" + std::to_string(t.promptLen) + "_g" + std::to_string(t.genLen);
         stage(hooks, "evaluate", timings, [&] { results[name] = throughputJson(*model, t, hooks.job); });
+    }
+
+    for (const TasksEvaluation& t : c.tasks) {
+        stage(hooks, "evaluate", timings, [&] {
+            const McTaskInfo& info = mcTask(t.task);
+            const McResult r = evaluateMultipleChoice(*model, *tokenizer, readMcTaskFile(info.name, t.data, t.limit),
+                                                      McOptions{}, hooks.job, info.name);
+            auto se = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+            nlohmann::json m = {{"alias", info.name}, {"acc,none", r.acc}, {"acc_stderr,none", se(r.accStderr)},
+                                {"samples", r.items}, {"data", t.data}, {"bos", r.bosAdded ? "added" : "none"}};
+            if (info.accNorm) {
+                m["acc_norm,none"] = r.accNorm;
+                m["acc_norm_stderr,none"] = se(r.accNormStderr);
+            }
+            results[info.name] = m;
+        });
     }
 
     nlohmann::json out = {{"results", results},

@@ -7,6 +7,7 @@
 #include "compress.h"
 #include "decoder_model.h"
 #include "error.h"
+#include "multiple_choice.h"
 #include "perplexity.h"
 #include "pipeline.h"
 #include "run_config.h"
@@ -138,6 +139,8 @@ TEST(Pipeline, SameNumbersAsStepsAndAsWrittenConfig)
     c.untrainedModelPath = (work / "model").string();
     c.evaluations = {{"", evalText, 0, 0, "token-mean"}};
     c.throughput = {{16, 4, 1}};
+    const std::string hellaswag = basis::test::sharedPath("data/hellaswag/hellaswag_val_2000.jsonl").string();
+    c.tasks = {{"hellaswag", hellaswag, 12}};
     const auto out = basis::runPipeline(c);
     const auto& rates = out.at("results").at("throughput_p16_g4");
     EXPECT_GT(rates.at("prefill_tokens_per_second,none").get<double>(), 0);
@@ -162,6 +165,11 @@ TEST(Pipeline, SameNumbersAsStepsAndAsWrittenConfig)
     o.protocol = basis::PplProtocol::TokenMean;
     const auto ids = basis::tokenizeForEvaluation(*tok, basis::readFile(evalText), basis::BosPolicy::Auto);
     EXPECT_DOUBLE_EQ(basis::evaluatePerplexity(*model, ids, o).ppl, ppl);
+    const auto mc = basis::evaluateMultipleChoice(*model, *tok, basis::readMcTaskFile("hellaswag", hellaswag, 12), {});
+    const auto& task = out.at("results").at("hellaswag");
+    EXPECT_DOUBLE_EQ(task.at("acc,none").get<double>(), mc.acc);
+    EXPECT_DOUBLE_EQ(task.at("acc_norm,none").get<double>(), mc.accNorm);
+    EXPECT_EQ(task.at("samples").get<int64_t>(), 12);
 
     const fs::path written = work / "written.yaml";
     basis::writeFileAtomically(written, basis::writeRunConfig(c));
