@@ -5,6 +5,9 @@
 #include "kv_cache.h"
 
 #include <ATen/ATen.h>
+#ifdef BASIS_CUDA_ALLOCATOR_STATS
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -50,6 +53,41 @@ int64_t peakRssBytes()
     return 0;
 }
 
+// Peak memory of one run: the resident set on CPU, the caching allocator's peak of allocated bytes on CUDA.
+void resetPeak(const DecoderModel& model)
+{
+    if (!model.device().is_cuda()) {
+        resetPeakRss();
+        return;
+    }
+#ifdef BASIS_CUDA_ALLOCATOR_STATS
+    c10::cuda::CUDACachingAllocator::resetPeakStats(model.device().index());
+#endif
+}
+
+int64_t peakBytes(const DecoderModel& model)
+{
+    if (!model.device().is_cuda())
+        return peakRssBytes();
+#ifdef BASIS_CUDA_ALLOCATOR_STATS
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(model.device().index());
+    return stats.allocated_bytes[0].peak;   // index 0 = StatType::AGGREGATE (its namespace moved between versions)
+#else
+    return 0;
+#endif
+}
+
+std::string peakKind(const DecoderModel& model)
+{
+    if (!model.device().is_cuda())
+        return "resident set (VmHWM)";
+#ifdef BASIS_CUDA_ALLOCATOR_STATS
+    return "CUDA allocator peak";
+#else
+    return "unavailable (built without the CUDA allocator's statistics)";
+#endif
+}
+
 void synchronize(const DecoderModel& model)
 {
     if (model.device().is_cuda())
@@ -68,9 +106,7 @@ at::Tensor promptIds(const DecoderModel& model, const ThroughputOptions& o)
 ThroughputSample runOnce(const DecoderModel& model, const at::Tensor& prompt, const ThroughputOptions& o)
 {
     ThroughputSample s;
-    const bool cpu = !model.device().is_cuda();
-    if (cpu)
-        resetPeakRss();
+    resetPeak(model);
     KVCache cache;
     synchronize(model);
     auto t0 = Clock::now();
@@ -82,8 +118,7 @@ ThroughputSample runOnce(const DecoderModel& model, const at::Tensor& prompt, co
         next = model.forward(next, &cache, true).argmax(-1);
     synchronize(model);
     s.decodeSeconds = since(t0);
-    if (cpu)
-        s.peakBytes = peakRssBytes();
+    s.peakBytes = peakBytes(model);
     return s;
 }
 
@@ -110,9 +145,7 @@ ThroughputResult summarise(const DecoderModel& model, const ThroughputOptions& o
     r.timeToFirstTokenSeconds = median(prefill);
     r.prefillTokensPerSecond = static_cast<double>(o.batch * o.promptLen) / r.timeToFirstTokenSeconds;
     r.decodeTokensPerSecond = static_cast<double>(o.batch * (o.genLen - 1)) / std::max(median(decode), 1e-12);
-    r.peakMemoryKind = model.device().is_cuda() ? "unavailable (CUDA)" : "resident set (VmHWM)";
-    if (r.peakMemoryBytes == 0 && !model.device().is_cuda())
-        r.peakMemoryKind = "unavailable";
+    r.peakMemoryKind = r.peakMemoryBytes > 0 ? peakKind(model) : "unavailable";
     r.parameters = model.parameterCount();
     r.projectionMultiplyAdds = projectionMultiplyAddsPerToken(model);
     r.multiplyAddsPerToken = multiplyAddsPerToken(model, o.promptLen + o.genLen / 2);

@@ -32,7 +32,7 @@ struct ThroughputResult {
     double decodeTokensPerSecond = 0;    // batch * (genLen - 1) / median decode time
     double timeToFirstTokenSeconds = 0;  // median prefill time
     int64_t peakMemoryBytes = 0;         // largest over the timed runs
-    std::string peakMemoryKind;          // "resident set (VmHWM)", "CUDA allocator peak" or "unavailable"
+    std::string peakMemoryKind;          // "resident set (VmHWM)", "CUDA allocator peak" or "unavailable ..."
     int64_t parameters = 0;
     double projectionMultiplyAdds = 0;   // per token, the compressible projections only
     double multiplyAddsPerToken = 0;     // per token of a decode step at the mean decode position (all of it)
