@@ -63,8 +63,9 @@ std::string trim(const std::string& s)
     return s.substr(b, e - b + 1);
 }
 
-// Hugging Face wikitext-2-raw-v1: a row per line with its "\n", blank lines as "".
-std::string joinWikiText(const std::string& raw, int64_t& rows)
+// Hugging Face text datasets: a row per line of the file, made by `row`, the rows joined with "\n\n".
+template <typename RowFn>
+std::string joinRows(const std::string& raw, int64_t& rows, RowFn row)
 {
     std::istringstream in(raw);
     std::string line, text;
@@ -72,24 +73,15 @@ std::string joinWikiText(const std::string& raw, int64_t& rows)
     while (std::getline(in, line)) {
         if (rows++ > 0)
             text += "\n\n";
-        if (!blank(line))
-            text += line + "\n";
+        text += row(line);
     }
     return text;
 }
 
-// Hugging Face ptb_text_only: a row per line, stripped.
-std::string joinPtb(const std::string& raw, int64_t& rows)
+// wikitext-2-raw-v1: each line with its "\n", blank lines as "".
+std::string wikiTextRow(const std::string& line)
 {
-    std::istringstream in(raw);
-    std::string line, text;
-    rows = 0;
-    while (std::getline(in, line)) {
-        if (rows++ > 0)
-            text += "\n\n";
-        text += trim(line);
-    }
-    return text;
+    return blank(line) ? std::string() : line + "\n";
 }
 
 std::string joinC4(const std::string& raw, const fs::path& file, int64_t maxDocuments, int64_t& rows)
@@ -171,11 +163,11 @@ DatasetText loadDataset(const std::string& name, const fs::path& dataDir, const 
     const std::string raw = readFile(d.file);
     const std::string file = d.file.filename().string();
     if (d.name == "wikitext2") {
-        d.text = joinWikiText(raw, d.documents);
+        d.text = joinRows(raw, d.documents, wikiTextRow);
         d.recipe = file + ": the Hugging Face wikitext-2-raw-v1 rows (each line with its newline, blank lines empty), "
                           "joined with \"\\n\\n\"";
     } else if (d.name == "ptb") {
-        d.text = joinPtb(raw, d.documents);
+        d.text = joinRows(raw, d.documents, trim);   // ptb_text_only: each line stripped
         d.recipe = file + ": the Hugging Face ptb_text_only sentences (each line stripped), joined with \"\\n\\n\"";
     } else if (d.name == "c4") {
         d.text = joinC4(raw, d.file, options.maxDocuments, d.documents);
