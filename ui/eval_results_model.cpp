@@ -106,24 +106,26 @@ QVariant EvalResultsModel::headerData(int section, Qt::Orientation orientation, 
     if (orientation != Qt::Horizontal)
         return {};
     if (role == Qt::DisplayRole) {
-        static const char* const names[] = {"Variant",   "Method",     "Ratio (%)", "Group size",      "Parameters",
-                                            "Kept (%)",  "Evaluation", "PPL",       "acc",             "acc_norm",
-                                            "Prefill (tok/s)", "Decode (tok/s)"};
+        // Short headers leave the Evaluation column room; the tooltips give the units.
+        static const char* const names[] = {"Variant", "Method",     "Ratio %", "g",   "Parameters", "Kept %",
+                                            "Evaluation", "PPL",     "acc",     "acc_norm", "Prefill t/s", "Decode t/s"};
         return tr(names[section]);
     }
     if (role == Qt::ToolTipRole) {
         switch (section) {
-        case Ratio: return tr("Compression ratio asked for: the share of the target projections' parameters removed.");
-        case Group: return tr("Layers sharing one basis (g).");
+        case Ratio: return tr("Compression ratio asked for (%): the share of the target projections' parameters removed.");
+        case Group: return tr("Group size g: layers sharing one basis.");
         case Parameters: return tr("Distinct parameters of the model evaluated (a shared basis counted once).");
-        case Kept: return tr("Parameters of this model / parameters of the dense model × 100.");
+        case Kept: return tr("Parameters kept (%): parameters of this model / parameters of the dense model × 100.");
         case Ppl: return tr("Perplexity: exp of the mean negative log-likelihood under the protocol shown (lower is better).");
         case Acc: return tr("Zero-shot accuracy: share of items whose highest-likelihood choice is the gold one, "
                             "± the standard error of that mean (higher is better).");
         case AccNorm: return tr("Accuracy with each choice's log-likelihood divided by its length in characters "
                                 "(lm-evaluation-harness acc_norm), ± standard error.");
-        case Prefill: return tr("Prompt tokens processed per second in the first forward pass (median of the repeats).");
-        case Decode: return tr("New tokens per second while decoding with the KV cache (median of the repeats).");
+        case Prefill: return tr("Prefill tokens/s: prompt tokens processed per second in the first forward pass (median "
+                                "of the repeats).");
+        case Decode: return tr("Decode tokens/s: new tokens per second while decoding with the KV cache (median of the "
+                               "repeats).");
         default: return {};
         }
     }
