@@ -213,11 +213,17 @@ SpectraSummary EngineSession::computeSpectra(const std::vector<int64_t>& groupSi
     return out;
 }
 
-ModelVariant EngineSession::variant(bool compressed) const
+const DecoderModel& EngineSession::modelFor(bool compressed) const
 {
     const DecoderModel* model = compressed ? m->compressed.get() : m->dense.get();
     if (!model)
         throw Error(compressed ? "no compressed model yet: compress first" : "no model: open one first");
+    return *model;
+}
+
+ModelVariant EngineSession::variant(bool compressed) const
+{
+    const DecoderModel& model = modelFor(compressed);
     ModelVariant v;
     v.variant = compressed ? "compressed" : "dense";
     v.method = "dense";
@@ -226,7 +232,7 @@ ModelVariant EngineSession::variant(bool compressed) const
         v.ratio = m->result->plan.settings.ratio;
         v.groupSize = m->result->plan.settings.groupSize;
     }
-    v.parameters = model->parameterCount();
+    v.parameters = model.parameterCount();
     v.denseParameters = m->dense->parameterCount();
     return v;
 }
@@ -234,7 +240,7 @@ ModelVariant EngineSession::variant(bool compressed) const
 PplSummary EngineSession::evaluatePerplexity(const PplSetup& setup, const JobContext& job)
 {
     const ModelVariant info = variant(setup.compressed);
-    const DecoderModel* model = setup.compressed ? m->compressed.get() : m->dense.get();
+    const DecoderModel& model = modelFor(setup.compressed);
     if (!m->tokenizer)
         throw Error(m->dense->dir().string() + ": no tokenizer, so evaluation text cannot be read");
     std::string text, source;
@@ -254,7 +260,7 @@ PplSummary EngineSession::evaluatePerplexity(const PplSetup& setup, const JobCon
     o.context = setup.context;
     o.stride = setup.stride;
     o.protocol = parseProtocol(setup.protocol);
-    const PplResult r = basis::evaluatePerplexity(*model, ids, o, job);
+    const PplResult r = basis::evaluatePerplexity(model, ids, o, job);
     PplSummary s;
     s.variant = setup.compressed ? "compressed" : "dense";
     s.ppl = r.ppl;
@@ -276,7 +282,7 @@ ThroughputSummary EngineSession::measureThroughput(const ThroughputSetup& setup,
     ThroughputSummary s;
     s.model = variant(setup.compressed);
     s.setup = setup;
-    const DecoderModel* model = setup.compressed ? m->compressed.get() : m->dense.get();
+    const DecoderModel& model = modelFor(setup.compressed);
     ThroughputOptions o;
     o.batch = setup.batch;
     o.promptLen = setup.promptLen;
@@ -284,7 +290,7 @@ ThroughputSummary EngineSession::measureThroughput(const ThroughputSetup& setup,
     o.warmup = setup.warmup;
     o.repeats = setup.repeats;
     const auto t0 = std::chrono::steady_clock::now();
-    const ThroughputResult r = basis::measureThroughput(*model, o, job);
+    const ThroughputResult r = basis::measureThroughput(model, o, job);
     s.prefillTokensPerSecond = r.prefillTokensPerSecond;
     s.decodeTokensPerSecond = r.decodeTokensPerSecond;
     s.timeToFirstTokenSeconds = r.timeToFirstTokenSeconds;
@@ -299,7 +305,7 @@ TasksSummary EngineSession::evaluateTasks(const TasksSetup& setup, const JobCont
     TasksSummary s;
     s.model = variant(setup.compressed);
     s.setup = setup;
-    const DecoderModel* model = setup.compressed ? m->compressed.get() : m->dense.get();
+    const DecoderModel& model = modelFor(setup.compressed);
     if (!m->tokenizer)
         throw Error(m->dense->dir().string() + ": no tokenizer, so task texts cannot be read");
     if (setup.data.empty())
@@ -311,7 +317,7 @@ TasksSummary EngineSession::evaluateTasks(const TasksSetup& setup, const JobCont
     const std::vector<McItem> items = readMcTaskFile(task.name, setup.data, setup.limit);
     McOptions o;
     o.batch = setup.batch;
-    const McResult r = evaluateMultipleChoice(*model, *m->tokenizer, items, o, job, task.name);
+    const McResult r = evaluateMultipleChoice(model, *m->tokenizer, items, o, job, task.name);
     s.items = r.items;
     s.acc = r.acc;
     s.accNorm = r.accNorm;

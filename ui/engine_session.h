@@ -15,6 +15,10 @@
 #include <string>
 #include <vector>
 
+namespace basis {
+class DecoderModel;
+}
+
 namespace basis::ui {
 
 enum class Severity { Info, Warning, Error };
@@ -190,6 +194,7 @@ public:
 
 private:
     ModelVariant variant(bool compressed) const;   // throws when that model does not exist
+    const DecoderModel& modelFor(bool compressed) const;   // the same check
 
     struct State;
     std::unique_ptr<State> m;

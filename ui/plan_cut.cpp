@@ -34,11 +34,6 @@ PlanCut planCut(const CompressionPlan& plan)
     return c;
 }
 
-int64_t rankAt(double ratio, int64_t in, int64_t out, int64_t groupSize, int64_t groupLayers)
-{
-    return std::min({rankFor(ratio, in, out, groupSize), in, groupLayers * out});
-}
-
 QString groupLabel(int64_t index, const std::vector<int64_t>& layers)
 {
     if (layers.empty())

@@ -36,10 +36,6 @@ struct PlanCut {
 
 PlanCut planCut(const CompressionPlan& plan);
 
-// k of this part if it were grouped `groupSize` layers at a time at `ratio`, for the group of `groupLayers` layers:
-// the engine's rule (rankFor, capped by what the group's SVD can give).
-int64_t rankAt(double ratio, int64_t in, int64_t out, int64_t groupSize, int64_t groupLayers);
-
 // "group 3: layers 6-7", "group 4: layer 4".
 QString groupLabel(int64_t index, const std::vector<int64_t>& layers);
 

@@ -341,7 +341,7 @@ void SpectraView::redraw()
 
         // Where this group size would cut at the current ratio, on its energy curve.
         const int64_t k = isCurrent && m_shownK > 0 ? m_shownK
-                                                    : rankAt(m_plan.ratio, part->in, part->out, g, int64_t(layers.size()));
+                                                    : groupRank(m_plan.ratio, part->in, part->out, g, int64_t(layers.size()));
         if (k >= 1 && size_t(k) <= c->size()) {
             QCPGraph* mark = m_plot->addGraph(m_plot->xAxis, m_plot->yAxis2);
             mark->setPen(QPen(col));

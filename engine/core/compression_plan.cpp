@@ -46,6 +46,11 @@ int64_t rankFor(double ratio, int64_t nIn, int64_t nOut, int64_t g)
     return static_cast<int64_t>(floorDiv);
 }
 
+int64_t groupRank(double ratio, int64_t nIn, int64_t nOut, int64_t groupSize, int64_t layers)
+{
+    return std::min({rankFor(ratio, nIn, nOut, groupSize), nIn, layers * nOut});
+}
+
 std::vector<std::vector<int64_t>> layerGroups(int64_t layers, int64_t groupSize)
 {
     std::vector<std::vector<int64_t>> groups;
@@ -162,10 +167,7 @@ CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, co
             GroupPlan g;
             const int64_t n = static_cast<int64_t>(layers.size());
             g.layers = std::move(layers);
-            // As the published code: a smaller last group keeps the rank of a full group, capped by what its
-            // SVD can give (min(n_in, layers x n_out)).
-            g.k = std::min({rankFor(s.ratio, spec.in, spec.out, part.shared ? plan.settings.groupSize : 1), spec.in,
-                            n * spec.out});
+            g.k = groupRank(s.ratio, spec.in, spec.out, part.shared ? plan.settings.groupSize : 1, n);
             if (g.k < 1)
                 throw Error("ratio " + std::to_string(s.ratio) + "% leaves no rank for part '" + spec.part + "' (" +
                             std::to_string(spec.in) + " x " + std::to_string(spec.out) + ", " + std::to_string(n) +

@@ -27,6 +27,10 @@ struct CompressionSettings {
 // A smaller last group keeps the full group's k (capped at min(n_in, layers x n_out)), as published.
 int64_t rankFor(double ratio, int64_t nIn, int64_t nOut, int64_t groupLayers);
 
+// k of one group of `layers` layers at group size `groupSize`: rankFor of a full group, capped by what the group's
+// SVD can give (min(n_in, layers x n_out)), so a smaller last group keeps the full group's k as published.
+int64_t groupRank(double ratio, int64_t nIn, int64_t nOut, int64_t groupSize, int64_t layers);
+
 struct GroupPlan {
     std::vector<int64_t> layers;
     int64_t k = 0;
