@@ -26,6 +26,12 @@ const CancelToken* interruptToken()
     return &g_interrupt;
 }
 
+void logLine(const std::string& line)
+{
+    std::fprintf(stderr, "basis-cli: %s\n", line.c_str());
+    std::fflush(stderr);
+}
+
 StderrProgress::StderrProgress(std::string label)
     : m_label(std::move(label)), m_start(std::chrono::steady_clock::now()), m_tty(isatty(2) != 0)
 {

@@ -26,7 +26,11 @@ private:
 // exits with status 130 ("cancelled"), leaving no partial output. A second Ctrl+C kills as usual.
 const CancelToken* interruptToken();
 
-// Progress on stderr and cancel on Ctrl+C.
-inline JobContext cliJob(StderrProgress& progress) { return JobContext{progress.fn(), interruptToken()}; }
+// A log line on stderr ("basis-cli: recovered ...").
+void logLine(const std::string& line);
+
+// Progress and log lines on stderr, cancel on Ctrl+C.
+inline JobContext cliJob(StderrProgress& progress) { return JobContext{progress.fn(), interruptToken(), logLine}; }
+inline JobContext cliJob() { return JobContext{{}, interruptToken(), logLine}; }
 
 } // namespace basis::cli

@@ -49,20 +49,13 @@ int runCalibrate(const CalibrateArgs& a)
     CalibrationRequest request = calibrationRequest(a.calib);
     request.cacheDir = a.out;
     request.force = a.force;
+    for (int64_t g : a.spectra)   // 0 in the list means "none"
+        if (g != 0)
+            request.spectra.push_back(g);
     StderrProgress progress("calibrate");
     const auto t0 = std::chrono::steady_clock::now();
     const CalibrationOutcome out = calibrateFromText(*model, *tokenizer, request, cliJob(progress));
     progress.finish();
-    std::vector<int64_t> spectraSizes;   // 0 in the list means "none"
-    for (int64_t g : a.spectra)
-        if (g != 0)
-            spectraSizes.push_back(g);
-    if (!spectraSizes.empty()) {
-        StderrProgress spectraProgress("spectra");
-        saveSpectra(fs::path(a.out) / "spectra.safetensors",
-                    computeSpectra(*model, out.stats, spectraSizes, cliJob(spectraProgress)));
-        spectraProgress.finish();
-    }
     const double seconds = since(t0);
     std::printf("%s %s: %lld samples, %lld tokens%s\n", out.reused ? "reused matching cache" : "wrote", a.out.c_str(),
                 (long long)out.stats.samples, (long long)out.stats.tokens,

@@ -3,6 +3,7 @@
 
 #include "architecture.h"
 #include "compression_plan.h"
+#include "calibration_cache.h"
 #include "spectra.h"
 #include "model_config.h"
 #include "param_count.h"
@@ -62,7 +63,7 @@ int runInspect(const InspectArgs& a)
         s.privateParts = a.privateParts;
         plan = std::make_unique<CompressionPlan>(planCompression(c, t, s));
         if (!a.calib.empty())
-            energy = loadSpectra(std::filesystem::path(a.calib) / "spectra.safetensors").energyKept(*plan);
+            energy = loadCachedSpectra(a.calib).energyKept(*plan);
         nlohmann::json parts = nlohmann::json::array();
         size_t energyIndex = 0;
         for (const PartPlan& p : plan->parts) {

@@ -1,6 +1,7 @@
 #include "atomic_file.h"
 
 #include "error.h"
+#include "json_io.h"
 
 #include <cerrno>
 #include <cstring>
@@ -47,6 +48,11 @@ void writeFileAtomically(const std::filesystem::path& path, const std::string& c
 
 std::string readFile(const std::filesystem::path& path)
 {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw Error(path.string() + ": is a folder, not a file");
+    if (!std::filesystem::exists(path, ec))
+        throw Error(path.string() + ": no such file");
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw Error(path.string() + ": cannot open for reading");
@@ -64,11 +70,7 @@ namespace basis {
 nlohmann::json readJsonFile(const std::filesystem::path& path)
 {
     const std::string text = readFile(path);
-    try {
-        return nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-        throw Error(path.string() + ": invalid JSON: " + e.what());
-    }
+    return parseJson(path, text.data(), text.size());
 }
 
 } // namespace basis

@@ -2,6 +2,7 @@
 
 #include "atomic_file.h"
 #include "error.h"
+#include "json_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -96,12 +97,8 @@ std::string joinC4(const std::string& raw, const fs::path& file, int64_t maxDocu
             continue;
         if (maxDocuments > 0 && rows >= maxDocuments)
             break;
-        nlohmann::json doc;
-        try {
-            doc = nlohmann::json::parse(line);
-        } catch (const nlohmann::json::exception& e) {
-            throw Error(file.string() + ":" + std::to_string(lineNo) + ": invalid JSON: " + e.what());
-        }
+        const nlohmann::json doc =
+            parseJson(file.string() + ":" + std::to_string(lineNo), line.data(), line.size(), {"the line"});
         if (!doc.is_object() || !doc.contains("text") || !doc["text"].is_string())
             throw Error(file.string() + ":" + std::to_string(lineNo) + ": a c4 document needs a string field 'text'");
         if (rows++ > 0)

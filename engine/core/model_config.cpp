@@ -2,6 +2,9 @@
 
 #include "atomic_file.h"
 #include "error.h"
+#include "json_io.h"
+
+#include <cmath>
 
 
 namespace basis {
@@ -36,7 +39,7 @@ public:
         if (!has(key))
             return fallback;
         if (!m_j.at(key).is_number())
-            fail(std::string("key '") + key + "' must be a number, found " + m_j.at(key).dump());
+            fail(std::string("key '") + key + "' must be a number, found " + describeJson(m_j.at(key)));
         return m_j.at(key).get<double>();
     }
     bool optBool(const char* key, bool fallback) const
@@ -44,7 +47,7 @@ public:
         if (!has(key))
             return fallback;
         if (!m_j.at(key).is_boolean())
-            fail(std::string("key '") + key + "' must be true or false, found " + m_j.at(key).dump());
+            fail(std::string("key '") + key + "' must be true or false, found " + describeJson(m_j.at(key)));
         return m_j.at(key).get<bool>();
     }
     std::string optString(const char* key, const std::string& fallback) const
@@ -52,7 +55,7 @@ public:
         if (!has(key))
             return fallback;
         if (!m_j.at(key).is_string())
-            fail(std::string("key '") + key + "' must be a string, found " + m_j.at(key).dump());
+            fail(std::string("key '") + key + "' must be a string, found " + describeJson(m_j.at(key)));
         return m_j.at(key).get<std::string>();
     }
     [[noreturn]] void fail(const std::string& what) const { throw Error(m_source + ": " + what); }
@@ -63,9 +66,10 @@ private:
         const json& v = m_j.at(key);
         if (v.is_number_integer())
             return v.get<int64_t>();
-        if (v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>())))
+        // 1e308 must not reach the cast (undefined behaviour beyond int64's range).
+        if (v.is_number_float() && std::abs(v.get<double>()) < 9.2e18 && v.get<double>() == std::floor(v.get<double>()))
             return static_cast<int64_t>(v.get<double>());
-        fail(std::string("key '") + key + "' must be an integer, found " + v.dump());
+        fail(std::string("key '") + key + "' must be an integer, found " + describeJson(v));
     }
 
     const json& m_j;

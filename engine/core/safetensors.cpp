@@ -2,6 +2,7 @@
 
 #include "atomic_file.h"
 #include "error.h"
+#include "json_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -10,7 +11,6 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
-#include <set>
 #include <system_error>
 
 #include <fcntl.h>
@@ -25,9 +25,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr uint64_t kMaxHeader = 100ull * 1024 * 1024;
-// A valid header nests three levels (root, entry, shape); the cap only stops hostile input from
-// making the duplicate-key bookkeeping grow with the nesting depth.
-constexpr int kMaxJsonDepth = 64;
 const char* const kIndexName = "model.safetensors.index.json";
 const char* const kSingleName = "model.safetensors";
 
@@ -61,7 +58,13 @@ std::string inQuotes(const std::string& name)
 // A JSON value for a message, cut short so that a hostile header cannot make a huge one.
 std::string brief(const nlohmann::json& value)
 {
-    std::string text = value.dump();
+    bool small = !value.is_object() && (!value.is_array() || value.size() <= 8);
+    if (value.is_array())
+        for (const auto& v : value)
+            small = small && v.is_primitive();
+    if (!small)
+        return describeJson(value);
+    const std::string text = value.dump();
     return text.size() <= 60 ? text : text.substr(0, 57) + "...";
 }
 
@@ -93,41 +96,11 @@ bool byteCount(const std::vector<int64_t>& shape, DType dtype, uint64_t& bytes)
     return true;
 }
 
-// Parses JSON and rejects duplicate keys, which nlohmann would otherwise resolve silently to the last
-// one. `topLevelKind` names what the root's keys are ("tensor" in a header) for the message.
+// Header and index JSON: duplicate keys are errors (nlohmann would silently keep the last one).
 nlohmann::json parseJsonStrict(const fs::path& path, const char* data, size_t size, const std::string& what,
                                const std::string& topLevelKind)
 {
-    std::vector<std::set<std::string>> seen;   // keys per open object, by depth
-    std::vector<std::string> lastKey;          // the key being read at each depth, to name a parent
-    std::string duplicate;
-    using Event = nlohmann::json::parse_event_t;
-    auto callback = [&](int depth, Event event, nlohmann::json& parsed) {
-        const auto level = static_cast<size_t>(depth);
-        if (event == Event::object_start || event == Event::array_start) {
-            if (depth >= kMaxJsonDepth)
-                fail(path, what + " is nested more than " + std::to_string(kMaxJsonDepth) + " levels deep");
-            seen.resize(level + 1);
-            lastKey.resize(level + 1);
-            seen[level].clear();
-        } else if (event == Event::key && duplicate.empty()) {
-            // A key event comes at the depth of the object's members, one below the object itself.
-            const std::string key = parsed.get<std::string>();
-            lastKey[level - 1] = key;
-            if (!seen[level - 1].insert(key).second)
-                duplicate = level == 1 ? "duplicate " + topLevelKind + " " + inQuotes(key)
-                                       : "duplicate key " + inQuotes(key) + " in " + inQuotes(lastKey[level - 2]);
-        }
-        return true;
-    };
-    nlohmann::json json;
-    try {
-        json = nlohmann::json::parse(data, data + size, callback);
-    } catch (const nlohmann::json::parse_error& e) {
-        fail(path, "invalid JSON in " + what + ": " + e.what());
-    }
-    if (!duplicate.empty())
-        fail(path, duplicate + " in " + what);
+    nlohmann::json json = parseJson(path, data, size, {what, true, topLevelKind});
     if (!json.is_object())
         fail(path, what + " is not a JSON object (found " + std::string(json.type_name()) + ")");
     return json;
@@ -308,20 +281,29 @@ TensorView readTensor(const fs::path& path, const std::string& name, const nlohm
     return v;
 }
 
-// Gaps are allowed, shared bytes are not. Empty tensors own no bytes, so they overlap nothing; the
-// running furthest end catches a long tensor that covers several later ones.
-void checkNoOverlap(const fs::path& path, std::vector<Span> spans)
+// The tensors must tile the data section exactly, as the reference safetensors library requires: shared
+// bytes, gaps and trailing bytes are all errors. A header length off by one (every weight shifted a byte)
+// shows up here as a gap or a byte past the last tensor. Empty tensors own no bytes, so they overlap nothing.
+void checkTiling(const fs::path& path, std::vector<Span> spans, uint64_t dataSize)
 {
     std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
     const Span* furthest = nullptr;
+    uint64_t covered = 0;
     for (const Span& s : spans) {
         if (s.begin == s.end)
             continue;
         if (furthest && s.begin < furthest->end)
             fail(path, "tensor " + inQuotes(s.name) + " overlaps tensor " + inQuotes(furthest->name) + " in the data section");
+        if (s.begin > covered)
+            fail(path, "bytes " + std::to_string(covered) + ".." + std::to_string(s.begin) + " of the data section belong to no tensor"
+                       " (before tensor " + inQuotes(s.name) + "; header length or offsets wrong?)");
         if (!furthest || s.end > furthest->end)
             furthest = &s;
+        covered = std::max(covered, s.end);
     }
+    if (covered != dataSize)
+        fail(path, "the data section has " + std::to_string(dataSize) + " bytes but the tensors end at byte " +
+                       std::to_string(covered) + " (file has trailing bytes, or the header length is wrong)");
 }
 
 uint64_t readHeaderLength(const fs::path& path, const MappedFile& map)
@@ -363,7 +345,7 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const fs::path& pat
         f->m_tensors.emplace(it.key(), readTensor(path, it.key(), it.value(), dataStart, dataSize, span));
         spans.push_back(std::move(span));
     }
-    checkNoOverlap(path, std::move(spans));
+    checkTiling(path, std::move(spans), dataSize);
     return f;
 }
 

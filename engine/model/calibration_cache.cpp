@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -75,7 +76,8 @@ nlohmann::json CalibrationIdentity::toJson() const
             {"bos", bos}};
 }
 
-void saveCalibration(const fs::path& dir, const CalibrationStats& stats, const CalibrationIdentity& id)
+void saveCalibration(const fs::path& dir, const CalibrationStats& stats, const CalibrationIdentity& id,
+                     const Spectra* spectra, const fs::path& modelDir, const OutputLock* held, const LogFn& log)
 {
     std::vector<TensorToWrite> tensors;
     std::vector<at::Tensor> keep;
@@ -89,15 +91,23 @@ void saveCalibration(const fs::path& dir, const CalibrationStats& stats, const C
             tensors.push_back({siteTensorName(l, static_cast<InputSite>(s)), DType::F64, c.sizes().vec(), c.data_ptr(),
                                static_cast<size_t>(c.nbytes())});
         }
-    fs::create_directories(dir);
     nlohmann::json meta = id.toJson();
     meta["format"] = "basis-studio-calibration/1";
     meta["tokens"] = stats.tokens;
     meta["samples_used"] = stats.samples;
     meta["layers"] = stats.gram.size();
-    // Statistics first, description last: a cache with a description always has its statistics.
-    writeSafetensors(dir / "statistics.safetensors", tensors, {{"format", "basis-studio-calibration"}});
-    writeFileAtomically(dir / "calibration.json", meta.dump(2) + "\n");
+    std::vector<int64_t> sizes;
+    if (spectra)
+        for (const auto& kv : spectra->values)
+            if (std::find(sizes.begin(), sizes.end(), std::get<0>(kv.first)) == sizes.end())
+                sizes.push_back(std::get<0>(kv.first));
+    meta["spectra_group_sizes"] = sizes;
+    writeOutputFolder(dir, OutputKind::CalibrationCache, {modelDir}, [&](const fs::path& tmp) {
+        writeSafetensors(tmp / "statistics.safetensors", tensors, {{"format", "basis-studio-calibration"}});
+        if (spectra && !spectra->values.empty())
+            saveSpectra(tmp / "spectra.safetensors", *spectra);
+        writeFileAtomically(tmp / "calibration.json", meta.dump(2) + "\n");
+    }, {}, log, held);
 }
 
 CalibrationIdentity readCalibrationIdentity(const fs::path& dir)
@@ -107,7 +117,7 @@ CalibrationIdentity readCalibrationIdentity(const fs::path& dir)
         throw Error(dir.string() + ": not a calibration cache (no calibration.json; make one with basis-cli calibrate)");
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(readFile(file));
+        j = readJsonFile(file);
         CalibrationIdentity id;
         id.model = j.at("model_fingerprint").get<std::string>();
         id.text = j.at("text_fingerprint").get<std::string>();
@@ -124,9 +134,34 @@ CalibrationIdentity readCalibrationIdentity(const fs::path& dir)
     }
 }
 
+std::vector<int64_t> cachedSpectraSizes(const fs::path& dir)
+{
+    const nlohmann::json meta = readJsonFile(dir / "calibration.json");
+    std::vector<int64_t> out;
+    if (meta.is_object() && meta.contains("spectra_group_sizes") && meta["spectra_group_sizes"].is_array())
+        for (const auto& g : meta["spectra_group_sizes"])
+            if (g.is_number_integer())
+                out.push_back(g.get<int64_t>());
+    return out;
+}
+
+Spectra loadCachedSpectra(const fs::path& dir)
+{
+    verifyOutputFolder(dir, OutputKind::CalibrationCache);
+    if (!fs::exists(dir / "spectra.safetensors"))
+        throw Error(dir.string() + ": the calibration cache stores no spectra (basis-cli calibrate --spectra 1,2 --force)");
+    return loadSpectra(dir / "spectra.safetensors");
+}
+
 CalibrationStats loadCalibration(const fs::path& dir, const CalibrationIdentity& expected, CalibrationIdentity* found)
 {
     const CalibrationIdentity id = readCalibrationIdentity(dir);
+    try {
+        verifyOutputFolder(dir, OutputKind::CalibrationCache);
+    } catch (const Error& e) {
+        throw Error("calibration cache " + std::string(e.what()) +
+                    "; recalibrate (basis-cli calibrate --force, or build_calib: true)");
+    }
     auto check = [&](const char* field, const std::string& want, const std::string& have) {
         if (!want.empty() && want != have)
             throw Error("calibration cache " + dir.string() + " does not match: " + field + " is " + have +
@@ -145,12 +180,19 @@ CalibrationStats loadCalibration(const fs::path& dir, const CalibrationIdentity&
         *found = id;
 
     auto file = SafetensorsFile::open(dir / "statistics.safetensors");
-    const nlohmann::json meta = nlohmann::json::parse(readFile(dir / "calibration.json"));
-    const int64_t layers = meta.value("layers", int64_t{0});
+    const nlohmann::json meta = readJsonFile(dir / "calibration.json");
+    int64_t layers = 0;
     CalibrationStats stats;
-    stats.gram.resize(layers);
-    stats.tokens = meta.value("tokens", int64_t{0});
-    stats.samples = meta.value("samples_used", int64_t{0});
+    try {
+        layers = meta.value("layers", int64_t{0});
+        stats.tokens = meta.value("tokens", int64_t{0});
+        stats.samples = meta.value("samples_used", int64_t{0});
+    } catch (const nlohmann::json::exception&) {
+        throw Error((dir / "calibration.json").string() + ": 'layers', 'tokens' and 'samples_used' must be integers");
+    }
+    if (layers < 0 || layers > 100000)
+        throw Error((dir / "calibration.json").string() + ": 'layers' = " + std::to_string(layers) + " is not a layer count");
+    stats.gram.resize(static_cast<size_t>(layers));
     for (int64_t l = 0; l < layers; ++l)
         for (size_t s = 0; s < kInputSites; ++s) {
             const std::string name = siteTensorName(l, static_cast<InputSite>(s));

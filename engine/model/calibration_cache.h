@@ -1,8 +1,12 @@
 #pragma once
-// The calibration cache on disk: statistics.safetensors (one float64 H per layer and input site) and
-// calibration.json (fingerprints of the model and text, and the settings). A cache is reused only when every
-// fingerprint and setting matches; otherwise the error names the field that differs.
+// The calibration cache on disk, one unit: statistics.safetensors (one float64 H per layer and input site),
+// calibration.json (fingerprints of the model and text, and the settings), optionally spectra.safetensors, and
+// the output marker with every file's size and checksum (output_folder.h), written last and verified on read.
+// The folder is built beside the target and swapped in whole, so a cache is never half old, half new. A cache is
+// reused only when every fingerprint and setting matches; otherwise the error names the field that differs.
 #include "calibration.h"
+#include "output_folder.h"
+#include "spectra.h"
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -24,14 +28,24 @@ struct CalibrationIdentity {
     nlohmann::json toJson() const;
 };
 
-void saveCalibration(const std::filesystem::path& dir, const CalibrationStats& stats, const CalibrationIdentity& id);
+// Writes the whole cache (spectra when given). `modelDir`: the model read, which the cache must not replace;
+// `held`: the writer's lock when the caller took it before calibrating.
+void saveCalibration(const std::filesystem::path& dir, const CalibrationStats& stats, const CalibrationIdentity& id,
+                     const Spectra* spectra = nullptr, const std::filesystem::path& modelDir = {},
+                     const OutputLock* held = nullptr, const LogFn& log = {});
 
 // Throws basis::Error naming the cache and the first field that differs from `expected` (fields of `expected`
-// left empty are not checked), or a damaged/truncated statistics file.
+// left empty are not checked), a file that differs from the manifest, or a cache without one (older versions).
 CalibrationStats loadCalibration(const std::filesystem::path& dir, const CalibrationIdentity& expected,
                                  CalibrationIdentity* found = nullptr);
 
 // The identity a cache was built with (for callers that pass only --calib).
 CalibrationIdentity readCalibrationIdentity(const std::filesystem::path& dir);
+
+// Group sizes whose spectra the cache stores (empty when none).
+std::vector<int64_t> cachedSpectraSizes(const std::filesystem::path& dir);
+
+// The stored spectra; throws naming the cache when it has none.
+Spectra loadCachedSpectra(const std::filesystem::path& dir);
 
 } // namespace basis

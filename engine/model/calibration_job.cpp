@@ -6,9 +6,24 @@
 #include "error.h"
 #include "tokenizer.h"
 
+#include <algorithm>
+#include <memory>
+
 namespace basis {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+bool covers(const std::vector<int64_t>& have, const std::vector<int64_t>& want)
+{
+    for (int64_t g : want)
+        if (std::find(have.begin(), have.end(), g) == have.end())
+            return false;
+    return true;
+}
+
+} // namespace
 
 CalibrationOutcome calibrateFromText(DecoderModel& model, const Tokenizer& tokenizer, const CalibrationRequest& r,
                                      const JobContext& job)
@@ -21,15 +36,33 @@ CalibrationOutcome calibrateFromText(DecoderModel& model, const Tokenizer& token
     out.identity.text = tokensFingerprint(ids);
     out.identity.options = r.options;
     out.identity.bos = bosPolicyName(r.bos);
-    if (!r.cacheDir.empty() && !r.force && fs::exists(r.cacheDir / "calibration.json")) {
-        out.stats = loadCalibration(r.cacheDir, out.identity);
-        out.reused = true;
-        return out;
+
+    std::unique_ptr<OutputLock> lock;
+    if (!r.cacheDir.empty()) {
+        checkOutputFolder(r.cacheDir, OutputKind::CalibrationCache, {model.dir()});   // refuse before the work
+        lock = std::make_unique<OutputLock>(r.cacheDir, job.log, [&] { job.checkCancelled(); });
+        recoverOutputLeftovers(r.cacheDir, job.log);
+        const bool present = fs::exists(r.cacheDir / "calibration.json");
+        if (present && !r.force && !isOutputFolderOf(r.cacheDir, OutputKind::CalibrationCache))
+            job.note(r.cacheDir.string() + " was written by an older version without a manifest: recalibrating");
+        else if (present && !r.force) {
+            out.stats = loadCalibration(r.cacheDir, out.identity);
+            out.reused = true;
+            if (!covers(cachedSpectraSizes(r.cacheDir), r.spectra)) {
+                Spectra spectra = computeSpectra(model, out.stats, r.spectra, job);
+                saveCalibration(r.cacheDir, out.stats, out.identity, &spectra, model.dir(), lock.get(), job.log);
+                out.spectraWritten = true;
+            }
+            return out;
+        }
     }
     const auto chunks = calibrationChunks(ids, r.options);
     out.stats = collectStatistics(model, chunks, r.options.batch, job);
-    if (!r.cacheDir.empty())
-        saveCalibration(r.cacheDir, out.stats, out.identity);
+    if (!r.cacheDir.empty()) {
+        const Spectra spectra = r.spectra.empty() ? Spectra{} : computeSpectra(model, out.stats, r.spectra, job);
+        saveCalibration(r.cacheDir, out.stats, out.identity, &spectra, model.dir(), lock.get(), job.log);
+        out.spectraWritten = !r.spectra.empty();
+    }
     return out;
 }
 

@@ -19,14 +19,19 @@ struct CalibrationRequest {
     BosPolicy bos = BosPolicy::Auto;
     std::filesystem::path cacheDir;   // empty: no cache
     bool force = false;               // recompute even when the cache matches
+    std::vector<int64_t> spectra;     // group sizes whose spectra are stored with the cache (empty: none)
 };
 
 struct CalibrationOutcome {
     CalibrationStats stats;
     bool reused = false;
+    bool spectraWritten = false;      // spectra were computed and stored with the cache
     CalibrationIdentity identity;
 };
 
+// With a cache folder, the writer's lock is held throughout (a second writer of the same folder waits), and the
+// cache is written as one unit (statistics, description, spectra). A reused cache that lacks requested spectra
+// is rewritten with them.
 CalibrationOutcome calibrateFromText(DecoderModel& model, const Tokenizer& tokenizer, const CalibrationRequest& request,
                                      const JobContext& job = {});
 

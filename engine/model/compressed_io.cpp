@@ -10,7 +10,6 @@
 #include <c10/core/InferenceMode.h>
 
 #include <map>
-#include <random>
 
 namespace basis {
 
@@ -56,42 +55,6 @@ void copyTokenizerFiles(const fs::path& from, const fs::path& to)
         }
 }
 
-void replaceFolderAtomically(const fs::path& out, const std::function<void(const fs::path&)>& fill)
-{
-    const fs::path parent = fs::absolute(out).parent_path();
-    fs::create_directories(parent);
-    std::random_device rd;
-    const std::string tag = std::to_string(rd());
-    const fs::path tmp = parent / ("." + out.filename().string() + ".tmp-" + tag);
-    const fs::path old = parent / ("." + out.filename().string() + ".old-" + tag);
-    fs::create_directories(tmp);
-    try {
-        fill(tmp);
-    } catch (...) {
-        std::error_code ec;
-        fs::remove_all(tmp, ec);
-        throw;
-    }
-    std::error_code ec;
-    const bool existed = fs::exists(out);
-    if (existed) {
-        fs::rename(out, old, ec);
-        if (ec) {
-            fs::remove_all(tmp, ec);
-            throw Error(out.string() + ": cannot move the earlier output aside: " + ec.message());
-        }
-    }
-    fs::rename(tmp, out, ec);
-    if (ec) {
-        if (existed)
-            fs::rename(old, out);
-        fs::remove_all(tmp);
-        throw Error(out.string() + ": cannot move the new output in place: " + ec.message());
-    }
-    if (existed)
-        fs::remove_all(old, ec);
-}
-
 nlohmann::json compressionSection(const CompressionResult& result, const nlohmann::json& extra)
 {
     const CompressionPlan& plan = result.plan;
@@ -130,6 +93,8 @@ nlohmann::json compressionSection(const CompressionResult& result, const nlohman
     return j;
 }
 
+OutputRules compressedModelRules() { return {{"results.json"}}; }
+
 void saveCompressedModel(const DecoderModel& model, const CompressionResult& result, const fs::path& out,
                          const nlohmann::json& extra, const JobContext& job)
 {
@@ -167,12 +132,12 @@ void saveCompressedModel(const DecoderModel& model, const CompressionResult& res
 
     nlohmann::json config = model.config().raw;
     config["compression"] = compressionSection(result, extra);
-    replaceFolderAtomically(out, [&](const fs::path& dir) {
+    writeOutputFolder(out, OutputKind::CompressedModel, {model.dir()}, [&](const fs::path& dir) {
         writeSafetensors(dir / "model.safetensors", set.list, {{"format", "pt"}, {"basis_studio", "compressed"}});
         writeFileAtomically(dir / "config.json", config.dump(2) + "\n");
         copyTokenizerFiles(model.dir(), dir);
         job.checkCancelled();
-    });
+    }, compressedModelRules(), job.log);
 }
 
 void exportDense(const DecoderModel& model, const fs::path& out, const JobContext& job)
@@ -192,11 +157,12 @@ void exportDense(const DecoderModel& model, const fs::path& out, const JobContex
     }
     nlohmann::json config = model.config().raw;
     config.erase("compression");
-    replaceFolderAtomically(out, [&](const fs::path& dir) {
+    writeOutputFolder(out, OutputKind::DenseModel, {model.dir()}, [&](const fs::path& dir) {
         writeSafetensors(dir / "model.safetensors", set.list, {{"format", "pt"}});
         writeFileAtomically(dir / "config.json", config.dump(2) + "\n");
         copyTokenizerFiles(model.dir(), dir);
-    });
+        job.checkCancelled();
+    }, {}, job.log);
 }
 
 } // namespace basis

@@ -2,6 +2,7 @@
 // Compressed model folders: config.json (the original fields plus a "compression" section), one
 // model.safetensors with each shared basis stored once, and the tokenizer files; and dense export.
 #include "compress.h"
+#include "output_folder.h"
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -13,8 +14,8 @@ class DecoderModel;
 // The "compression" section written to config.json.
 nlohmann::json compressionSection(const CompressionResult& result, const nlohmann::json& extra = {});
 
-// Writes the compressed model to `out`. The folder is assembled beside it and swapped in at the end, so a
-// failed or cancelled save leaves an earlier `out` as it was.
+// Writes the compressed model to `out` (output_folder.h: refused when `out` is not ours to replace; assembled
+// beside it and swapped in at the end, so a failed or cancelled save leaves an earlier `out` as it was).
 void saveCompressedModel(const DecoderModel& model, const CompressionResult& result, const std::filesystem::path& out,
                          const nlohmann::json& extra = {}, const JobContext& job = {});
 
@@ -26,7 +27,7 @@ void exportDense(const DecoderModel& model, const std::filesystem::path& out, co
 // special_tokens_map.json, generation_config.json) that exist in `from`.
 void copyTokenizerFiles(const std::filesystem::path& from, const std::filesystem::path& to);
 
-// Builds a folder in a temporary sibling of `out` with `fill`, then replaces `out` with it.
-void replaceFolderAtomically(const std::filesystem::path& out, const std::function<void(const std::filesystem::path&)>& fill);
+// What a compressed folder of ours may hold beside the files it was written with (the pipeline's results.json).
+OutputRules compressedModelRules();
 
 } // namespace basis

@@ -2,6 +2,7 @@
 
 #include "atomic_file.h"
 #include "error.h"
+#include "json_io.h"
 
 #include <algorithm>
 #include <regex>
@@ -287,11 +288,7 @@ std::vector<McItem> readMcTaskFile(const std::string& task, const std::filesyste
             continue;
         const std::string where = file.string() + ":" + std::to_string(number);
         json doc;
-        try {
-            doc = json::parse(line);
-        } catch (const json::exception& e) {
-            fail(where, std::string("invalid JSON: ") + e.what());
-        }
+        doc = parseJson(where, line.data(), line.size(), {"the line"});
         McItem item = mcItemFromJson(task, doc, where);
         item.line = number;
         items.push_back(std::move(item));

@@ -3,6 +3,7 @@
 #include "bpe_tokenizer.h"
 
 #include "error.h"
+#include "json_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -309,11 +310,7 @@ std::string readFile(const std::filesystem::path& path)
 json readJson(const std::filesystem::path& path)
 {
     const std::string text = readFile(path);
-    try {
-        return json::parse(text);
-    } catch (const json::parse_error& e) {
-        throw Error(path.string() + ": invalid JSON (" + e.what() + ")");
-    }
+    return parseJson(path, text.data(), text.size());
 }
 
 [[noreturn]] void fail(const std::filesystem::path& path, const std::string& what)
@@ -333,7 +330,7 @@ std::vector<std::pair<std::string, int64_t>> parseVocab(const json& vocab, const
     for (auto it = vocab.begin(); it != vocab.end(); ++it) {
         const json& v = it.value();
         if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= kMaxTokenId)
-            fail(path, where + ": token \"" + it.key() + "\" has no valid id (" + v.dump() + ")");
+            fail(path, where + ": token \"" + it.key() + "\" has no valid id (" + describeJson(v) + ")");
         out.emplace_back(it.key(), v.get<int64_t>());
     }
     if (out.empty()) fail(path, where + " is empty");
@@ -389,7 +386,7 @@ MergeList parseMergesJson(const json& merges, const std::filesystem::path& path)
             merge = {m[0].get<std::string>(), m[1].get<std::string>()};
             ok = !merge.first.empty() && !merge.second.empty();
         }
-        if (!ok) fail(path, "model.merges[" + std::to_string(i) + "] is not \"a b\" or [\"a\", \"b\"]: " + m.dump());
+        if (!ok) fail(path, "model.merges[" + std::to_string(i) + "] is not \"a b\" or [\"a\", \"b\"]: " + describeJson(m));
         out.push_back(std::move(merge));
     }
     return out;
@@ -427,17 +424,25 @@ std::vector<AddedToken> parseAddedTokens(const json& root, const std::filesystem
     return out;
 }
 
+// A normalizer or pre-tokenizer for a message: its "type" when it has one, never the whole (unbounded) value.
+std::string typeOf(const json& j)
+{
+    if (j.is_object() && j.contains("type") && j["type"].is_string())
+        return describeJson(j["type"]);
+    return describeJson(j);
+}
+
 // Only what GPT-2-style files use is implemented; anything else would tokenize differently, so it is refused
 // rather than silently giving other ids. Returns ByteLevel's add_prefix_space.
 bool checkPipeline(const json& root, const std::filesystem::path& path)
 {
     const auto norm = root.find("normalizer");
     if (norm != root.end() && !norm->is_null())
-        fail(path, "unsupported normalizer " + norm->dump() +
+        fail(path, "unsupported normalizer " + typeOf(*norm) +
                        " (only byte-level BPE without normalizer is implemented)");
     const auto pre = root.find("pre_tokenizer");
     if (pre == root.end() || pre->is_null() || !pre->is_object() || pre->value("type", std::string()) != "ByteLevel")
-        fail(path, "unsupported pre_tokenizer " + (pre == root.end() ? std::string("null") : pre->dump()) +
+        fail(path, "unsupported pre_tokenizer " + (pre == root.end() ? std::string("null") : typeOf(*pre)) +
                        " (only GPT-2's ByteLevel is implemented)");
     if (pre->contains("use_regex") && (*pre)["use_regex"].is_boolean() && !(*pre)["use_regex"].get<bool>())
         fail(path, "unsupported pre_tokenizer ByteLevel with use_regex=false");

@@ -3,6 +3,7 @@
 #include "bpe_tokenizer.h"
 #include "atomic_file.h"
 #include "error.h"
+#include "json_io.h"
 #include "sentencepiece_tokenizer.h"
 
 #include <nlohmann/json.hpp>
@@ -150,7 +151,7 @@ bool resolveAddBos(const Loaded& l, const FolderConfig& f, const fs::path& confi
     if (c.is_object() && c.contains("add_bos_token") && !c.at("add_bos_token").is_null()) {
         if (!c.at("add_bos_token").is_boolean())
             throw Error(configFile.string() + ": add_bos_token must be true or false, found "
-                        + c.at("add_bos_token").dump());
+                        + describeJson(c.at("add_bos_token")));
         return c.at("add_bos_token").get<bool>();
     }
     const std::string cls = c.is_object() ? c.value("tokenizer_class", "") : "";

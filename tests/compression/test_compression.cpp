@@ -239,20 +239,6 @@ TEST(Spectra, EnergyFromStoredSpectraEqualsCompression)
     expectError([&] { spectra.energyKept(g2); }, {"group size 2", "--spectra 2"});
 }
 
-TEST(SaveLoad, FailedSaveKeepsEarlierOutput)
-{
-    const fs::path out = basis::test::scratchDir("keep") / "model";
-    fs::create_directories(out);
-    basis::writeFileAtomically(out / "config.json", "earlier");
-    expectError([&] { basis::replaceFolderAtomically(out, [](const fs::path&) { throw basis::Error("disk full"); }); },
-                {"disk full"});
-    EXPECT_EQ(basis::readFile(out / "config.json"), "earlier");
-    int entries = 0;
-    for (const auto& e : fs::directory_iterator(out.parent_path()))
-        entries += e.path().filename() != "model";
-    EXPECT_EQ(entries, 0) << "temporary folder left behind";
-}
-
 TEST(CalibrationCache, RefusesAnotherModelAndDamagedFiles)
 {
     BASIS_REQUIRE_SHARED(kStories);

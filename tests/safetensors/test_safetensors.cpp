@@ -119,16 +119,34 @@ TEST(Safetensors, WriterSortsPacksAndPadsLikeTheReferenceFormat)
     EXPECT_EQ(f->tensor("empty").bytes, 0u);
 }
 
-TEST(Safetensors, GapsBetweenTensorsAreAllowed)
+TEST(Safetensors, GapsBetweenTensorsAreErrors)
 {
+    // As the reference safetensors library: the tensors tile the data section.
     auto path = rawFile("gaps",
                         R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},)"
                         R"("b":{"dtype":"U8","shape":[2],"data_offsets":[6,8]},)"
                         R"("z":{"dtype":"U8","shape":[0],"data_offsets":[1,1]}})",
-                        10);
-    auto f = basis::SafetensorsFile::open(path);
-    EXPECT_EQ(f->names().size(), 3u);
-    EXPECT_EQ(f->tensor("b").data - f->tensor("a").data, 6);
+                        8);
+    expectOneLineError([&] { basis::SafetensorsFile::open(path); }, {"gaps", "bytes 2..6", "belong to no tensor", "'b'"});
+}
+
+TEST(Safetensors, TrailingBytesAreErrors)
+{
+    auto path = rawFile("trailing", R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", 3);
+    expectOneLineError([&] { basis::SafetensorsFile::open(path); }, {"trailing", "3 bytes", "end at byte 2"});
+}
+
+TEST(Safetensors, HeaderLengthOffByOneIsAnError)
+{
+    // The header is padded with spaces, so one byte less still parses: every weight would shift a byte.
+    const fs::path path = basis::test::scratchDir("offbyone") / "w.safetensors";
+    const float w[4] = {1, 2, 3, 4};
+    basis::writeSafetensors(path, {{"w", DType::F32, {4}, w, sizeof w}});
+    std::string bytes = basis::readFile(path);
+    uint64_t len = headerLength(bytes) - 1;
+    std::memcpy(bytes.data(), &len, 8);
+    basis::writeFileAtomically(path, bytes);
+    expectOneLineError([&] { basis::SafetensorsFile::open(path); }, {"w.safetensors", "17 bytes", "end at byte 16"});
 }
 
 TEST(Safetensors, ReadsGoldenCheckpoint)
