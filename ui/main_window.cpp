@@ -205,6 +205,8 @@ void MainWindow::connectEngine()
 void MainWindow::log(Severity severity, const QString& text)
 {
     m_log->add(severity, text);
+    if (severity == Severity::Error)
+        m_lastError = text;
     if (severity != Severity::Info)
         statusBar()->showMessage(text, 8000);
 }

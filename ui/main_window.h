@@ -75,6 +75,8 @@ public:
     const LiveCounts& liveCounts() const { return m_live; }
     bool hasModel() const { return m_model.has_value(); }
     const EnergyTable& energyTable() const { return m_energy; }
+    // The last error written to the log (empty when none): the screenshot mode prints it and exits non-zero.
+    QString lastError() const { return m_lastError; }
 
 signals:
     // A load finished (loaded, and any pending config applied) or failed: the window shows its final state.
@@ -138,6 +140,7 @@ private:
     std::optional<ModelSummary> m_model;
     bool m_calibrated = false;
     bool m_loading = false;
+    QString m_lastError;
     // A config waiting for its model to load, and the one last applied (export keeps its other keys).
     std::optional<RunConfig> m_pendingConfig;
     RunConfig m_baseConfig;

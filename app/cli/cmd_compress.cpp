@@ -83,6 +83,7 @@ int runCompress(const CompressArgs& a)
     settings.privateParts = a.privateParts;
     settings.update = a.update;
     const CompressionPlan plan = planCompression(model->config(), model->table(), settings);   // validate first
+    prepareOutputFolder(a.out, OutputKind::CompressedModel, {a.model, a.calibDir}, compressedModelRules(), logLine);
 
     std::unique_ptr<Tokenizer> tokenizer;
     CalibrationStats stats;
@@ -129,7 +130,7 @@ int runCompress(const CompressArgs& a)
         updateSeconds = since(tu);
         calibInfo["update_text"] = text;
     }
-    saveCompressedModel(*model, result, a.out, {{"calibration", calibInfo}});
+    saveCompressedModel(*model, result, a.out, {{"calibration", calibInfo}}, cliJob());
     const double seconds = since(t0);
 
     nlohmann::json ks = nlohmann::json::object();
@@ -182,10 +183,11 @@ int runCompress(const CompressArgs& a)
 
 int runExport(const ExportArgs& a)
 {
+    prepareOutputFolder(a.out, OutputKind::DenseModel, {a.model}, {}, logLine);
     auto model = DecoderModel::load(a.model, RunOptions{"cpu", "float32", 0});
     if (!model->config().raw.contains("compression"))
         throw Error(a.model + ": not a compressed model folder (config.json has no compression section)");
-    exportDense(*model, a.out);
+    exportDense(*model, a.out, cliJob());
     std::printf("wrote %s: dense Hugging Face checkpoint with W = B C reconstructed\n", a.out.c_str());
     return 0;
 }

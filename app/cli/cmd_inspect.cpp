@@ -3,6 +3,7 @@
 
 #include "architecture.h"
 #include "compression_plan.h"
+#include "decoder_model.h"
 #include "calibration_cache.h"
 #include "spectra.h"
 #include "model_config.h"
@@ -23,6 +24,7 @@ int runInspect(const InspectArgs& a)
     const ModelConfig c = parseModelConfig(dir / "config.json");
     const ArchTable t = archTable(c);
     const Checkpoint ckpt = Checkpoint::open(dir);
+    DecoderModel::checkHeaders(dir);   // missing or mis-shaped tensors are errors, not a report
     const DenseCounts counts = denseParameterCounts(c, t);
     std::set<std::string> dtypes;
     for (const auto& name : ckpt.names())

@@ -49,6 +49,7 @@ int runPipelineCommand(const ConfigArgs& a)
             (*progress)(done, total, what);
     };
     hooks.job.cancel = interruptToken();
+    hooks.job.log = logLine;
     const nlohmann::json out = runPipeline(loaded.config, hooks);
     if (progress)
         progress->finish();

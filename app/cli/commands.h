@@ -56,6 +56,11 @@ struct ExportArgs {
     bool dense = false;
 };
 
+struct RecoverArgs {
+    std::string out;
+    bool json = false;
+};
+
 struct PplArgs {
     std::string model, text;
     std::string dataset, dataDir, split = "test";   // a preset instead of --text
@@ -123,6 +128,7 @@ int runEvalTasks(const TasksArgs& a);
 int runEvalThroughput(const ThroughputArgs& a);
 int runGenerate(const GenerateArgs& a);
 int runSynth(const SynthArgs& a);
+int runRecover(const RecoverArgs& a);
 int runBenchForward(const BenchArgs& a);
 int runBenchPlan();
 

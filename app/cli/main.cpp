@@ -6,7 +6,9 @@
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
 
+#include <filesystem>
 #include <iostream>
+#include <new>
 
 namespace {
 
@@ -96,6 +98,11 @@ int main(int argc, char** argv)
     exportCmd->add_flag("--dense", exportArgs.dense, "Reconstruct W = B C as an ordinary Hugging Face checkpoint")->required();
     exportCmd->add_option("--out", exportArgs.out, "Output folder")->required();
 
+    RecoverArgs recover;
+    auto* recoverCmd = app.add_subcommand("recover", "Repair what a killed save left beside an output folder");
+    recoverCmd->add_option("--out", recover.out, "The output folder (model, export or calibration cache)")->required();
+    recoverCmd->add_flag("--json", recover.json, "Print one JSON object as the last line");
+
     auto* evalCmd = app.add_subcommand("eval", "Evaluations");
     evalCmd->require_subcommand(1);
     PplArgs ppl;
@@ -175,7 +182,8 @@ int main(int argc, char** argv)
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        // --help and --version exit 0; a wrong option is a user error like any other: 1.
+        return app.exit(e) == 0 ? 0 : 1;
     }
 
     try {
@@ -191,6 +199,8 @@ int main(int argc, char** argv)
             return runCompress(compress);
         if (*exportCmd)
             return runExport(exportArgs);
+        if (*recoverCmd)
+            return runRecover(recover);
         if (*pplCmd)
             return runEvalPpl(ppl);
         if (*tputCmd)
@@ -210,6 +220,14 @@ int main(int argc, char** argv)
         return 130;
     } catch (const basis::Error& e) {
         std::cerr << "basis-cli: error: " << e.what() << "\n";
+        return 1;
+    } catch (const std::filesystem::filesystem_error& e) {
+        // The environment said no (a read-only folder, a full disk): the user's to fix, with the path named.
+        std::cerr << "basis-cli: error: " << (e.path1().empty() ? std::string() : e.path1().string() + ": ")
+                  << e.code().message() << "\n";
+        return 1;
+    } catch (const std::bad_alloc&) {
+        std::cerr << "basis-cli: error: out of memory\n";
         return 1;
     } catch (const c10::Error& e) {
         std::cerr << "basis-cli: LibTorch error: " << e.what_without_backtrace() << "\n";

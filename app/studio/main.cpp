@@ -25,7 +25,8 @@ int main(int argc, char** argv)
     window.show();
 
     if (!options.screenshot.isEmpty()) {
-        auto shoot = [&window, options] {
+        // The picture is written in every case (it shows what went wrong); a failure still exits 1 with its reason.
+        auto shoot = [&window, options](const QString& failure) {
             if (!options.tab.isEmpty() && !window.showTab(options.tab)) {
                 std::fprintf(stderr, "basis-studio: no tab '%s' (tabs: %s)\n", qPrintable(options.tab),
                              qPrintable(window.tabNames().join(QStringLiteral(", "))));
@@ -33,37 +34,45 @@ int main(int argc, char** argv)
                 return;
             }
             // Let layouts and queued updates settle before grabbing.
-            QTimer::singleShot(300, &window, [&window, options] {
+            QTimer::singleShot(300, &window, [&window, options, failure] {
                 const bool ok = window.grab().save(options.screenshot);
                 std::fprintf(ok ? stdout : stderr, ok ? "wrote %s\n" : "basis-studio: cannot write %s\n",
                              qPrintable(options.screenshot));
-                QApplication::exit(ok ? 0 : 1);
+                if (!failure.isEmpty())
+                    std::fprintf(stderr, "basis-studio: error: %s\n", qPrintable(failure));
+                QApplication::exit(ok && failure.isEmpty() ? 0 : 1);
             });
+        };
+        auto loadFailure = [&window] {
+            const QString e = window.lastError();
+            return e.isEmpty() ? QStringLiteral("the model could not be opened") : e;
         };
         if (!options.config.isEmpty()) {
             // The config's whole run first (calibrate, compress, evaluate, generate), then the picture.
-            QObject::connect(&window, &basis::ui::MainWindow::modelSettled, &window, [&window, shoot](bool loaded) {
+            QObject::connect(&window, &basis::ui::MainWindow::modelSettled, &window, [&window, shoot, loadFailure](bool loaded) {
                 if (!loaded) {
-                    shoot();   // the window shows why, in its log
+                    shoot(loadFailure());   // the window shows why, in its log
                     return;
                 }
                 auto* runner = new basis::ui::ConfigRunner(&window);
                 QObject::connect(runner, &basis::ui::ConfigRunner::finished, &window, [shoot](bool ok, const QString& error) {
-                    if (!ok)
-                        std::fprintf(stderr, "basis-studio: the config's run stopped: %s\n", qPrintable(error));
-                    shoot();
+                    shoot(ok ? QString() : QStringLiteral("the config's run stopped: ") + error);
                 });
                 runner->start();
             }, Qt::SingleShotConnection);
         } else if (!options.model.isEmpty())
-            QObject::connect(&window, &basis::ui::MainWindow::modelSettled, &window, shoot, Qt::SingleShotConnection);
+            QObject::connect(&window, &basis::ui::MainWindow::modelSettled, &window, [shoot, loadFailure](bool loaded) {
+                shoot(loaded ? QString() : loadFailure());
+            }, Qt::SingleShotConnection);
         else
-            QTimer::singleShot(0, &window, shoot);
+            QTimer::singleShot(0, &window, [shoot] { shoot({}); });
     }
 
     if (!options.config.isEmpty()) {
-        if (!window.openConfig(options.config, options.model) && !options.screenshot.isEmpty())
+        if (!window.openConfig(options.config, options.model) && !options.screenshot.isEmpty()) {
+            std::fprintf(stderr, "basis-studio: error: %s\n", qPrintable(window.lastError()));
             return 1;
+        }
     } else if (!options.model.isEmpty()) {
         window.openModel(options.model);
     }

@@ -5,6 +5,7 @@
 #include "atomic_file.h"
 #include "compression_plan.h"
 #include "error.h"
+#include "thread_limits.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -34,11 +35,16 @@ bool TasksEvaluation::operator==(const TasksEvaluation& o) const
 
 bool RunConfig::operator==(const RunConfig& o) const
 {
+    // A save flag without a path saves nothing (and is written as false): compare what is saved.
+    const bool saves[4] = {saveUntrainedModel && !untrainedModelPath.empty(), saveUpdatedModel && !updatedModelPath.empty(),
+                           o.saveUntrainedModel && !o.untrainedModelPath.empty(), o.saveUpdatedModel && !o.updatedModelPath.empty()};
+    if (saves[0] != saves[2] || saves[1] != saves[3])
+        return false;
     auto published = [](const RunConfig& c) {
         return std::tie(c.modelType, c.modelName, c.projectionNames, c.groupSize, c.compressionRatio, c.contextLength,
                         c.stride, c.sharePart, c.privatePart, c.datasetName, c.buildCalib, c.calibPath, c.calibrationSize,
                         c.calibBatchSize, c.datasetCacheDir, c.update, c.buildUpdateCalib, c.updateCalibPath,
-                        c.saveUntrainedModel, c.untrainedModelPath, c.saveUpdatedModel, c.updatedModelPath, c.loraRequested);
+                        c.untrainedModelPath, c.updatedModelPath, c.loraRequested);
     };
     auto ours = [](const RunConfig& c) {
         return std::tie(c.modelPath, c.method, c.calibrationText, c.updateText, c.dataDir, c.sampling, c.seed, c.bos,
@@ -221,6 +227,42 @@ void validate(Reader& r, const YAML::Node& root, RunConfig& c)
             r.fail(at("calibration_args", "dataset_name"),
                    "unknown dataset '" + c.datasetName + "' (known: " + kKnownDatasets + ")");
     }
+    // Asked to save but told nowhere: an error, not a run that silently saves nothing.
+    auto askedTrue = [&](const char* key) {
+        const YAML::Node n = root["model_saving"];   // an absent section is an invalid node: IsDefined first
+        return n.IsDefined() && n.IsMap() && n[key].IsDefined() && n[key].IsScalar() && n[key].as<bool>(false);
+    };
+    if (askedTrue("save_untrained_model") && c.untrainedModelPath.empty())
+        r.fail(at("model_saving", "save_untrained_model"),
+               "save_untrained_model is true but untrained_model_path is empty: name the folder, or set it to false");
+    if (askedTrue("save_updated_model") && c.updatedModelPath.empty())
+        r.fail(at("model_saving", "save_updated_model"),
+               "save_updated_model is true but updated_model_path is empty: name the folder, or set it to false");
+
+}
+
+// yaml-cpp keeps both entries of a repeated key and a lookup silently takes one: refuse it, naming both lines.
+void rejectDuplicateKeys(const Reader& r, const YAML::Node& n, const std::string& path, int depth = 0)
+{
+    if (depth > 64)
+        r.fail(n.Mark(), "nested more than 64 levels deep");
+    if (n.IsSequence()) {
+        for (const auto& item : n)
+            rejectDuplicateKeys(r, item, path, depth + 1);
+        return;
+    }
+    if (!n.IsMap())
+        return;
+    std::map<std::string, YAML::Mark> seen;
+    for (const auto& kv : n) {
+        const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("?");
+        const std::string full = path.empty() ? key : path + "." + key;
+        const auto [it, fresh] = seen.emplace(key, kv.first.Mark());
+        if (!fresh)
+            r.fail(kv.first.Mark(), "duplicate key '" + full + "' (first at line " + std::to_string(it->second.line + 1) +
+                                        "); a YAML mapping names each key once");
+        rejectDuplicateKeys(r, kv.second, full, depth + 1);
+    }
 }
 
 } // namespace
@@ -235,6 +277,7 @@ LoadedConfig parseRunConfig(const std::string& yaml, const std::string& source, 
     } catch (const YAML::ParserException& e) {
         r.fail(e.mark, "malformed YAML: " + e.msg);
     }
+    rejectDuplicateKeys(r, root, "");
     if (root.IsNull())
         root = YAML::Node(YAML::NodeType::Map);
     if (!root.IsMap())
@@ -307,7 +350,14 @@ LoadedConfig parseRunConfig(const std::string& yaml, const std::string& source, 
                        {"bos", str(c.bos)},
                        {"device", str(c.device)},
                        {"dtype", str(c.dtype)},
-                       {"threads", [&](auto& v, auto& k) { r.get(v, k, c.threads, "an integer"); }},
+                       {"threads", [&](auto& v, auto& k) {
+                            r.get(v, k, c.threads, "an integer");
+                            try {
+                                checkThreads(c.threads, k);
+                            } catch (const Error& e) {
+                                r.fail(v.Mark(), e.what());
+                            }
+                        }},
                        {"results_path", str(c.resultsPath)},
                        {"evaluate", [&](const YAML::Node& v, const std::string&) {
                             if (v.IsNull())
@@ -339,7 +389,7 @@ void resolvePaths(RunConfig& c, const fs::path& base)
 {
     auto fix = [&](std::string& p) {
         if (!p.empty() && fs::path(p).is_relative())
-            p = (fs::absolute(base) / p).lexically_normal().string();
+            p = (fs::absolute(base.empty() ? fs::path(".") : base) / p).lexically_normal().string();   // "run.yaml" has no parent
     };
     for (std::string* p : {&c.modelPath, &c.calibrationText, &c.updateText, &c.dataDir, &c.calibPath, &c.updateCalibPath,
                            &c.untrainedModelPath, &c.updatedModelPath, &c.resultsPath})
@@ -390,9 +440,9 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
     kv("update_calib_path", c.updateCalibPath);
     y << YAML::EndMap;
     y << YAML::Key << "model_saving" << YAML::Value << YAML::BeginMap;
-    kv("save_untrained_model", c.saveUntrainedModel);
+    kv("save_untrained_model", c.saveUntrainedModel && !c.untrainedModelPath.empty());
     kv("untrained_model_path", c.untrainedModelPath);
-    kv("save_updated_model", c.saveUpdatedModel);
+    kv("save_updated_model", c.saveUpdatedModel && !c.updatedModelPath.empty());
     kv("updated_model_path", c.updatedModelPath);
     y << YAML::EndMap;
     if (c.loraRequested)

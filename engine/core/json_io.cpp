@@ -25,7 +25,7 @@ std::string keyPath(const std::vector<std::string>& keys, const std::vector<bool
     std::string out;
     for (size_t i = 0; i < depth && i < keys.size(); ++i) {
         if (i == 8)
-            return out + "...";
+            return "'" + out + "...'";
         if (isArray[i])
             out += "[]";
         else if (!keys[i].empty())

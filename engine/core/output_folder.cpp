@@ -551,6 +551,28 @@ void verifyOutputFolder(const fs::path& dir, OutputKind kind)
     }
 }
 
+void prepareOutputFolder(const fs::path& out, OutputKind kind, const std::vector<fs::path>& inputs, const OutputRules& rules,
+                         const OutputLog& log)
+{
+    checkOutputFolder(out, kind, inputs, rules);   // a refusal needs no lock and creates nothing
+    OutputLock lock(out, log);
+    recoverOutputLeftovers(out, log);
+    checkOutputFolder(out, kind, inputs, rules);   // what recovery put back is checked too
+}
+
+bool hasOutputLeftovers(const fs::path& outPath)
+{
+    std::error_code ec;
+    const fs::path out = resolveOutputPath(outPath);
+    const std::string prefix = hiddenPrefix(out);
+    for (const auto& e : fs::directory_iterator(out.parent_path(), ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind(prefix, 0) == 0 && e.path() != lockPath(out))
+            return true;
+    }
+    return false;
+}
+
 bool isOutputFolderOf(const fs::path& dir, OutputKind kind)
 {
     try {

@@ -41,6 +41,14 @@ std::filesystem::path resolveOutputPath(const std::filesystem::path& out);
 void checkOutputFolder(const std::filesystem::path& out, OutputKind kind, const std::vector<std::filesystem::path>& inputs,
                        const OutputRules& rules = {});
 
+// Before long work: takes the lock, recovers what a killed run left, checks the target (checkOutputFolder) and
+// releases the lock. A user learns at once that an --out is refused, and a killed run is repaired first.
+void prepareOutputFolder(const std::filesystem::path& out, OutputKind kind, const std::vector<std::filesystem::path>& inputs,
+                         const OutputRules& rules = {}, const OutputLog& log = {});
+
+// True when a killed write of `out` left something beside it (recoverOutputLeftovers would act).
+bool hasOutputLeftovers(const std::filesystem::path& out);
+
 // Exclusive advisory lock for writing one target; waits (logging once) while another process holds it.
 class OutputLock {
 public:

@@ -2,6 +2,7 @@
 
 #include "blocks.h"
 #include "error.h"
+#include "output_folder.h"
 #include "safetensors.h"
 #include "weights.h"
 
@@ -14,10 +15,23 @@
 
 namespace basis {
 
+namespace {
+
+void requireFolder(const std::filesystem::path& dir)
+{
+    if (std::filesystem::is_directory(dir))
+        return;
+    if (!dir.empty() && hasOutputLeftovers(dir))
+        throw Error(dir.string() + ": not a folder, but a killed save left its copy beside it: run basis-cli recover --out " +
+                    dir.string());
+    throw Error(dir.string() + ": not a folder (expected a Hugging Face model folder with config.json)");
+}
+
+} // namespace
+
 std::unique_ptr<DecoderModel> DecoderModel::load(const std::filesystem::path& dir, const RunOptions& options)
 {
-    if (!std::filesystem::is_directory(dir))
-        throw Error(dir.string() + ": not a folder (expected a Hugging Face model folder with config.json)");
+    requireFolder(dir);
     std::unique_ptr<DecoderModel> model(new DecoderModel());
     model->m_dir = dir;
     model->m_config = parseModelConfig(dir / "config.json");
@@ -29,11 +43,21 @@ std::unique_ptr<DecoderModel> DecoderModel::load(const std::filesystem::path& di
     return model;
 }
 
-void DecoderModel::loadWeights(const Checkpoint& ckpt)
+void DecoderModel::checkHeaders(const std::filesystem::path& dir)
+{
+    requireFolder(dir);
+    DecoderModel model;
+    model.m_dir = dir;
+    model.m_config = parseModelConfig(dir / "config.json");
+    model.m_table = archTable(model.m_config);
+    model.loadWeights(Checkpoint::open(dir), /*headersOnly=*/true);
+}
+
+void DecoderModel::loadWeights(const Checkpoint& ckpt, bool headersOnly)
 {
     const ModelConfig& c = m_config;
     auto get = [&](const std::string& name, std::vector<int64_t> shape) {
-        return loadTensor(ckpt, name, shape, m_device, m_dtype);
+        return loadTensor(ckpt, name, shape, m_device, m_dtype, headersOnly);
     };
     const int64_t embedDim = c.wordEmbedProjDim;
     m_embed = get(m_table.embedTokens, {c.vocabSize, embedDim});

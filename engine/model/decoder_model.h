@@ -30,6 +30,9 @@ class DecoderModel {
 public:
     // Loads config.json and the safetensors weights of a Hugging Face folder. Errors name the file and tensor.
     static std::unique_ptr<DecoderModel> load(const std::filesystem::path& dir, const RunOptions& options = {});
+    // Every tensor the model needs is present with its shape and a floating dtype, and a compressed folder's
+    // section agrees with its tensors: the checks of load() from the headers alone (no weights read).
+    static void checkHeaders(const std::filesystem::path& dir);
 
     const ModelConfig& config() const { return m_config; }
     const ArchTable& table() const { return m_table; }
@@ -61,7 +64,7 @@ public:
 
 private:
     DecoderModel() = default;
-    void loadWeights(const Checkpoint& ckpt);
+    void loadWeights(const Checkpoint& ckpt, bool headersOnly = false);
     at::Tensor layerForward(int64_t l, const at::Tensor& x, KVCache* cache, int64_t start,
                             const at::Tensor& cos, const at::Tensor& sin) const;
     at::Tensor attention(int64_t l, const at::Tensor& x, KVCache* cache, int64_t start, const at::Tensor& cos,

@@ -134,6 +134,9 @@ PplResult evaluatePerplexity(const DecoderModel& model, const std::vector<int64_
     r.pplWindowMean = std::exp(sumWindowMeans / static_cast<double>(windows));
     r.protocol = options.protocol;
     r.ppl = options.protocol == PplProtocol::WindowMean ? r.pplWindowMean : r.pplTokenMean;
+    if (!std::isfinite(r.nll) || !std::isfinite(r.pplWindowMean))
+        throw Error("perplexity is not finite (mean NLL " + std::to_string(r.nll) +
+                    "): the model produced NaN or infinite logits on this text");
     r.context = context;
     r.stride = stride;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -130,6 +130,13 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
     settings.privateParts = resolveLabels(c.privatePart);
     settings.update = c.update;
     const CompressionPlan plan = stage(hooks, "plan", timings, [&] {
+        // Outputs that are not ours to replace are refused now, not after the work.
+        if (c.saveUntrainedModel && !c.untrainedModelPath.empty())
+            prepareOutputFolder(c.untrainedModelPath, OutputKind::CompressedModel, {c.modelPath, c.calibPath}, compressedModelRules(), hooks.job.log);
+        if (c.update && c.saveUpdatedModel && !c.updatedModelPath.empty())
+            prepareOutputFolder(c.updatedModelPath, OutputKind::CompressedModel, {c.modelPath, c.calibPath}, compressedModelRules(), hooks.job.log);
+        if (!c.resultsPath.empty() && fs::is_directory(c.resultsPath))
+            throw Error(c.resultsPath + ": basis_studio.results_path is a folder; it names the results file");
         return planCompression(model->config(), model->table(), settings);
     });
 

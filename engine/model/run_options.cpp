@@ -1,6 +1,7 @@
 #include "run_options.h"
 
 #include "error.h"
+#include "thread_limits.h"
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
@@ -43,9 +44,8 @@ c10::ScalarType resolveDType(const std::string& name)
 
 int applyThreads(int requested)
 {
-    int n = requested > 0 ? requested : static_cast<int>(std::thread::hardware_concurrency());
-    if (n <= 0)
-        n = 1;
+    checkThreads(requested);
+    const int n = requested > 0 ? requested : hardwareThreads();
     at::set_num_threads(n);
     return at::get_num_threads();
 }

@@ -57,7 +57,7 @@ DType fromScalarType(c10::ScalarType type)
 }
 
 at::Tensor loadTensor(const Checkpoint& ckpt, const std::string& name, const std::vector<int64_t>& expectedShape,
-                      c10::Device device, c10::ScalarType dtype)
+                      c10::Device device, c10::ScalarType dtype, bool headersOnly)
 {
     const TensorView& view = ckpt.tensor(name);
     auto file = ckpt.fileOf(name);
@@ -68,13 +68,20 @@ at::Tensor loadTensor(const Checkpoint& ckpt, const std::string& name, const std
     if (!at::isFloatingType(stored))
         throw Error(file->path().string() + ": tensor '" + name + "' has dtype " + dtypeName(view.dtype) +
                     ", expected a floating-point weight");
+    if (headersOnly)
+        return at::empty(view.shape, at::TensorOptions().dtype(dtype).device(at::kMeta));
     // The deleter keeps the memory-mapped file alive as long as the tensor.
     at::Tensor mapped = at::from_blob(
         const_cast<std::byte*>(view.data), view.shape, [file](void*) {}, at::TensorOptions().dtype(stored));
-    if (stored == dtype && device.is_cpu())
-        return mapped;
     // float16 has no CPU matmul in LibTorch 1.13: widen to the compute dtype.
-    return mapped.to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
+    at::Tensor out = stored == dtype && device.is_cpu() ? mapped : mapped.to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
+    // NaN or infinite weights (a damaged file, a header that shifts every weight) would give NaN results with
+    // exit 0: refuse them here, naming the tensor.
+    const int64_t bad = out.numel() - at::isfinite(out).sum().item<int64_t>();
+    if (bad > 0)
+        throw Error(file->path().string() + ": tensor '" + name + "' holds " + std::to_string(bad) +
+                    " NaN or infinite value(s); the file is damaged");
+    return out;
 }
 
 } // namespace basis

@@ -8,8 +8,9 @@ namespace basis {
 
 // A tensor of the checkpoint, checked against the expected shape (error names the folder and tensor).
 // float32 on CPU with a float32 file is zero-copy over the read-only memory map: never write to it in place.
+// headersOnly: check name, shape and dtype from the header alone and return a data-less (meta) tensor.
 at::Tensor loadTensor(const Checkpoint& ckpt, const std::string& name, const std::vector<int64_t>& expectedShape,
-                      c10::Device device, c10::ScalarType dtype);
+                      c10::Device device, c10::ScalarType dtype, bool headersOnly = false);
 
 c10::ScalarType toScalarType(DType dtype);
 DType fromScalarType(c10::ScalarType type);
