@@ -40,18 +40,6 @@ QCPColorGradient greys()
 
 QString percent(double fraction) { return QString::number(100.0 * fraction, 'f', 1) + QStringLiteral(" %"); }
 
-// A colour scale beside the axis rect, kept the same height as the axis rect by the margin group.
-QCPColorScale* addScale(QCustomPlot* plot, int column, const QString& label, QCPMarginGroup* margins)
-{
-    auto* scale = new QCPColorScale(plot);
-    plot->plotLayout()->addElement(0, column, scale);
-    scale->setType(QCPAxis::atRight);
-    scale->setBarWidth(14);
-    scale->axis()->setLabel(label);
-    scale->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
-    return scale;
-}
-
 QCustomPlot* makePlot()
 {
     auto* p = new QCustomPlot;

@@ -25,7 +25,7 @@ using LogFn = std::function<void(const std::string& line)>;
 struct JobContext {
     ProgressFn progress;                 // may be empty
     const CancelToken* cancel = nullptr; // may be null
-    LogFn log;                           // may be empty
+    LogFn log{};                         // may be empty
     void note(const std::string& line) const {
         if (log) log(line);
     }

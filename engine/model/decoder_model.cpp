@@ -241,6 +241,13 @@ at::Tensor DecoderModel::hiddenStates(const at::Tensor& idsIn, KVCache* cache) c
         throw Error("sequence of " + std::to_string(start + T) + " positions exceeds the model's " +
                     std::to_string(c.maxPositions) + " learned positions (lower --context)");
 
+    if (ids.numel() > 0) {
+        // A tokenizer of another model gives ids past the embedding: say so instead of LibTorch's index error.
+        const int64_t lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
+        if (lo < 0 || hi >= m_embed.size(0))
+            throw Error(m_dir.string() + ": token id " + std::to_string(lo < 0 ? lo : hi) + " is outside the model's " +
+                        std::to_string(m_embed.size(0)) + "-token vocabulary (the tokenizer does not belong to this model)");
+    }
     at::Tensor x = at::embedding(m_embed, ids);
     if (m_projectIn.defined())
         x = at::linear(x, m_projectIn);

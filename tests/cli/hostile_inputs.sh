@@ -44,6 +44,10 @@ copy "$gpt2" deep-vocab && cp "$gpt2tok"/* deep-vocab/ && rm -f deep-vocab/vocab
 { printf '{"model": {"type": "BPE", "vocab": {"!": '; deep; printf '}, "merges": []}}'; } > deep-vocab/tokenizer.json
 expect "deep tokenizer.json vocab id" "tokenizer.json|'model.vocab.!|nested" "$cli" eval ppl --model deep-vocab --text text.txt --context 64
 
+# A tokenizer of another model: ids past the embedding are an error, not LibTorch's index error (exit 2).
+copy "$gpt2" othertok && cp "$gpt2tok"/tokenizer.json "$gpt2tok"/tokenizer_config.json othertok/
+expect "tokenizer of another model" "othertok: token id|outside the model's 1000-token vocabulary" "$cli" eval ppl --model othertok --text text.txt --context 64
+
 # Weights: NaN, a header length off by one, missing or mis-shaped tensors (also for inspect).
 copy "$stories" nan
 printf '\xff\xff\xff\x7f' | dd of=nan/model.safetensors bs=1 seek=$(( $(od -An -tu8 -N8 nan/model.safetensors) + 8 )) conv=notrunc status=none

@@ -112,7 +112,8 @@ private slots:
                 QTest::addRow("basis-sharing r%d g%d", ratio, g) << QStringLiteral("basis-sharing") << ratio << g;
         for (const char* method : {"svd-llm", "svd"})
             for (int ratio : {10, 40, 80})
-                QTest::addRow("%s r%d", method, ratio) << QString::fromLatin1(method) << ratio << 3;
+                QTest::newRow((QByteArray(method) + " r" + QByteArray::number(ratio)).constData())
+                    << QString::fromLatin1(method) << ratio << 3;
     }
 
     void liveCountsEqualTheEngine()

@@ -286,7 +286,7 @@ private slots:
     void liveUpdateTimes()
     {
         MainWindow& w = *m_window;
-        for (const QString tab : {QStringLiteral("spectra"), QStringLiteral("heatmaps")}) {
+        for (const QString& tab : {QStringLiteral("spectra"), QStringLiteral("heatmaps")}) {
             QVERIFY(w.showTab(tab));
             QElapsedTimer t;
             t.start();
