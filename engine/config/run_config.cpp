@@ -196,8 +196,8 @@ void validate(Reader& r, const YAML::Node& root, RunConfig& c)
 {
     const YAML::Mark top = root.Mark();
     auto at = [&](const char* sec, const char* key) {
-        YAML::Node n = root[sec];
-        return n.IsMap() && n[key].IsDefined() ? n[key].Mark() : top;
+        YAML::Node n = root[sec];   // an absent section is an invalid node, on which IsMap() throws
+        return n.IsDefined() && n.IsMap() && n[key].IsDefined() ? n[key].Mark() : top;
     };
     try {
         parseMethod(c.method);
@@ -267,7 +267,9 @@ void rejectDuplicateKeys(const Reader& r, const YAML::Node& n, const std::string
 
 } // namespace
 
-LoadedConfig parseRunConfig(const std::string& yaml, const std::string& source, const std::vector<std::string>& overrides)
+namespace {
+
+LoadedConfig parseDocument(const std::string& yaml, const std::string& source, const std::vector<std::string>& overrides)
 {
     LoadedConfig out;
     Reader r(source, out);
@@ -376,6 +378,19 @@ LoadedConfig parseRunConfig(const std::string& yaml, const std::string& source, 
     }
     validate(r, root, c);
     return out;
+}
+
+} // namespace
+
+LoadedConfig parseRunConfig(const std::string& yaml, const std::string& source, const std::vector<std::string>& overrides)
+{
+    try {
+        return parseDocument(yaml, source, overrides);
+    } catch (const YAML::Exception& e) {
+        // Whatever yaml-cpp throws that the reader did not turn into a message of its own (found by fuzzing).
+        const std::string where = e.mark.is_null() ? source : source + ":" + std::to_string(e.mark.line + 1);
+        throw Error(where + ": " + e.msg);
+    }
 }
 
 LoadedConfig loadRunConfig(const fs::path& file, const std::vector<std::string>& overrides)

@@ -2,11 +2,13 @@
 // Perplexity over windows of a token stream, with the protocol stated in every result.
 #include "progress.h"
 
-#include <ATen/core/Tensor.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
+
+namespace at {
+class Tensor;   // sumNll's arguments: declared, so this header stays free of LibTorch
+}
 
 namespace basis {
 

@@ -1,0 +1,84 @@
+#pragma once
+// What each job of the engine takes, with its defaults stated once: the CLI's flags and --help, the YAML keys and
+// the studio's initial control values all start from these. Torch-free, so the studio carries them as they are.
+#include "compression_plan.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace basis {
+
+// Where and how a model runs.
+struct RunSetup {
+    std::string device = "auto";     // auto (CUDA when LibTorch has it), cpu, cuda, cuda:N
+    std::string dtype = "float32";   // float32 or bfloat16
+    int threads = 0;                 // 0 = every CPU this process may use
+};
+
+// The calibration text (a file, or a dataset preset's train split) and how it is cut into chunks.
+struct CalibrateOptions {
+    std::filesystem::path text;      // a text file read as it is ...
+    std::string dataset;             // ... or a preset (wikitext2, ptb, c4, tinystories) under dataDir
+    std::filesystem::path dataDir;
+    int64_t samples = 0;             // chunks; 0 = every full chunk
+    int64_t context = 512;           // tokens per chunk
+    std::string sampling = "sequential";   // or random (with seed)
+    uint64_t seed = 0;
+    int64_t batch = 1;               // chunks per forward pass
+    std::string bos = "auto";        // auto, always, never: BOS once at the start of the text
+    std::filesystem::path cacheDir;  // empty: no cache; else reused when it matches, written when not
+    bool force = false;              // recompute even when the cache matches
+    bool recomputeOnMismatch = false;// a cache of other text or settings is recomputed (studio) instead of refused
+    std::vector<int64_t> spectra;    // group sizes whose spectra are stored with the cache
+    std::string device;              // empty: the loaded model's device; cuda:N runs the passes on a GPU copy
+};
+
+// Compression, with the optional coefficient refit (update) that runs on statistics of the compressed model.
+struct CompressOptions {
+    CompressionSettings settings;
+    // The update's statistics: this text (or preset) through the compressed model, cut like the calibration.
+    // Empty text and dataset: the calibration text.
+    std::filesystem::path updateText;
+    std::string updateDataset;
+    std::filesystem::path updateCacheDir;   // a cache for the update statistics (empty: none)
+    std::string device;              // where the compressed copy lives and is factorized (empty: the model's device)
+};
+
+struct PerplexityJobOptions {
+    std::filesystem::path text;      // a text file ...
+    std::string dataset;             // ... or a preset under dataDir
+    std::filesystem::path dataDir;
+    std::string split = "test";      // test, valid or train
+    int64_t maxDocuments = 0;        // c4: the first N documents (0 = all)
+    int64_t context = 512;
+    int64_t stride = 0;              // 0 = the context (disjoint windows)
+    std::string protocol = "window-mean";   // or token-mean
+    std::string bos = "auto";
+    bool compressed = false;         // the compressed model instead of the dense one
+};
+
+struct ThroughputJobOptions {
+    int64_t batch = 1, promptLen = 128, genLen = 64, warmup = 1, repeats = 5;
+    bool compressed = false;
+};
+
+struct TasksJobOptions {
+    std::string task = "hellaswag";  // a mcTasks() name
+    std::filesystem::path data;      // JSONL, one document per line
+    int64_t limit = 0;               // first N documents; 0 = all
+    int64_t batch = 32;              // choices per forward pass
+    std::string bos = "never";       // lm-evaluation-harness's Hugging Face default
+    bool compressed = false;
+};
+
+struct GenerateJobOptions {
+    std::string prompt;              // empty: start from BOS
+    int64_t maxNewTokens = 64;
+    bool ignoreEos = false;
+    bool bothModels = true;          // the dense model, then the compressed one when there is one
+    bool compressed = false;         // with bothModels false: which one
+};
+
+} // namespace basis

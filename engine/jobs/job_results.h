@@ -1,0 +1,114 @@
+#pragma once
+// What each job of the engine returns. Torch-free: the studio carries these across threads as they are.
+#include "compression_plan.h"
+#include "model_config.h"
+#include "multiple_choice.h"
+#include "perplexity.h"
+#include "throughput.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace basis {
+
+struct ModelSummary {
+    std::filesystem::path dir;
+    ModelConfig config;
+    std::string dtype;               // compute dtype in memory ("float32"); config.torchDtype is the file's
+    std::string device;
+    int threads = 0;                 // CPU threads LibTorch runs with
+    int64_t parameters = 0;          // distinct parameters of the loaded weights
+    std::string tokenizer;           // tokenizer kind, or empty when the folder has none
+    bool synthetic = false;          // random weights written by the synthetic writer
+    bool compressed = false;         // the folder is itself a compressed model
+};
+
+struct CalibrationSummary {
+    int64_t samples = 0, tokens = 0;
+    bool reused = false;             // a matching cache was loaded
+    bool spectraWritten = false;     // spectra were computed and stored with the cache
+    double seconds = 0;
+    std::filesystem::path cacheDir;
+    nlohmann::json record;           // what a saved model records: fingerprints, settings, text, cache
+};
+
+struct GroupSummary {
+    std::string part;
+    std::vector<int64_t> layers;
+    int64_t k = 0;
+    double energy = 0;               // fraction of sum(s^2) kept; 0 for plain svd without statistics
+};
+
+struct CompressionSummary {
+    CompressionPlan plan;            // its part specs point into the workspace's model: read while it lives
+    CompressionSettings settings;
+    int64_t modelBefore = 0, modelAfter = 0, targetBefore = 0, targetAfter = 0;
+    std::vector<GroupSummary> groups;
+    bool refitted = false;           // the coefficient update ran
+    double factorizeSeconds = 0, refitSeconds = 0, seconds = 0;
+};
+
+// Singular values of S W_G for every part and group at some group sizes: what the energy kept of any ratio at
+// those sizes is read from without touching the model.
+struct SpectraSummary {
+    std::map<std::tuple<int64_t, std::string, int64_t>, std::vector<double>> values;   // (g, part, group) -> s
+};
+
+// Which model a result was measured on, for result tables and the Pareto plot.
+struct ModelVariant {
+    std::string variant;             // "dense" or "compressed"
+    std::string method;              // "dense", or the compression method
+    double ratio = 0;                // compression settings (0 for dense)
+    int64_t groupSize = 0;
+    int64_t parameters = 0;          // distinct parameters of that model
+    int64_t denseParameters = 0;     // of the dense model, for "parameters kept (%)"
+};
+
+struct PerplexitySummary {
+    ModelVariant model;
+    PplResult result;
+    std::string source;              // dataset preset name or text file name
+    std::filesystem::path file;      // the file read
+    std::string recipe;              // how the text was made from it (datasets.h)
+    bool bosAdded = false;
+};
+
+struct ThroughputSummary {
+    ModelVariant model;
+    ThroughputResult result;
+    double seconds = 0;
+};
+
+struct TasksSummary {
+    ModelVariant model;
+    McResult result;
+    std::string task;
+    std::filesystem::path data;
+    int64_t originalItems = 0;       // documents in the file (before the limit)
+};
+
+// One model's continuation of the prompt.
+struct GenerationOutput {
+    ModelVariant model;
+    std::string text;                // the prompt's continuation only
+    std::string wholeText;           // the prompt and its continuation, decoded together
+    std::vector<int64_t> tokens;     // the prompt's tokens, then the new ones
+    int64_t promptTokens = 0, newTokens = 0;
+    double prefillSeconds = 0, decodeSeconds = 0;
+    bool finished = false;           // false while streaming
+};
+
+// Where the engine can run, asked of LibTorch without the caller including it.
+struct ComputeDevices {
+    bool cudaBuilt = false;          // this LibTorch build has CUDA support
+    int cudaCount = 0;               // CUDA devices found
+    std::string libtorchVersion;     // TORCH_VERSION of the LibTorch compiled against ("1.13.1")
+};
+
+} // namespace basis

@@ -1,0 +1,534 @@
+#include "workspace.h"
+
+#include "atomic_file.h"
+#include "calibration_job.h"
+#include "compress.h"
+#include "compressed_io.h"
+#include "datasets.h"
+#include "decoder_model.h"
+#include "error.h"
+#include "generate.h"
+#include "multiple_choice.h"
+#include "run_options.h"
+#include "spectra.h"
+#include "synth.h"
+#include "throughput.h"
+#include "tokenizer.h"
+
+#include <ATen/Context.h>
+#include <torch/version.h>
+
+#include <chrono>
+#include <optional>
+#include <sstream>
+
+namespace basis {
+
+namespace fs = std::filesystem;
+
+struct Workspace::State {
+    std::unique_ptr<DecoderModel> dense;        // as loaded: calibration and the dense evaluations use it
+    std::unique_ptr<Tokenizer> tokenizer;       // null when the folder has none
+    std::unique_ptr<CalibrationStats> stats;    // of `dense`
+    std::optional<CalibrateOptions> calibration;   // how `stats` were made (absent for a cache given alone)
+    nlohmann::json calibrationRecord = nlohmann::json::object();
+    std::unique_ptr<DecoderModel> compressed;   // a second copy of the weights, compressed in place
+    std::unique_ptr<CompressionResult> result;
+    std::vector<std::vector<at::Tensor>> denseWeights;   // of the compressed copy before factorizing, for the refit
+    CompressionSummary summary;
+    ModelSummary model;
+    RunSetup run;
+    int threads = 0;
+};
+
+namespace {
+
+double since(std::chrono::steady_clock::time_point t0)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string dtypeName(c10::ScalarType t)
+{
+    return t == c10::kBFloat16 ? "bfloat16" : t == c10::kFloat ? "float32" : std::string(c10::toString(t));
+}
+
+// The new text as it reads after the prompt: SentencePiece drops the leading space of the first piece it decodes,
+// so the continuation is the whole sequence's text past the prompt's text, not the new tokens decoded alone.
+std::string continuationText(const Tokenizer& tokenizer, const std::vector<int64_t>& prompt, const std::vector<int64_t>& fresh)
+{
+    std::vector<int64_t> all = prompt;
+    all.insert(all.end(), fresh.begin(), fresh.end());
+    const std::string whole = tokenizer.decode(all), head = tokenizer.decode(prompt);
+    if (whole.compare(0, head.size(), head) == 0)
+        return whole.substr(head.size());
+    return tokenizer.decode(fresh);
+}
+
+CalibrationRequest requestFor(const CalibrateOptions& o)
+{
+    CalibrationRequest r;
+    r.text = o.text;
+    r.dataset = o.dataset;
+    r.dataDir = o.dataDir;
+    r.options.samples = o.samples;
+    r.options.context = o.context;
+    r.options.sampling = parseSampling(o.sampling);
+    r.options.seed = o.seed;
+    r.options.batch = o.batch;
+    r.bos = parseBosPolicy(o.bos);
+    r.cacheDir = o.cacheDir;
+    r.force = o.force;
+    r.spectra = o.spectra;
+    return r;
+}
+
+// Non-blank lines of a task file: lm-eval's "original" sample count, which a limit cuts to "effective".
+int64_t documentCount(const fs::path& file)
+{
+    std::istringstream in(readFile(file));
+    int64_t n = 0;
+    for (std::string line; std::getline(in, line);)
+        n += line.find_first_not_of(" \t\r\n") != std::string::npos;
+    return n;
+}
+
+} // namespace
+
+Workspace::Workspace() : m(std::make_unique<State>()) {}
+Workspace::~Workspace() = default;
+
+ComputeDevices Workspace::computeDevices()
+{
+    ComputeDevices d;
+    d.cudaBuilt = at::Context::hasCUDART();   // the CUDA runtime is linked, whether or not a device is present
+    d.cudaCount = d.cudaBuilt ? cudaDeviceCount() : 0;
+    d.libtorchVersion = TORCH_VERSION;
+    return d;
+}
+
+bool Workspace::hasModel() const { return m->dense != nullptr; }
+bool Workspace::hasTokenizer() const { return m->tokenizer != nullptr; }
+bool Workspace::hasCalibration() const { return m->stats != nullptr; }
+bool Workspace::hasCompressed() const { return m->compressed != nullptr; }
+
+const ModelSummary& Workspace::model() const
+{
+    if (!m->dense)
+        throw Error("no model: open one first");
+    return m->model;
+}
+
+CompressionPlan Workspace::plan(const CompressionSettings& settings) const
+{
+    if (!m->dense)
+        throw Error("compression needs a model: open one first");
+    return planCompression(m->dense->config(), m->dense->table(), settings);
+}
+
+ModelSummary Workspace::load(const fs::path& dir, const RunSetup& run, const JobContext& job)
+{
+    // LibTorch's thread count is per calling thread with OpenMP: set it on the thread that runs the jobs.
+    m->threads = applyThreads(run.threads);
+    job.report(0, 2, "reading weights");
+    auto model = DecoderModel::load(dir, RunOptions{run.device, run.dtype, m->threads});
+    job.checkCancelled();
+    job.report(1, 2, "reading tokenizer");
+    std::unique_ptr<Tokenizer> tokenizer;
+    try {
+        tokenizer = loadTokenizer(dir);
+    } catch (const Error& e) {
+        // A folder without a tokenizer still shows its shapes and counts; the jobs that read text say why they cannot.
+        job.note(std::string("no tokenizer: ") + e.what());
+    }
+    job.report(2, 2, "loaded");
+
+    ModelSummary s;
+    s.dir = dir;
+    s.config = model->config();
+    s.dtype = dtypeName(model->dtype());
+    s.device = model->device().str();
+    s.threads = m->threads;
+    s.parameters = model->parameterCount();
+    s.tokenizer = tokenizer ? tokenizer->kind() : std::string();
+    s.synthetic = s.config.raw.contains("basis_studio_synthetic");
+    s.compressed = s.config.raw.contains("compression");
+
+    m = std::make_unique<State>();   // forget statistics, compressed copy and results of the previous model
+    m->dense = std::move(model);
+    m->tokenizer = std::move(tokenizer);
+    m->model = s;
+    m->run = run;
+    m->threads = s.threads;
+    return s;
+}
+
+ModelSummary Workspace::makeDemoModel(const std::string& preset, const fs::path& dir, const fs::path& tokenizerDir,
+                                      const JobContext& job)
+{
+    job.report(0, 1, "writing random weights");
+    writeSyntheticCheckpoint(synthPreset(preset), dir, /*seed=*/0, tokenizerDir);
+    job.checkCancelled();
+    return load(dir, {"cpu", "float32", 0}, job);
+}
+
+CalibrationSummary Workspace::calibrate(const CalibrateOptions& options, const JobContext& job)
+{
+    if (!m->dense)
+        throw Error("calibration needs a model: open one first");
+    if (!m->tokenizer)
+        throw Error(m->dense->dir().string() + ": no tokenizer (tokenizer.model, tokenizer.json or vocab.json + "
+                    "merges.txt), so calibration text cannot be read");
+    if (m->model.compressed)
+        throw Error(m->dense->dir().string() + " is already compressed; calibrate the original model");
+    CalibrationRequest r = requestFor(options);
+    const auto t0 = std::chrono::steady_clock::now();
+    // On a GPU the passes run on a copy of the weights loaded there (freed on return); the statistics are
+    // accumulated on the CPU either way.
+    std::unique_ptr<DecoderModel> onDevice;
+    if (!options.device.empty() && options.device != m->dense->device().str() &&
+        !(options.device == "cpu" && m->dense->device().is_cpu())) {
+        job.report(0, 1, "loading the weights on " + options.device);
+        onDevice = DecoderModel::load(m->dense->dir(), RunOptions{options.device, dtypeName(m->dense->dtype()), m->threads});
+        job.checkCancelled();
+    }
+    DecoderModel& model = onDevice ? *onDevice : *m->dense;
+    CalibrationOutcome out;
+    try {
+        out = calibrateFromText(model, *m->tokenizer, r, job);
+    } catch (const Cancelled&) {
+        throw;
+    } catch (const Error& e) {
+        // A cache made with other text or settings: the studio recomputes instead of making the user delete it.
+        if (!options.recomputeOnMismatch || r.cacheDir.empty() || !fs::exists(r.cacheDir / "calibration.json"))
+            throw;
+        job.note(std::string("calibration cache not reused (") + e.what() + "); recomputing");
+        r.force = true;
+        out = calibrateFromText(model, *m->tokenizer, r, job);
+    }
+    m->stats = std::make_unique<CalibrationStats>(std::move(out.stats));
+    m->calibration = options;
+    m->calibrationRecord = out.identity.toJson();
+    m->calibrationRecord["reused"] = out.reused;
+    m->calibrationRecord["text"] = r.text.string();
+    if (!r.dataset.empty())
+        m->calibrationRecord["dataset"] = r.dataset;
+    if (!r.cacheDir.empty())
+        m->calibrationRecord["cache"] = r.cacheDir.string();
+    CalibrationSummary s;
+    s.samples = m->stats->samples;
+    s.tokens = m->stats->tokens;
+    s.reused = out.reused;
+    s.spectraWritten = out.spectraWritten;
+    s.seconds = since(t0);
+    s.cacheDir = options.cacheDir;
+    s.record = m->calibrationRecord;
+    return s;
+}
+
+CalibrationSummary Workspace::useCalibrationCache(const fs::path& cacheDir, const JobContext& job)
+{
+    if (!m->dense)
+        throw Error("calibration needs a model: open one first");
+    const auto t0 = std::chrono::steady_clock::now();
+    job.report(0, 1, "reading the calibration cache");
+    CalibrationIdentity id;
+    m->stats = std::make_unique<CalibrationStats>(loadCalibrationFor(*m->dense, cacheDir, &id));
+    m->calibration.reset();   // its text is not known here: an update needs its own
+    m->calibrationRecord = id.toJson();
+    m->calibrationRecord["cache"] = cacheDir.string();
+    CalibrationSummary s;
+    s.samples = m->stats->samples;
+    s.tokens = m->stats->tokens;
+    s.reused = true;
+    s.seconds = since(t0);
+    s.cacheDir = cacheDir;
+    s.record = m->calibrationRecord;
+    return s;
+}
+
+CompressionSummary Workspace::factorize(const CompressOptions& options, const JobContext& job)
+{
+    if (!m->dense)
+        throw Error("compression needs a model: open one first");
+    if (m->model.compressed)
+        throw Error(m->dense->dir().string() + ": this folder is already compressed; compress the original model");
+    const CompressionPlan plan = planCompression(m->dense->config(), m->dense->table(), options.settings);
+    if (options.settings.method != Method::Svd && !m->stats)
+        throw Error(methodName(options.settings.method) + " needs calibration statistics: calibrate first");
+    const auto t0 = std::chrono::steady_clock::now();
+    // A fresh copy of the dense weights (memory-mapped, so cheap for float32) keeps the loaded model dense for
+    // comparisons; it lives on the compression device (default: the loaded model's).
+    const std::string device = options.device.empty() ? m->run.device : options.device;
+    auto copy = DecoderModel::load(m->dense->dir(), RunOptions{device, dtypeName(m->dense->dtype()), m->threads});
+    m->denseWeights = options.settings.update ? snapshotDenseWeights(*copy) : std::vector<std::vector<at::Tensor>>{};
+    CompressionResult result = compressModel(*copy, options.settings.method == Method::Svd ? nullptr : m->stats.get(), plan, job);
+
+    CompressionSummary s;
+    s.plan = result.plan;
+    s.settings = result.plan.settings;
+    s.modelBefore = result.plan.modelBefore;
+    s.modelAfter = result.plan.modelAfter;
+    s.targetBefore = result.plan.targetBefore;
+    s.targetAfter = result.plan.targetAfter;
+    for (const GroupResult& g : result.groups)
+        s.groups.push_back({g.part, g.layers, g.k, g.energy});
+    s.factorizeSeconds = result.seconds;
+    s.seconds = since(t0);
+    m->compressed = std::move(copy);
+    m->result = std::make_unique<CompressionResult>(std::move(result));
+    m->summary = s;
+    return s;
+}
+
+CompressionSummary Workspace::refit(const CompressOptions& options, const JobContext& job)
+{
+    if (!m->compressed || !m->result)
+        throw Error("the update refits a compressed model: compress first");
+    if (m->denseWeights.empty())
+        throw Error("the update needs the dense weights kept at compression: compress with update on");
+    const auto t0 = std::chrono::steady_clock::now();
+    CalibrateOptions text = m->calibration.value_or(CalibrateOptions{});
+    text.cacheDir = options.updateCacheDir;
+    text.force = false;
+    text.spectra.clear();
+    text.device.clear();
+    if (!options.updateText.empty() || !options.updateDataset.empty()) {
+        text.text = options.updateText;
+        text.dataset = options.updateDataset;
+    }
+    if (text.text.empty() && text.dataset.empty())
+        throw Error("the update collects statistics on the compressed model and needs a text: give an update text "
+                    "(--update-text FILE), or calibrate from a text instead of a cache");
+    if (!m->tokenizer)
+        throw Error(m->dense->dir().string() + ": no tokenizer, so the update text cannot be read");
+    job.report(0, 1, "update: statistics of the compressed model");
+    const CalibrationOutcome updated = calibrateFromText(*m->compressed, *m->tokenizer, requestFor(text), job);
+    refitCoefficients(*m->compressed, m->denseWeights, updated.stats, m->result->plan, job);
+    m->denseWeights.clear();
+    m->calibrationRecord["update_text"] = text.dataset.empty() ? text.text.string() : text.dataset;
+    m->summary.refitted = true;
+    m->summary.refitSeconds = since(t0);
+    m->summary.seconds += m->summary.refitSeconds;
+    return m->summary;
+}
+
+CompressionSummary Workspace::compress(const CompressOptions& options, const JobContext& job)
+{
+    CompressionSummary s = factorize(options, job);
+    if (options.settings.update)
+        s = refit(options, job);
+    return s;
+}
+
+void Workspace::saveCompressed(const fs::path& out, const nlohmann::json& extra, const JobContext& job)
+{
+    if (!m->compressed || !m->result)
+        throw Error("nothing to save: compress first");
+    nlohmann::json record = {{"calibration", m->calibrationRecord}};
+    if (extra.is_object())
+        record.update(extra);
+    saveCompressedModel(*m->compressed, *m->result, out, record, job);
+}
+
+void Workspace::exportDense(const fs::path& out, const JobContext& job)
+{
+    if (!m->dense)
+        throw Error("no model: open one first");
+    if (!m->model.compressed)
+        throw Error(m->dense->dir().string() + ": not a compressed model folder (config.json has no compression section)");
+    basis::exportDense(*m->dense, out, job);
+}
+
+SpectraSummary Workspace::computeSpectra(const std::vector<int64_t>& groupSizes, const JobContext& job)
+{
+    if (!m->dense || !m->stats)
+        throw Error("the energy kept needs calibration statistics: calibrate first");
+    const Spectra spectra = basis::computeSpectra(*m->dense, *m->stats, groupSizes, job);
+    SpectraSummary out;
+    for (const auto& [key, s] : spectra.values) {
+        const at::Tensor c = s.to(at::kDouble).contiguous();
+        out.values[key] = std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    }
+    return out;
+}
+
+namespace {
+
+const DecoderModel& pick(const std::unique_ptr<DecoderModel>& dense, const std::unique_ptr<DecoderModel>& compressed,
+                         bool wantCompressed)
+{
+    const DecoderModel* model = wantCompressed ? compressed.get() : dense.get();
+    if (!model)
+        throw Error(wantCompressed ? "no compressed model yet: compress first" : "no model: open one first");
+    return *model;
+}
+
+ModelVariant variantOf(const DecoderModel& model, const DecoderModel& dense, const CompressionResult* result, bool compressed)
+{
+    ModelVariant v;
+    v.variant = compressed ? "compressed" : "dense";
+    v.method = "dense";
+    if (compressed && result) {
+        v.method = methodName(result->plan.settings.method);
+        v.ratio = result->plan.settings.ratio;
+        v.groupSize = result->plan.settings.groupSize;
+    } else if (dense.config().raw.contains("compression")) {
+        const auto& c = dense.config().raw.at("compression");   // a compressed folder loaded as it is
+        v.method = c.value("method", std::string("compressed"));
+        v.ratio = c.value("ratio", 0.0);
+        v.groupSize = c.value("group_size", int64_t{0});
+    }
+    v.parameters = model.parameterCount();
+    v.denseParameters = dense.parameterCount();
+    return v;
+}
+
+} // namespace
+
+PerplexitySummary Workspace::perplexity(const PerplexityJobOptions& o, const JobContext& job)
+{
+    const DecoderModel& model = pick(m->dense, m->compressed, o.compressed);
+    if (!m->tokenizer)
+        throw Error(m->dense->dir().string() + ": no tokenizer, so evaluation text cannot be read");
+    if (o.text.empty() == o.dataset.empty())
+        throw Error("perplexity needs exactly one of a text file and a dataset preset");
+    const DatasetText data = !o.text.empty() ? loadTextFile(o.text) : loadDataset(o.dataset, o.dataDir, {o.split, o.maxDocuments});
+    PerplexitySummary s;
+    s.model = variantOf(model, *m->dense, m->result.get(), o.compressed);
+    s.source = !o.dataset.empty() ? data.name : o.text.filename().string();
+    s.file = data.file;
+    s.recipe = data.recipe;
+    job.report(0, 1, "tokenizing " + s.source);
+    const auto ids = tokenizeForEvaluation(*m->tokenizer, data.text, parseBosPolicy(o.bos), &s.bosAdded);
+    PplOptions p;
+    p.context = o.context;
+    p.stride = o.stride;
+    p.protocol = parseProtocol(o.protocol);
+    s.result = evaluatePerplexity(model, ids, p, job);
+    return s;
+}
+
+namespace {
+
+ThroughputOptions throughputOptions(const ThroughputJobOptions& o)
+{
+    ThroughputOptions t;
+    t.batch = o.batch;
+    t.promptLen = o.promptLen;
+    t.genLen = o.genLen;
+    t.warmup = o.warmup;
+    t.repeats = o.repeats;
+    return t;
+}
+
+} // namespace
+
+ThroughputSummary Workspace::throughput(const ThroughputJobOptions& o, const JobContext& job)
+{
+    const DecoderModel& model = pick(m->dense, m->compressed, o.compressed);
+    ThroughputSummary s;
+    s.model = variantOf(model, *m->dense, m->result.get(), o.compressed);
+    const auto t0 = std::chrono::steady_clock::now();
+    s.result = measureThroughput(model, throughputOptions(o), job);
+    s.seconds = since(t0);
+    return s;
+}
+
+ThroughputComparison compareThroughput(const Workspace& base, bool baseCompressed, const Workspace& other,
+                                       bool otherCompressed, const ThroughputJobOptions& options, const JobContext& job)
+{
+    const DecoderModel& a = pick(base.m->dense, base.m->compressed, baseCompressed);
+    const DecoderModel& b = pick(other.m->dense, other.m->compressed, otherCompressed);
+    return basis::compareThroughput(a, b, throughputOptions(options), job);
+}
+
+TasksSummary Workspace::tasks(const TasksJobOptions& o, const JobContext& job)
+{
+    const DecoderModel& model = pick(m->dense, m->compressed, o.compressed);
+    if (!m->tokenizer)
+        throw Error(m->dense->dir().string() + ": no tokenizer, so task texts cannot be read");
+    if (o.data.empty())
+        throw Error("zero-shot tasks: choose a JSONL task file");
+    if (o.limit < 0)
+        throw Error("zero-shot tasks: the limit must be 0 (every item) or more (got " + std::to_string(o.limit) + ")");
+    const McTaskInfo& task = mcTask(o.task);
+    job.report(0, 1, "reading " + o.data.filename().string());
+    const std::vector<McItem> items = readMcTaskFile(task.name, o.data, o.limit);
+    McOptions mc;
+    mc.batch = o.batch;
+    mc.bos = parseBosPolicy(o.bos);
+    TasksSummary s;
+    s.model = variantOf(model, *m->dense, m->result.get(), o.compressed);
+    s.task = task.name;
+    s.data = o.data;
+    s.originalItems = documentCount(o.data);
+    s.result = evaluateMultipleChoice(model, *m->tokenizer, items, mc, job, task.name);
+    s.result.reportsAccNorm = task.accNorm;
+    return s;
+}
+
+std::vector<GenerationOutput> Workspace::generate(const GenerateJobOptions& options, const JobContext& job,
+                                                  const GenerationFn& onUpdate)
+{
+    if (!m->dense)
+        throw Error("generation needs a model: open one first");
+    if (!m->tokenizer)
+        throw Error(m->dense->dir().string() + ": no tokenizer, so a prompt cannot be read");
+    if (options.maxNewTokens < 1)
+        throw Error("generation needs at least one new token");
+    // The prompt is read as an evaluation text is (BOS once at the start when the tokenizer adds one).
+    std::vector<int64_t> prompt = tokenizeForEvaluation(*m->tokenizer, options.prompt, BosPolicy::Auto);
+    if (prompt.empty()) {
+        if (!m->tokenizer->bosId())
+            throw Error("the prompt is empty and " + m->dense->dir().string() + "'s tokenizer has no BOS token to start from");
+        prompt.push_back(*m->tokenizer->bosId());
+    }
+    std::vector<bool> which;
+    if (options.bothModels) {
+        which.push_back(false);
+        if (m->compressed)
+            which.push_back(true);
+    } else {
+        which.push_back(options.compressed);
+    }
+    const int64_t total = options.maxNewTokens * int64_t(which.size());
+    std::vector<GenerationOutput> outputs;
+    for (size_t i = 0; i < which.size(); ++i) {
+        const DecoderModel& model = pick(m->dense, m->compressed, which[i]);
+        GenerationOutput out;
+        out.model = variantOf(model, *m->dense, m->result.get(), which[i]);
+        out.promptTokens = int64_t(prompt.size());
+        std::vector<int64_t> fresh;
+        GenerateOptions g;
+        g.maxNewTokens = options.maxNewTokens;
+        g.stopAtEos = !options.ignoreEos;
+        g.onToken = [&](int64_t token) {
+            fresh.push_back(token);
+            if (onUpdate) {
+                out.text = continuationText(*m->tokenizer, prompt, fresh);
+                out.newTokens = int64_t(fresh.size());
+                onUpdate(out);
+            }
+        };
+        const int64_t offset = options.maxNewTokens * int64_t(i);
+        JobContext inner = job;
+        inner.progress = [&](int64_t done, int64_t, const std::string&) {
+            job.report(offset + done, total, "generating (" + out.model.variant + ")");
+        };
+        const GenerateResult r = generateGreedy(model, prompt, g, inner);
+        out.text = continuationText(*m->tokenizer, prompt, std::vector<int64_t>(r.tokens.begin() + r.promptTokens, r.tokens.end()));
+        out.newTokens = int64_t(r.tokens.size()) - r.promptTokens;
+        out.tokens = r.tokens;
+        out.wholeText = m->tokenizer->decode(r.tokens);
+        out.prefillSeconds = r.prefillSeconds;
+        out.decodeSeconds = r.decodeSeconds;
+        out.finished = true;
+        if (onUpdate)
+            onUpdate(out);
+        outputs.push_back(out);
+    }
+    return outputs;
+}
+
+} // namespace basis

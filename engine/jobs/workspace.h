@@ -1,0 +1,79 @@
+#pragma once
+// The one engine path of every front end. A Workspace holds a loaded model, its tokenizer, the calibration
+// statistics and the compressed copy; each job takes one options struct (job_options.h) and a JobContext
+// (progress, cancel, log) and returns one result struct (job_results.h). basis-cli's commands, the YAML pipeline
+// and the studio's engine thread call these and nothing else. Torch-free header; not thread-safe (one thread owns a
+// workspace). Every call may throw basis::Error (basis::Cancelled when the job's token fires).
+#include "job_options.h"
+#include "job_results.h"
+#include "progress.h"
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace basis {
+
+class Workspace {
+public:
+    Workspace();
+    ~Workspace();
+    Workspace(const Workspace&) = delete;
+    Workspace& operator=(const Workspace&) = delete;
+
+    // Loads a Hugging Face folder (dense or compressed); forgets statistics and any compressed copy.
+    ModelSummary load(const std::filesystem::path& dir, const RunSetup& run = {}, const JobContext& job = {});
+    // Writes a randomly initialised checkpoint of a preset shape (llama-micro, gpt2-micro, ...) and loads it.
+    ModelSummary makeDemoModel(const std::string& preset, const std::filesystem::path& dir,
+                               const std::filesystem::path& tokenizerDir, const JobContext& job = {});
+
+    // x^T x at every projection input of the dense model, through the cache when one is named.
+    CalibrationSummary calibrate(const CalibrateOptions& options, const JobContext& job = {});
+    // The statistics of a cache made for this model (any text and settings).
+    CalibrationSummary useCalibrationCache(const std::filesystem::path& cacheDir, const JobContext& job = {});
+
+    // factorize, then refit when settings.update: the whole compression.
+    CompressionSummary compress(const CompressOptions& options, const JobContext& job = {});
+    // The two steps alone (the pipeline saves the model before the update too).
+    CompressionSummary factorize(const CompressOptions& options, const JobContext& job = {});
+    // With every basis fixed, C_l = (B^T H' B)^-1 B^T H' W_l from statistics H' of the compressed model on the
+    // update text (default: the calibration text).
+    CompressionSummary refit(const CompressOptions& options, const JobContext& job = {});
+
+    // The compressed copy as a folder (output_folder.h: refused when `out` is not ours to replace).
+    void saveCompressed(const std::filesystem::path& out, const nlohmann::json& extra = {}, const JobContext& job = {});
+    // A loaded compressed folder as an ordinary checkpoint with W = B C.
+    void exportDense(const std::filesystem::path& out, const JobContext& job = {});
+
+    SpectraSummary computeSpectra(const std::vector<int64_t>& groupSizes, const JobContext& job = {});
+    PerplexitySummary perplexity(const PerplexityJobOptions& options, const JobContext& job = {});
+    ThroughputSummary throughput(const ThroughputJobOptions& options, const JobContext& job = {});
+    TasksSummary tasks(const TasksJobOptions& options, const JobContext& job = {});
+    // Greedy continuation; `onUpdate` sees each output while it grows (streaming) and when it is complete.
+    using GenerationFn = std::function<void(const GenerationOutput&)>;
+    std::vector<GenerationOutput> generate(const GenerateJobOptions& options, const JobContext& job = {},
+                                           const GenerationFn& onUpdate = {});
+
+    bool hasModel() const;
+    bool hasTokenizer() const;
+    bool hasCalibration() const;
+    bool hasCompressed() const;
+    const ModelSummary& model() const;   // throws when none is loaded
+    // The compression settings checked and counted against the loaded model (torch-free planner).
+    CompressionPlan plan(const CompressionSettings& settings) const;
+
+    // Cheap and thread-safe.
+    static ComputeDevices computeDevices();
+
+private:
+    friend ThroughputComparison compareThroughput(const Workspace&, bool, const Workspace&, bool,
+                                                  const ThroughputJobOptions&, const JobContext&);
+    struct State;
+    std::unique_ptr<State> m;
+};
+
+// Two models' runs alternating (base, other, base, ...), the ratio of medians beside the ratio of multiply-adds.
+ThroughputComparison compareThroughput(const Workspace& base, bool baseCompressed, const Workspace& other,
+                                       bool otherCompressed, const ThroughputJobOptions& options, const JobContext& job = {});
+
+} // namespace basis
