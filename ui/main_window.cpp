@@ -214,12 +214,16 @@ void MainWindow::onJobFinished(const QString& title, bool ok)
     Q_UNUSED(title)
     m_progress->finish();
     requestSpectra();
-    if (m_loading && !ok) {
-        m_loading = false;
-        m_pendingConfig.reset();
-        emit modelSettled(false);
-    }
     updateActions();
+    // The engine emits modelLoaded inside the load job, before its jobFinished: only now is the engine idle and are
+    // the run buttons enabled, so only now has the window settled (a test or a user may act on it at once).
+    if (m_loadFinishing || (m_loading && !ok)) {
+        const bool loaded = m_loadFinishing;
+        m_loading = m_loadFinishing = false;
+        if (!loaded)
+            m_pendingConfig.reset();
+        emit modelSettled(loaded);
+    }
 }
 
 void MainWindow::onModelLoaded(const ModelSummary& summary)
@@ -243,9 +247,8 @@ void MainWindow::onModelLoaded(const ModelSummary& summary)
         log(Severity::Warning, tr("%1 has RANDOM weights (demo model): its perplexity and text mean nothing.")
                                    .arg(QString::fromStdString(summary.dir.filename().string())));
     applyPendingConfig();
-    m_loading = false;
+    m_loadFinishing = true;   // settled when this job's jobFinished arrives (onJobFinished)
     updateActions();
-    emit modelSettled(true);
 }
 
 void MainWindow::updateLiveCounts()

@@ -138,6 +138,7 @@ private:
     std::optional<ModelSummary> m_model;
     bool m_calibrated = false;
     bool m_loading = false;
+    bool m_loadFinishing = false;           // modelLoaded arrived; its job's jobFinished has not yet
     // A config waiting for its model to load, and the one last applied (export keeps its other keys).
     std::optional<RunConfig> m_pendingConfig;
     RunConfig m_baseConfig;

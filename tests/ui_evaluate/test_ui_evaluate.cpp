@@ -66,6 +66,7 @@ class TestUiEvaluate : public QObject {
     Q_OBJECT
 private slots:
     void initTestCase();
+    void settledMeansIdle();
     void perplexityRowEqualsEngine();
     void compressedRowsAndPlot();
     void tasksRowsEqualEngine();
@@ -80,6 +81,7 @@ private:
     std::unique_ptr<MainWindow> m_window;
     QTemporaryDir m_dir;
     QString m_text;   // the start of eval.txt: enough windows to mean something, quick to score
+    bool m_busyWhenSettled = true, m_runnableWhenSettled = false;
 };
 
 void TestUiEvaluate::initTestCase()
@@ -101,9 +103,25 @@ void TestUiEvaluate::initTestCase()
     m_window->resize(1600, 1000);
     m_window->show();
     QSignalSpy settled(m_window.get(), &MainWindow::modelSettled);
+    // What the window shows at the very moment it says it has settled: a test (or a user) acts on exactly that.
+    connect(m_window.get(), &MainWindow::modelSettled, this, [this] {
+        m_busyWhenSettled = m_window->engine()->isBusy();
+        m_runnableWhenSettled = m_window->evaluateView()->pplButton()->isEnabled() &&
+                                m_window->calibrationPanel()->runButton()->isEnabled();
+    }, Qt::SingleShotConnection);
     m_window->openModel(shared(kStories));
     QVERIFY(settled.wait(60000));
     QVERIFY(settled.first().first().toBool());
+}
+
+void TestUiEvaluate::settledMeansIdle()
+{
+    // modelSettled used to come from the modelLoaded signal, which the engine thread emits inside the load job,
+    // before its jobFinished: the window still counted the load as running and had disabled every run button.
+    // Whether a test's QSignalSpy::wait also processed the queued jobFinished before returning depended on timing.
+    QVERIFY2(!m_busyWhenSettled, "the load job was still running when the window said it had settled");
+    QVERIFY2(m_runnableWhenSettled, "run buttons were disabled when the window said it had settled");
+    QVERIFY(m_window->evaluateView()->pplButton()->isEnabled());
 }
 
 void TestUiEvaluate::perplexityRowEqualsEngine()
