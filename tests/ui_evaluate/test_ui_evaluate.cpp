@@ -420,10 +420,10 @@ void TestUiEvaluate::calibrationPresetReadsCalibTxt()
     QTest::qWait(50);
     QCOMPARE(started.count(), 0);
 
-    // The shared data folder: tinystories resolves to its calib.txt, and the calibration reads it.
-    panel->setDataDir(QString::fromStdString(uitest::sharedPath("data").string()));
+    // The data folder that ships with the program: tinystories resolves to its calib.txt, and the calibration reads it.
+    panel->setDataDir(QString::fromStdString(basis::test::embeddedPath("data").string()));
     const CalibrationSetup setup = panel->setup();
-    QCOMPARE(setup.text, basis::datasetPath("tinystories", "train", uitest::sharedPath("data")));
+    QCOMPARE(setup.text, basis::datasetPath("tinystories", "train", basis::test::embeddedPath("data")));
     QCOMPARE(QString::fromStdString(setup.text.filename().string()), QStringLiteral("calib.txt"));
     QVERIFY(std::filesystem::equivalent(setup.text, uitest::sharedPath(kCalib)));
     std::filesystem::remove_all(setup.cacheDir);   // a fresh run, not a cache from an earlier test run
