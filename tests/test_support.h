@@ -1,6 +1,7 @@
 #pragma once
 // Locating ../shared (models, data, golden files) from tests. Tests that need it skip with a clear
-// message when it is absent.
+// message when it is absent; stories260K and the TinyStories texts come from resources/ (embedded_data.h).
+#include "embedded_data.h"
 #include "error.h"
 
 #include <gtest/gtest.h>
@@ -21,7 +22,12 @@ inline std::filesystem::path sharedDir()
     return BASIS_SHARED_DIR_DEFAULT;
 }
 
-inline std::filesystem::path sharedPath(const std::string& relative) { return sharedDir() / relative; }
+inline std::filesystem::path sharedPath(const std::string& relative)
+{
+    if (auto embedded = embeddedCopy(relative))
+        return *embedded;
+    return sharedDir() / relative;
+}
 
 // A fresh empty folder under the build tree's temporary area, removed by the caller or left for inspection.
 inline std::filesystem::path scratchDir(const std::string& name)

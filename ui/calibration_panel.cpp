@@ -42,6 +42,7 @@ std::filesystem::path automaticCacheDir(const std::filesystem::path& modelDir, c
 
 namespace {
 const QString kTextFile = QStringLiteral("file");
+const QString kDefaultPreset = QStringLiteral("tinystories");
 
 QHBoxLayout* rowOf(QWidget* edit, QWidget* button)
 {
@@ -252,6 +253,12 @@ void CalibrationPanel::setSetup(const CalibrationSetup& s)
     if (matched.isEmpty())
         m_text->setText(QString::fromStdString(s.text.string()));
     m_settingText = false;
+    if (s.text.empty()) {
+        // No text chosen: the TinyStories text that ships with the program, so Calibrate works at once. The folder
+        // shown is not remembered: the user's own data folder stays the one for other presets.
+        matched = kDefaultPreset;
+        m_dataDir->setText(dataDirHolding(dataDir(), matched));
+    }
     setPreset(matched);
     m_samples->setValue(int(s.samples));
     m_context->setValue(int(s.context));

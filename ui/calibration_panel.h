@@ -20,7 +20,9 @@ public:
     explicit CalibrationPanel(QWidget* parent = nullptr);
 
     void setModel(const std::filesystem::path& modelDir, int64_t maxPositions);
-    void setSetup(const CalibrationSetup& setup);     // a config's cache path is kept; an empty one means automatic
+    // A config's cache path is kept; an empty one means automatic. No text: the tinystories preset, from the data
+    // folder when it holds it, else from the built-in data.
+    void setSetup(const CalibrationSetup& setup);
     CalibrationSetup setup() const;                   // with the cache folder resolved
     bool cacheIsAutomatic() const { return m_cacheDir.empty(); }
     void setStatus(const QString& text, const QString& tooltip = {});

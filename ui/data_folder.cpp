@@ -1,5 +1,8 @@
 #include "data_folder.h"
 
+#include "datasets.h"
+#include "resources.h"
+
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
@@ -23,7 +26,8 @@ QString foundDataDir()
         if (!dir.cdUp())
             break;
     }
-    return {};
+    // The data that ships with the program (resources/data): TinyStories, so a fresh install can calibrate.
+    return QString::fromStdString(builtinDataDir().string());
 }
 } // namespace
 
@@ -37,6 +41,22 @@ void rememberDataDir(const QString& dir)
 {
     if (!dir.isEmpty())
         QSettings().setValue(kKey, dir);
+}
+
+} // namespace basis::ui
+
+namespace basis::ui {
+
+QString dataDirHolding(const QString& dir, const QString& preset)
+{
+    auto holds = [&](const QString& d) {
+        return !d.isEmpty() && QFileInfo::exists(QString::fromStdString(
+                                   datasetPath(preset.toStdString(), "train", d.toStdString()).string()));
+    };
+    if (holds(dir))
+        return dir;
+    const QString builtin = QString::fromStdString(builtinDataDir().string());
+    return holds(builtin) ? builtin : dir;
 }
 
 } // namespace basis::ui

@@ -17,6 +17,7 @@
 #include "tokenizer.h"
 
 #include <ATen/Context.h>
+#include <torch/version.h>
 
 #include <chrono>
 
@@ -68,6 +69,7 @@ ComputeDevices EngineSession::computeDevices()
     ComputeDevices d;
     d.cudaBuilt = at::Context::hasCUDART();   // the CUDA runtime is linked, whether or not a device is present
     d.cudaCount = d.cudaBuilt ? cudaDeviceCount() : 0;
+    d.libtorchVersion = TORCH_VERSION;
     return d;
 }
 

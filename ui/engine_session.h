@@ -143,6 +143,7 @@ struct TasksSummary {
 struct ComputeDevices {
     bool cudaBuilt = false;          // this LibTorch build has CUDA support
     int cudaCount = 0;               // CUDA devices found
+    std::string libtorchVersion;     // TORCH_VERSION of the LibTorch compiled against ("1.13.1")
 };
 
 struct GenerateSetup {

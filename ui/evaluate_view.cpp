@@ -133,6 +133,16 @@ QWidget* EvaluateView::buildPplForm()
         if (!d.isEmpty())
             setDataDir(d);
     });
+    // Without WikiText-2 in the data folder (a fresh install has only the built-in data), TinyStories, whose texts
+    // ship with the program, is the preset that runs.
+    const auto has = [this](const char* preset) {
+        return QFileInfo::exists(QString::fromStdString(datasetPath(preset, "test", m_dataDir->text().toStdString()).string()));
+    };
+    if (!has("wikitext2")) {
+        m_source->setCurrentIndex(m_source->findData(QStringLiteral("tinystories")));
+        if (!has("tinystories"))
+            m_dataDir->setText(dataDirHolding(m_dataDir->text(), QStringLiteral("tinystories")));
+    }
     m_context = spin(2, 1 << 20, 256, tr(" tokens"), tr("Tokens per evaluation window."));
     m_stride = spin(0, 1 << 20, 0, tr(" tokens"),
                     tr("Start of each window after the previous one's; a window scores only the tokens no earlier "

@@ -1,5 +1,6 @@
 #include "main_window.h"
 
+#include "about_dialog.h"
 #include "calibration_panel.h"
 #include "compression_panel.h"
 #include "engine_controller.h"
@@ -21,6 +22,7 @@
 #include <QCloseEvent>
 #include <QFileInfo>
 #include <QGroupBox>
+#include <QIcon>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMenuBar>
@@ -33,10 +35,19 @@
 #include <QTabWidget>
 #include <QVBoxLayout>
 
+// The icon is compiled into the static basis_ui library, whose resources must be registered by name (outside any
+// namespace, as Q_INIT_RESOURCE requires).
+static void initUiResources() { Q_INIT_RESOURCE(basis_ui); }
+
 namespace basis::ui {
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 {
+    initUiResources();
+    const QIcon icon(QStringLiteral(":/basis-studio/basis-studio.svg"));
+    setWindowIcon(icon);
+    if (QApplication::windowIcon().isNull())
+        QApplication::setWindowIcon(icon);   // dialogs, the task bar
     setWindowTitle(tr("Basis Studio"));
     setAcceptDrops(true);
     m_engine = new EngineController(this);
@@ -54,6 +65,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 
     buildActions();
     connectEngine();
+    connect(m_start, &StartPage::builtinRequested, this, &MainWindow::openBuiltinModel);
     connect(m_start, &StartPage::openRequested, this, &MainWindow::chooseModel);
     connect(m_start, &StartPage::openDirRequested, this, &MainWindow::openModel);
     connect(m_start, &StartPage::demoRequested, this, &MainWindow::chooseDemo);
@@ -135,6 +147,7 @@ void MainWindow::buildModelPage()
 void MainWindow::buildActions()
 {
     QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("Open the &built-in stories260K"), this, &MainWindow::openBuiltinModel);
     file->addAction(tr("&Open model folder…"), QKeySequence::Open, this, &MainWindow::chooseModel);
     m_recentMenu = file->addMenu(tr("Open &recent"));
     file->addAction(tr("Make a &demo model (random weights)…"), this, &MainWindow::chooseDemo);
@@ -153,6 +166,15 @@ void MainWindow::buildActions()
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     view->addAction(m_log->toggleViewAction());
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Basis Studio"), this, &MainWindow::showAbout);
+}
+
+void MainWindow::showAbout()
+{
+    AboutDialog dialog(this);
+    dialog.exec();
 }
 
 void MainWindow::connectEngine()
@@ -178,6 +200,10 @@ void MainWindow::connectEngine()
         m_energy.clear();
         m_spectraRequested.clear();
         updateLiveCounts();   // says the spectra are coming; they are requested when this job has finished
+        if (m_compressAfterCalibration) {
+            m_engine->compress(*m_compressAfterCalibration);   // queued behind this job, before any spectra
+            m_compressAfterCalibration.reset();
+        }
     });
     connect(m_engine, &EngineController::spectraReady, this, [this](const SpectraSummary& s) {
         m_energy.add(s);
@@ -215,19 +241,30 @@ void MainWindow::onJobFinished(const QString& title, bool ok)
 {
     Q_UNUSED(title)
     m_progress->finish();
-    requestSpectra();
-    if (m_loading && !ok) {
-        m_loading = false;
-        m_pendingConfig.reset();
-        emit modelSettled(false);
+    if (!ok && m_compressAfterCalibration) {
+        m_compressAfterCalibration.reset();
+        log(Severity::Warning, tr("Compress: not started, the calibration did not finish."));
     }
+    requestSpectra();
     updateActions();
+    // The engine emits modelLoaded inside the load job, before its jobFinished: only now is the engine idle and are
+    // the run buttons enabled, so only now has the window settled (a test or a user may act on it at once).
+    if (m_loadFinishing || (m_loading && !ok)) {
+        const bool loaded = m_loadFinishing;
+        m_loading = m_loadFinishing = false;
+        if (!loaded)
+            m_pendingConfig.reset();
+        emit modelSettled(loaded);
+    }
 }
 
 void MainWindow::onModelLoaded(const ModelSummary& summary)
 {
     m_model = summary;
+    m_modelSpec = m_loadingSpec;
+    m_loadingSpec.clear();
     m_calibrated = false;
+    m_compressAfterCalibration.reset();
     m_energy.clear();
     m_spectraRequested.clear();
     m_live.setModel(summary.config);
@@ -245,9 +282,8 @@ void MainWindow::onModelLoaded(const ModelSummary& summary)
         log(Severity::Warning, tr("%1 has RANDOM weights (demo model): its perplexity and text mean nothing.")
                                    .arg(QString::fromStdString(summary.dir.filename().string())));
     applyPendingConfig();
-    m_loading = false;
+    m_loadFinishing = true;   // settled when this job's jobFinished arrives (onJobFinished)
     updateActions();
-    emit modelSettled(true);
 }
 
 void MainWindow::updateLiveCounts()
@@ -335,7 +371,22 @@ void MainWindow::compress()
         log(Severity::Error, tr("Compress: %1").arg(m_live.last().error));
         return;
     }
-    m_engine->compress(m_compression->settings());
+    const CompressionSettings settings = m_compression->settings();
+    if (settings.method != Method::Svd && !m_calibrated) {
+        // One click does both: calibrate with the panel's setting (by default the built-in TinyStories text), then
+        // compress once the statistics are there (the `calibrated` handler posts it).
+        const CalibrationSetup setup = m_calibration->setup();
+        if (setup.text.empty() || !QFileInfo::exists(QString::fromStdString(setup.text.string()))) {
+            log(Severity::Error, tr("Compress: %1 needs calibration, and the Calibration panel has no text to read; "
+                                    "choose one.").arg(QString::fromStdString(methodName(settings.method))));
+            return;
+        }
+        log(Severity::Info, tr("Compress: calibrating first on %1.").arg(QString::fromStdString(setup.text.string())));
+        m_compressAfterCalibration = settings;
+        m_engine->calibrate(setup);
+        return;
+    }
+    m_engine->compress(settings);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)

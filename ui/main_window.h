@@ -40,7 +40,9 @@ public:
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    void openModel(const QString& dir);
+    // A folder, builtin:stories260k or a Hugging Face name org/name[@revision] in the local cache (model_location.h).
+    void openModel(const QString& spec);
+    void openBuiltinModel();   // builtin:stories260k, the real pretrained model that ships with the program
     // Reads a YAML run config; opens its model (or `modelOverride`) when that is not the one loaded, then sets the
     // controls. Errors go to the log; returns false when the file could not be read.
     bool openConfig(const QString& file, const QString& modelOverride = {});
@@ -63,6 +65,9 @@ public:
 
     EngineController* engine() const { return m_engine; }
     CompressionPanel* compressionPanel() const { return m_compression; }
+    QPushButton* compressButton() const { return m_compressButton; }
+    QLabel* compressStatus() const { return m_compressStatus; }
+    StartPage* startPage() const { return m_start; }
     CalibrationPanel* calibrationPanel() const { return m_calibration; }
     PlanSummaryView* planSummary() const { return m_summary; }
     ModelSummaryView* modelSummary() const { return m_modelSummary; }
@@ -103,6 +108,7 @@ private:
     void chooseConfig();
     void chooseExport();
     void chooseDemo();
+    void showAbout();
     void buildEvaluateTabs();
     void buildEvaluateActions(QMenu* model);
     void applyConfigToEvaluate(const RunConfig& c);
@@ -141,6 +147,9 @@ private:
     bool m_calibrated = false;
     bool m_loading = false;
     QString m_lastError;
+    bool m_loadFinishing = false;           // modelLoaded arrived; its job's jobFinished has not yet
+    std::string m_loadingSpec, m_modelSpec; // builtin:/Hub name of the model being loaded and of the loaded one
+    std::optional<CompressionSettings> m_compressAfterCalibration;   // Compress clicked before calibrating
     // A config waiting for its model to load, and the one last applied (export keeps its other keys).
     std::optional<RunConfig> m_pendingConfig;
     RunConfig m_baseConfig;

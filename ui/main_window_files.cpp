@@ -7,6 +7,8 @@
 #include "engine_controller.h"
 #include "error.h"
 #include "log_dock.h"
+#include "model_location.h"
+#include "resources.h"
 #include "recent_models.h"
 #include "run_config_bridge.h"
 #include "start_page.h"
@@ -35,13 +37,27 @@ void rememberFolder(const char* key, const QString& path)
 }
 } // namespace
 
-void MainWindow::openModel(const QString& dir)
+void MainWindow::openModel(const QString& spec)
 {
+    // The engine's resolver, as the CLI and the YAML pipeline use it: builtin:NAME, a folder, or a Hub name in the
+    // local Hugging Face cache. Only the file system is read here.
+    ModelLocation location;
+    try {
+        location = locateModel(spec.toStdString());
+    } catch (const Error& e) {
+        log(Severity::Error, tr("Open model: %1").arg(QString::fromStdString(e.what())));
+        emit modelSettled(false);
+        return;
+    }
+    const QString dir = QString::fromStdString(location.folder.string());
     if (!QFileInfo(dir).isDir()) {
         log(Severity::Error, tr("Open model: %1 is not a folder.").arg(dir));
         emit modelSettled(false);
         return;
     }
+    if (location.kind != ModelLocation::Kind::Local)
+        log(Severity::Info, tr("Model %1").arg(QString::fromStdString(location.description)));
+    m_loadingSpec = location.kind == ModelLocation::Kind::Local ? std::string() : location.spec;
     RecentModels::add(dir);
     refreshRecent();
     m_loading = true;
@@ -49,9 +65,12 @@ void MainWindow::openModel(const QString& dir)
     m_engine->loadModel(dir);
 }
 
+void MainWindow::openBuiltinModel() { openModel(QStringLiteral("builtin:stories260k")); }
+
 void MainWindow::makeDemoModel(const QString& preset, const QString& dir, const QString& tokenizerDir)
 {
     m_loading = true;
+    m_loadingSpec.clear();
     m_engine->makeDemoModel(preset, dir, tokenizerDir);
 }
 
@@ -73,7 +92,12 @@ bool MainWindow::openConfig(const QString& file, const QString& modelOverride)
     log(Severity::Info, tr("Opened config %1.").arg(file));
     m_pendingConfig = c;
     std::error_code ec;   // a missing model path is reported by the load, not here
-    const bool sameModel = m_model && std::filesystem::equivalent(m_model->dir, c.modelPath, ec);
+    std::filesystem::path folder = c.modelPath;
+    try {
+        folder = resolveModelFolder(c.modelPath);
+    } catch (const Error&) {
+    }
+    const bool sameModel = m_model && std::filesystem::equivalent(m_model->dir, folder, ec);
     if (sameModel)
         applyPendingConfig();
     else
@@ -106,7 +130,8 @@ bool MainWindow::exportConfig(const QString& file)
     if (!m_model)
         return false;
     StudioSettings s;
-    s.modelDir = std::filesystem::absolute(m_model->dir);
+    // builtin:NAME and Hub names mean the same model on every machine: the export keeps them, not this one's folder.
+    s.modelDir = m_modelSpec.empty() ? std::filesystem::absolute(m_model->dir) : std::filesystem::path(m_modelSpec);
     s.compression = m_compression->settings();
     s.calibration = m_calibration->setup();
     if (s.calibration.text.empty() && s.compression.method != Method::Svd) {
@@ -117,6 +142,9 @@ bool MainWindow::exportConfig(const QString& file)
     }
     if (m_calibration->cacheIsAutomatic())
         s.calibration.cacheDir.clear();   // a folder in this user's cache means nothing in a shared config
+    std::error_code ec;
+    if (!s.calibration.dataDir.empty() && std::filesystem::equivalent(s.calibration.dataDir, builtinDataDir(), ec))
+        s.calibration.dataDir.clear();    // the built-in texts: found without a data_dir on every machine
     const RunConfig c = runConfigFromStudio(s, m_model->config, m_baseConfig);
     QSaveFile out(file);
     const std::string yaml =

@@ -16,6 +16,10 @@ StartPage::StartPage(QWidget* parent) : QWidget(parent)
                                 "see what each choice costs before running anything.</p>"));
     title->setWordWrap(true);
 
+    m_builtin = new QPushButton(tr("Open the &built-in stories260K (real, 260K parameters)"));
+    m_builtin->setToolTip(tr("Karpathy's pretrained TinyStories model (Llama-2 architecture, 5 layers; MIT), shipped "
+                             "with Basis Studio together with TinyStories texts for calibration and evaluation "
+                             "(CDLA-Sharing-1.0): calibrate and compress it at once."));
     auto* open = new QPushButton(tr("&Open a model folder…"));
     open->setToolTip(tr("A Hugging Face checkpoint folder: config.json, model.safetensors (or shards) and a tokenizer "
                         "(Ctrl+O)."));
@@ -24,8 +28,10 @@ StartPage::StartPage(QWidget* parent) : QWidget(parent)
                         "controls, useless for perplexity or generation."));
     auto* config = new QPushButton(tr("Open a YAML &config…"));
     config->setToolTip(tr("A basis-cli run configuration: opens its model and sets the controls (Ctrl+Shift+O)."));
-    for (QPushButton* b : {open, demo, config})
+    for (QPushButton* b : {m_builtin, open, demo, config})
         b->setMinimumHeight(36);
+    m_builtin->setDefault(true);
+    connect(m_builtin, &QPushButton::clicked, this, &StartPage::builtinRequested);
     connect(open, &QPushButton::clicked, this, &StartPage::openRequested);
     connect(demo, &QPushButton::clicked, this, &StartPage::demoRequested);
     connect(config, &QPushButton::clicked, this, &StartPage::configRequested);
@@ -41,6 +47,7 @@ StartPage::StartPage(QWidget* parent) : QWidget(parent)
     auto* column = new QVBoxLayout;
     column->addWidget(title);
     column->addSpacing(12);
+    column->addWidget(m_builtin);
     column->addWidget(open);
     column->addWidget(demo);
     column->addWidget(config);

@@ -1,9 +1,11 @@
 #pragma once
-// What the window shows with no model: open a folder, the recent ones, make a demo model, open a config,
-// and a reminder that a folder can be dropped anywhere on the window.
+// What the window shows with no model: open the built-in stories260K (first: it works with nothing else on the
+// machine), open a folder, make a demo model, open a config, the recent ones, and a reminder that a folder can be
+// dropped anywhere on the window.
 #include <QWidget>
 
 class QListWidget;
+class QPushButton;
 
 namespace basis::ui {
 
@@ -13,8 +15,10 @@ public:
     explicit StartPage(QWidget* parent = nullptr);
     void setRecent(const QStringList& dirs);
     QListWidget* recentList() const { return m_recent; }
+    QPushButton* builtinButton() const { return m_builtin; }
 
 signals:
+    void builtinRequested();
     void openRequested();
     void openDirRequested(const QString& dir);
     void demoRequested();
@@ -22,6 +26,7 @@ signals:
 
 private:
     QListWidget* m_recent = nullptr;
+    QPushButton* m_builtin = nullptr;
 };
 
 } // namespace basis::ui

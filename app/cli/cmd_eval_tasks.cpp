@@ -62,7 +62,7 @@ int runEvalTasks(const TasksArgs& a)
     const McResult r = evaluateMultipleChoice(*model, *tokenizer, items, options, cliJob(progress), task.name);
     progress.finish();
 
-    if (a.json) {
+    if (a.json || a.jsonPretty) {
         nlohmann::json metrics = {{"alias", task.name}, {"acc,none", r.acc}, {"acc_stderr,none", stderrJson(r.accStderr)}};
         nlohmann::json better = {{"acc", true}};
         if (task.accNorm) {
@@ -82,7 +82,8 @@ int runEvalTasks(const TasksArgs& a)
         j["stats"] = {{"requests", r.requests}, {"forwards", r.forwards}, {"tokens", r.tokens},
                       {"padded_tokens", r.paddedTokens}, {"truncated", r.truncated}};
         j["total_evaluation_time_seconds"] = std::to_string(r.seconds);
-        std::cout << j.dump(2) << std::endl;
+        // --json keeps the contract of every command: the last line of standard output is one JSON object.
+        std::cout << (a.jsonPretty ? j.dump(2) : j.dump()) << std::endl;
         return 0;
     }
     std::printf("basis-studio (pretrained=%s), %s, limit: %s, bos: %s, batch_size: %lld, %s, %d threads\n",

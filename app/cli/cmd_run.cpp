@@ -2,6 +2,8 @@
 #include "cli_progress.h"
 #include "commands.h"
 
+#include "error.h"
+#include "model_location.h"
 #include "pipeline.h"
 #include "run_config.h"
 
@@ -25,9 +27,19 @@ LoadedConfig load(const std::string& file, const std::vector<std::string>& overr
 int runConfigCheck(const ConfigArgs& a)
 {
     const LoadedConfig loaded = load(a.config, a.set);
+    size_t warnings = loaded.warnings.size();
+    // The model need not be on this machine for the config to be valid; say where it is, or what `run` will need.
+    try {
+        const ModelLocation model = locateModel(loaded.config.modelPath);
+        if (!std::filesystem::is_directory(model.folder))
+            throw Error(model.folder.string() + ": not a folder (expected a Hugging Face model folder with config.json)");
+        std::fprintf(stderr, "model %s\n", model.description.c_str());
+    } catch (const Error& e) {
+        ++warnings;
+        std::fprintf(stderr, "%s: warning: %s; `basis-cli run` needs it there\n", a.config.c_str(), e.what());
+    }
     std::fputs(writeRunConfig(loaded.config, "resolved from " + a.config + " (defaults filled in)").c_str(), stdout);
-    std::fprintf(stderr, "%s: valid (%zu warning%s)\n", a.config.c_str(), loaded.warnings.size(),
-                 loaded.warnings.size() == 1 ? "" : "s");
+    std::fprintf(stderr, "%s: valid (%zu warning%s)\n", a.config.c_str(), warnings, warnings == 1 ? "" : "s");
     return 0;
 }
 

@@ -109,6 +109,7 @@ struct TasksArgs {
     std::string bos = "never";       // lm-eval's HF default (add_bos_token=False); auto follows the tokenizer
     CommonRun run;
     bool json = false;
+    bool jsonPretty = false;         // the same object indented, for reading (not one line)
 };
 
 struct ConfigArgs {

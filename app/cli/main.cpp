@@ -1,4 +1,5 @@
 // basis-cli: the headless face of the engine. Argument parsing only; each command lives in cmd_*.cpp.
+#include "cli_model.h"
 #include "commands.h"
 
 #include "error.h"
@@ -41,7 +42,7 @@ int main(int argc, char** argv)
 
     InspectArgs inspect;
     auto* inspectCmd = app.add_subcommand("inspect", "Architecture, layers, every projection with its shape and parameters");
-    inspectCmd->add_option("--model", inspect.model, "Hugging Face model folder")->required();
+    inspectCmd->add_option("--model", inspect.model, kModelHelp)->required();
     inspectCmd->add_flag("--json", inspect.json, "Print one JSON object");
     inspectCmd->add_option("--ratio", inspect.ratio, "Account for this compression ratio (% of target parameters removed)");
     inspectCmd->add_option("--group-size", inspect.groupSize, "Layers per group for shared parts")->capture_default_str();
@@ -52,7 +53,7 @@ int main(int argc, char** argv)
 
     CalibrateArgs calibrate;
     auto* calibrateCmd = app.add_subcommand("calibrate", "Collect x^T x statistics at every projection input into a cache folder");
-    calibrateCmd->add_option("--model", calibrate.model, "Hugging Face model folder")->required();
+    calibrateCmd->add_option("--model", calibrate.model, kModelHelp)->required();
     calibrateCmd->add_option("--text", calibrate.calib.text, "Calibration text file")->required();
     calibrateCmd->add_option("--out", calibrate.out, "Calibration cache folder")->required();
     addCalibOptions(calibrateCmd, calibrate.calib);
@@ -64,7 +65,7 @@ int main(int argc, char** argv)
 
     CompressArgs compress;
     auto* compressCmd = app.add_subcommand("compress", "Compress with basis-sharing, svd-llm or svd and save the result");
-    compressCmd->add_option("--model", compress.model, "Hugging Face model folder")->required();
+    compressCmd->add_option("--model", compress.model, kModelHelp)->required();
     auto* calibOpt = compressCmd->add_option("--calib", compress.calibDir, "Calibration cache folder (from calibrate)");
     auto* textOpt = compressCmd->add_option("--text", compress.calib.text, "Calibrate on this text instead");
     calibOpt->excludes(textOpt);
@@ -94,7 +95,7 @@ int main(int argc, char** argv)
 
     ExportArgs exportArgs;
     auto* exportCmd = app.add_subcommand("export", "Export a compressed model");
-    exportCmd->add_option("--model", exportArgs.model, "Compressed model folder")->required();
+    exportCmd->add_option("--model", exportArgs.model, "Compressed model folder (or builtin: / org/name as --model)")->required();
     exportCmd->add_flag("--dense", exportArgs.dense, "Reconstruct W = B C as an ordinary Hugging Face checkpoint")->required();
     exportCmd->add_option("--out", exportArgs.out, "Output folder")->required();
 
@@ -107,11 +108,11 @@ int main(int argc, char** argv)
     evalCmd->require_subcommand(1);
     PplArgs ppl;
     auto* pplCmd = evalCmd->add_subcommand("ppl", "Perplexity of a text file over context windows");
-    pplCmd->add_option("--model", ppl.model, "Hugging Face model folder")->required();
+    pplCmd->add_option("--model", ppl.model, kModelHelp)->required();
     auto* pplText = pplCmd->add_option("--text", ppl.text, "UTF-8 text file, tokenized whole");
-    auto* pplDataset = pplCmd->add_option("--dataset", ppl.dataset, "A preset instead: wikitext2, ptb, c4 or tinystories");
+    auto* pplDataset = pplCmd->add_option("--dataset", ppl.dataset, "A preset instead: wikitext2, ptb, c4 or tinystories (built in: read without --data-dir)");
     pplText->excludes(pplDataset);
-    pplCmd->add_option("--data-dir", ppl.dataDir, "Folder holding the presets' folders (wikitext-2-raw/, ptb/, c4/, ...)");
+    pplCmd->add_option("--data-dir", ppl.dataDir, "Folder holding the presets' folders (wikitext-2-raw/, ptb/, c4/, ...); default: the built-in data (tinystories)");
     pplCmd->add_option("--split", ppl.split, "test, valid or train")->capture_default_str();
     pplCmd->add_option("--max-documents", ppl.maxDocuments, "c4: first N documents (0 = all)")->capture_default_str();
     pplCmd->add_option("--context", ppl.context, "Tokens per window")->capture_default_str();
@@ -123,8 +124,8 @@ int main(int argc, char** argv)
 
     ThroughputArgs tput;
     auto* tputCmd = evalCmd->add_subcommand("throughput", "Prefill and decode tokens/s, time to first token, peak memory");
-    tputCmd->add_option("--model", tput.model, "Hugging Face or compressed model folder")->required();
-    tputCmd->add_option("--compare", tput.compare, "A second model; runs alternate with the first");
+    tputCmd->add_option("--model", tput.model, kModelHelp)->required();
+    tputCmd->add_option("--compare", tput.compare, "A second model (as --model); runs alternate with the first");
     tputCmd->add_option("--batch", tput.batch, "Sequences per run")->capture_default_str();
     tputCmd->add_option("--prompt-len", tput.promptLen, "Prompt tokens per sequence (prefill)")->capture_default_str();
     tputCmd->add_option("--gen-len", tput.genLen, "New tokens per sequence (decode)")->capture_default_str();
@@ -135,18 +136,19 @@ int main(int argc, char** argv)
 
     TasksArgs tasks;
     auto* tasksCmd = evalCmd->add_subcommand("tasks", "Zero-shot multiple choice scored like lm-evaluation-harness (acc, acc_norm)");
-    tasksCmd->add_option("--model", tasks.model, "Hugging Face or compressed model folder")->required();
+    tasksCmd->add_option("--model", tasks.model, kModelHelp)->required();
     tasksCmd->add_option("--task", tasks.task, "hellaswag, arc_easy, arc_challenge, piqa, winogrande, boolq, openbookqa or generic")->required();
     tasksCmd->add_option("--data", tasks.data, "JSONL file, one document per line")->required();
     tasksCmd->add_option("--limit", tasks.limit, "First N items (0 = all)")->capture_default_str();
     tasksCmd->add_option("--batch", tasks.batch, "Choices scored per forward pass")->capture_default_str();
     tasksCmd->add_option("--bos", tasks.bos, "never (lm-eval's default), auto (the tokenizer's add_bos_token) or always")->capture_default_str();
     addRunOptions(tasksCmd, tasks.run);
-    tasksCmd->add_flag("--json", tasks.json, "Print lm-evaluation-harness shaped results JSON instead of the table");
+    auto* tasksJson = tasksCmd->add_flag("--json", tasks.json, "Print lm-evaluation-harness shaped results as one JSON line instead of the table");
+    tasksCmd->add_flag("--json-pretty", tasks.jsonPretty, "The same JSON indented over several lines, for reading")->excludes(tasksJson);
 
     GenerateArgs gen;
     auto* genCmd = app.add_subcommand("generate", "Greedy text generation with the KV cache");
-    genCmd->add_option("--model", gen.model, "Hugging Face model folder")->required();
+    genCmd->add_option("--model", gen.model, kModelHelp)->required();
     genCmd->add_option("--prompt", gen.prompt, "Prompt text (empty: start from BOS)");
     genCmd->add_option("--max-new-tokens", gen.maxNewTokens, "Tokens to generate")->required();
     genCmd->add_flag("--ignore-eos", gen.ignoreEos, "Keep going past the end-of-sequence token");
@@ -158,7 +160,7 @@ int main(int argc, char** argv)
     synthCmd->add_option("--shape", synth.shape, "gpt2-124m, opt-125m, llama-tiny, mistral-tiny, *-micro")->required();
     synthCmd->add_option("--out", synth.out, "Output folder")->required();
     synthCmd->add_option("--seed", synth.seed, "Random seed")->capture_default_str();
-    synthCmd->add_option("--tokenizer", synth.tokenizer, "Copy the tokenizer files of this folder");
+    synthCmd->add_option("--tokenizer", synth.tokenizer, "Copy the tokenizer files of this model (as --model)");
     synthCmd->add_option("--layers", synth.layers, "Override the layer count");
     synthCmd->add_option("--hidden", synth.hidden, "Override the hidden size");
     synthCmd->add_option("--heads", synth.heads, "Override the attention heads");
@@ -171,7 +173,7 @@ int main(int argc, char** argv)
     benchCmd->require_subcommand(1);
     BenchArgs bench;
     auto* benchFwd = benchCmd->add_subcommand("forward", "Evaluation throughput: one window forward + loss, against the GEMM rate");
-    benchFwd->add_option("--model", bench.model, "Hugging Face model folder")->required();
+    benchFwd->add_option("--model", bench.model, kModelHelp)->required();
     benchFwd->add_option("--context", bench.context, "Tokens per window")->capture_default_str();
     benchFwd->add_option("--threads", bench.threads, "Thread counts to measure, e.g. 1,2")->delimiter(',')->capture_default_str();
     benchFwd->add_option("--repeats", bench.repeats, "Timed repeats per setting (median reported)")->capture_default_str();
@@ -187,6 +189,9 @@ int main(int argc, char** argv)
     }
 
     try {
+        // Only the chosen command's options are filled: the others stay empty and are skipped.
+        resolveModelOptions({&inspect.model, &calibrate.model, &compress.model, &exportArgs.model, &ppl.model, &tput.model,
+                             &tput.compare, &tasks.model, &gen.model, &synth.tokenizer, &bench.model});
         if (*inspectCmd)
             return runInspect(inspect);
         if (*runCmd)

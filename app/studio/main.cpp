@@ -17,6 +17,7 @@ int main(int argc, char** argv)
     QApplication::setOrganizationName(QStringLiteral("BasisStudio"));
     QApplication::setApplicationName(QStringLiteral("Basis Studio"));
     QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
+    QApplication::setDesktopFileName(QStringLiteral("basis-studio"));   // resources/basis-studio.desktop
     const StudioOptions options = parseStudioOptions(QApplication::arguments());
 
     basis::ui::MainWindow window;

@@ -12,8 +12,10 @@ StudioOptions parseStudioOptions(const QStringList& arguments)
     p.setApplicationDescription(QStringLiteral("Basis Studio: compress language models with shared low-rank bases."));
     p.addHelpOption();
     p.addVersionOption();
-    const QCommandLineOption model(QStringLiteral("model"), QStringLiteral("Open this Hugging Face model folder."),
-                                   QStringLiteral("DIR"));
+    const QCommandLineOption model(QStringLiteral("model"), QStringLiteral("Open this model: a Hugging Face folder, builtin:stories260k (the "
+                                                  "real pretrained model that ships with Basis Studio), or a Hub name "
+                                                  "org/name[@revision] from the local Hugging Face cache."),
+                                   QStringLiteral("MODEL"));
     const QCommandLineOption config(QStringLiteral("config"),
                                     QStringLiteral("Open this YAML run config: its model (unless --model) and settings."),
                                     QStringLiteral("FILE.yaml"));

@@ -1,5 +1,5 @@
 #pragma once
-// basis-studio [--model DIR] [--config FILE.yaml] [--screenshot FILE.png [--tab NAME]]
+// basis-studio [--model MODEL] [--config FILE.yaml] [--screenshot FILE.png [--tab NAME]]
 #include <QString>
 #include <QStringList>
 

@@ -6,6 +6,7 @@
 #include "compression_plan.h"
 #include "error.h"
 #include "thread_limits.h"
+#include "model_location.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -211,11 +212,13 @@ void validate(Reader& r, const YAML::Node& root, RunConfig& c)
     if (c.contextLength < 2)
         r.fail(at("model_args", "context_length"), "context_length must be at least 2");
     if (c.modelPath.empty()) {
-        if (!c.modelName.empty() && fs::is_directory(c.modelName))
+        // The published configs name the model only by its Hub name: it is found in the Hugging Face cache when
+        // the run loads it (model_location.h), so a config is valid on a machine that does not have the model yet.
+        if (!c.modelName.empty())
             c.modelPath = c.modelName;
         else
-            r.fail(top, "missing required key basis_studio.model_path (the local Hugging Face folder; "
-                        "model_args.model_name may name it instead)");
+            r.fail(top, "missing required key basis_studio.model_path (a local Hugging Face folder, builtin:stories260k "
+                        "or a Hub name org/name; model_args.model_name may name it instead)");
     }
     if (c.calibrationText.empty() && c.datasetName.empty() && c.method != "svd" &&
         !(c.calibPath.size() && !c.buildCalib))
@@ -406,7 +409,12 @@ void resolvePaths(RunConfig& c, const fs::path& base)
         if (!p.empty() && fs::path(p).is_relative())
             p = (fs::absolute(base.empty() ? fs::path(".") : base) / p).lexically_normal().string();   // "run.yaml" has no parent
     };
-    for (std::string* p : {&c.modelPath, &c.calibrationText, &c.updateText, &c.dataDir, &c.calibPath, &c.updateCalibPath,
+    // A model is a folder relative to the config, unless it is builtin:NAME or a Hub name with no such folder.
+    std::error_code ec;
+    if (!isBuiltinSpec(c.modelPath) &&
+        !(isHubName(c.modelPath) && !fs::is_directory(fs::absolute(base.empty() ? fs::path(".") : base) / c.modelPath, ec)))
+        fix(c.modelPath);
+    for (std::string* p : {&c.calibrationText, &c.updateText, &c.dataDir, &c.calibPath, &c.updateCalibPath,
                            &c.untrainedModelPath, &c.updatedModelPath, &c.resultsPath})
         fix(*p);
     for (auto& e : c.evaluations)
@@ -509,11 +517,7 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
 
 fs::path datasetFile(const std::string& name, const std::string& split, const fs::path& dataDir)
 {
-    const fs::path rel = datasetPath(name, split, "");   // throws for an unknown name
-    if (dataDir.empty())
-        throw Error("dataset '" + name + "' needs a data directory (basis_studio.data_dir or --data-dir) holding " +
-                    rel.string());
-    const fs::path file = dataDir / rel;
+    const fs::path file = datasetPath(name, split, presetDataDir(name, split, dataDir));   // throws for an unknown name
     if (!fs::exists(file))
         throw Error("dataset '" + name + "' (" + split + "): " + file.string() +
                     " not found; put the file there or give a text file instead");

@@ -62,7 +62,7 @@ struct RunConfig {
     std::string updatedModelPath;
     bool loraRequested = false;                          // lora_args present: accepted, not run
     // basis_studio (ours)
-    std::string modelPath;                               // local Hugging Face folder
+    std::string modelPath;                               // a folder, builtin:NAME or org/name[@rev] (model_location.h)
     std::string method = "basis-sharing";
     std::string calibrationText;                         // overrides calibration_args.dataset_name
     std::string updateText;                              // default: the calibration text
@@ -102,7 +102,8 @@ LoadedConfig parseRunConfig(const std::string& yaml, const std::string& source,
 std::string writeRunConfig(const RunConfig& config, const std::string& comment = {});
 
 // Relative paths in a config are relative to the config file's folder; this makes them absolute, so a written
-// config reproduces the run from anywhere.
+// config reproduces the run from anywhere. builtin:NAME and Hub names (org/name, when the config's folder has no
+// such subfolder) stay as they are: they mean the same on every machine.
 void resolvePaths(RunConfig& config, const std::filesystem::path& base);
 
 // Data files of named datasets under a data directory: calibration (train split where there is one) and

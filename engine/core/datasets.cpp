@@ -3,6 +3,7 @@
 #include "atomic_file.h"
 #include "error.h"
 #include "json_io.h"
+#include "resources.h"
 
 #include <nlohmann/json.hpp>
 
@@ -135,6 +136,18 @@ fs::path datasetPath(const std::string& name, const std::string& split, const fs
     return dataDir / p.folder / (s == "train" ? p.train : s == "valid" ? p.valid : p.test);
 }
 
+fs::path presetDataDir(const std::string& name, const std::string& split, const fs::path& dataDir)
+{
+    if (!dataDir.empty())
+        return dataDir;
+    const fs::path builtin = builtinDataDir();
+    if (!builtin.empty() && fs::exists(datasetPath(name, split, builtin)))
+        return builtin;
+    throw Error("dataset '" + canonicalDatasetName(name) + "' needs a data directory (--data-dir or basis_studio.data_dir) holding " +
+                datasetPath(name, split, "").string() + " (the built-in data" +
+                (builtin.empty() ? std::string(" was not found") : " in " + builtin.string() + " holds only tinystories") + ")");
+}
+
 DatasetText loadTextFile(const fs::path& file)
 {
     DatasetText d;
@@ -150,10 +163,7 @@ DatasetText loadDataset(const std::string& name, const fs::path& dataDir, const 
     DatasetText d;
     d.name = canonicalDatasetName(name);
     d.split = normaliseSplit(options.split);
-    if (dataDir.empty())
-        throw Error("dataset '" + d.name + "' needs a data directory (--data-dir or basis_studio.data_dir) holding " +
-                    datasetPath(d.name, d.split, "").string());
-    d.file = datasetPath(d.name, d.split, dataDir);
+    d.file = datasetPath(d.name, d.split, presetDataDir(d.name, d.split, dataDir));
     if (!fs::exists(d.file))
         throw Error("dataset '" + d.name + "' (" + d.split + "): " + d.file.string() +
                     " not found; put the file there or give a text file instead");

@@ -31,10 +31,15 @@ std::string canonicalDatasetName(const std::string& name);   // throws basis::Er
 // The file of a preset's split under dataDir (it need not exist). "calibration" means train, "evaluation" test.
 std::filesystem::path datasetPath(const std::string& name, const std::string& split, const std::filesystem::path& dataDir);
 
+// The data folder a preset is read from: `dataDir` when given; else the data that ships with the program
+// (resources/data, which holds tinystories) when it has the preset's file. Throws basis::Error saying a data folder
+// is needed, and what it must hold, otherwise.
+std::filesystem::path presetDataDir(const std::string& name, const std::string& split, const std::filesystem::path& dataDir);
+
 // A plain text file as an evaluation text: read whole, as it is (the recipe says so).
 DatasetText loadTextFile(const std::filesystem::path& file);
 
-// Reads a preset. Errors name the preset and the file looked for (missing file, unknown split, bad JSONL line).
+// Reads a preset (from presetDataDir). Errors name the preset and the file looked for (missing file, unknown split, bad JSONL line).
 DatasetText loadDataset(const std::string& name, const std::filesystem::path& dataDir, const DatasetOptions& options = {});
 
 } // namespace basis

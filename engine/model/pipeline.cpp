@@ -7,6 +7,7 @@
 #include "compressed_io.h"
 #include "decoder_model.h"
 #include "error.h"
+#include "model_location.h"
 #include "multiple_choice.h"
 #include "throughput.h"
 #include "tokenizer.h"
@@ -105,12 +106,14 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
     nlohmann::json timings = nlohmann::json::object();
     const int threads = applyThreads(c.threads);
     std::unique_ptr<Tokenizer> tokenizer;
+    fs::path modelDir;
     auto model = stage(hooks, "load", timings, [&] {
-        tokenizer = loadTokenizer(c.modelPath);
-        return DecoderModel::load(c.modelPath, {c.device, c.dtype, threads});
+        modelDir = resolveModelFolder(c.modelPath);   // builtin:NAME, a folder, or a Hub name in the local cache
+        tokenizer = loadTokenizer(modelDir);
+        return DecoderModel::load(modelDir, {c.device, c.dtype, threads});
     });
     if (!c.modelType.empty() && c.modelType.rfind(archName(model->config().arch), 0) != 0)
-        throw Error("stage load: model_args.model_type is '" + c.modelType + "' but " + c.modelPath + " holds a " +
+        throw Error("stage load: model_args.model_type is '" + c.modelType + "' but " + modelDir.string() + " holds a " +
                     archName(model->config().arch) + " model");
 
     CompressionSettings settings;
@@ -238,7 +241,7 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
     }
 
     nlohmann::json out = {{"results", results},
-                          {"config", {{"yaml", writeRunConfig(c)}, {"model", c.modelPath}}},
+                          {"config", {{"yaml", writeRunConfig(c)}, {"model", c.modelPath}, {"model_folder", modelDir.string()}}},
                           {"compression", compressionSection(result)},
                           {"versions", {{"basis_studio", "0.1.0"}, {"libtorch", TORCH_VERSION}}},
                           {"timings", timings},

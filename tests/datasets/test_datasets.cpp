@@ -2,6 +2,7 @@
 // against the golden token count in tests/tokenizer_bpe.
 #include "datasets.h"
 #include "error.h"
+#include "resources.h"
 #include "test_support.h"
 
 #include <gtest/gtest.h>
@@ -59,10 +60,41 @@ TEST(Datasets, PtbSentencesStrippedAndJoined)
 
 TEST(Datasets, TinyStoriesIsTheFileAsItIs)
 {
-    BASIS_REQUIRE_SHARED("data/tinystories-valid/eval.txt");
-    const auto d = loadDataset("tinystories", sharedPath("data"));
-    EXPECT_EQ(d.text, slurp(sharedPath("data/tinystories-valid/eval.txt")));
-    EXPECT_EQ(loadDataset("tinystories", sharedPath("data"), {"train", 0}).file.filename(), "calib.txt");
+    const auto data = basis::test::embeddedPath("data");
+    const auto d = loadDataset("tinystories", data);
+    EXPECT_EQ(d.text, slurp(data / "tinystories-valid/eval.txt"));
+    EXPECT_EQ(d.text.size(), 390496u);
+    EXPECT_EQ(loadDataset("tinystories", data, {"train", 0}).file.filename(), "calib.txt");
+}
+
+// No data folder: tinystories is read from the data that ships with the program; other presets need one.
+TEST(Datasets, WithoutADataFolderTinyStoriesIsBuiltIn)
+{
+    const auto builtin = basis::builtinDataDir();
+    ASSERT_FALSE(builtin.empty());
+    EXPECT_TRUE(std::filesystem::equivalent(builtin, basis::test::embeddedPath("data")));
+    const auto test = loadDataset("tinystories", "");
+    EXPECT_TRUE(std::filesystem::equivalent(test.file, builtin / "tinystories-valid/eval.txt"));
+    const auto train = loadDataset("tinystories", "", {"train", 0});
+    EXPECT_TRUE(std::filesystem::equivalent(train.file, builtin / "tinystories-valid/calib.txt"));
+    EXPECT_EQ(train.text.size(), 403879u);
+    // A data folder given is used, not the built-in one.
+    const auto dir = basis::test::scratchDir("datasets-own-tinystories");
+    write(dir / "tinystories-valid/eval.txt", "Tom had a red ball.\n");
+    EXPECT_EQ(loadDataset("tinystories", dir).text, "Tom had a red ball.\n");
+    expectError([] { loadDataset("wikitext2", ""); },
+                {"'wikitext2' needs a data directory", "wikitext-2-raw/wiki.test.raw", "holds only tinystories"});
+    std::filesystem::remove_all(dir);
+}
+
+// The embedded texts are the staged test data's, byte for byte.
+TEST(Datasets, EmbeddedTinyStoriesEqualsSharedCopy)
+{
+    const auto shared = basis::test::sharedDir() / "data/tinystories-valid";
+    if (!std::filesystem::exists(shared / "calib.txt"))
+        GTEST_SKIP() << "test data not found: " << shared << " (set BASIS_SHARED_DIR to the shared/ folder)";
+    for (const char* f : {"calib.txt", "eval.txt"})
+        EXPECT_EQ(slurp(basis::test::embeddedPath("data/tinystories-valid") / f), slurp(shared / f)) << f;
 }
 
 TEST(Datasets, C4TakesTheTextFieldOfTheFirstDocuments)

@@ -1,5 +1,6 @@
 // YAML run configs: every file in configs/ round-trips, errors carry line and column, and the pipeline gives the
 // same numbers as the separate engine steps and as its own written config.
+#include "hub_cache.h"
 #include "test_support.h"
 
 #include "atomic_file.h"
@@ -7,6 +8,7 @@
 #include "compress.h"
 #include "decoder_model.h"
 #include "error.h"
+#include "model_location.h"
 #include "multiple_choice.h"
 #include "perplexity.h"
 #include "pipeline.h"
@@ -14,6 +16,7 @@
 #include "tokenizer.h"
 
 #include <gtest/gtest.h>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 namespace {
@@ -139,8 +142,11 @@ TEST(Pipeline, SameNumbersAsStepsAndAsWrittenConfig)
     c.untrainedModelPath = (work / "model").string();
     c.evaluations = {{"", evalText, 0, 0, "token-mean"}};
     c.throughput = {{16, 4, 1}};
+    // HellaSwag is not embedded: without ../shared the task part is left out and the rest still runs.
     const std::string hellaswag = basis::test::sharedPath("data/hellaswag/hellaswag_val_2000.jsonl").string();
-    c.tasks = {{"hellaswag", hellaswag, 12}};
+    const bool withTasks = fs::exists(hellaswag);
+    if (withTasks)
+        c.tasks = {{"hellaswag", hellaswag, 12}};
     const auto out = basis::runPipeline(c);
     const auto& rates = out.at("results").at("throughput_p16_g4");
     EXPECT_GT(rates.at("prefill_tokens_per_second,none").get<double>(), 0);
@@ -165,11 +171,13 @@ TEST(Pipeline, SameNumbersAsStepsAndAsWrittenConfig)
     o.protocol = basis::PplProtocol::TokenMean;
     const auto ids = basis::tokenizeForEvaluation(*tok, basis::readFile(evalText), basis::BosPolicy::Auto);
     EXPECT_DOUBLE_EQ(basis::evaluatePerplexity(*model, ids, o).ppl, ppl);
-    const auto mc = basis::evaluateMultipleChoice(*model, *tok, basis::readMcTaskFile("hellaswag", hellaswag, 12), {});
-    const auto& task = out.at("results").at("hellaswag");
-    EXPECT_DOUBLE_EQ(task.at("acc,none").get<double>(), mc.acc);
-    EXPECT_DOUBLE_EQ(task.at("acc_norm,none").get<double>(), mc.accNorm);
-    EXPECT_EQ(task.at("samples").get<int64_t>(), 12);
+    if (withTasks) {
+        const auto mc = basis::evaluateMultipleChoice(*model, *tok, basis::readMcTaskFile("hellaswag", hellaswag, 12), {});
+        const auto& task = out.at("results").at("hellaswag");
+        EXPECT_DOUBLE_EQ(task.at("acc,none").get<double>(), mc.acc);
+        EXPECT_DOUBLE_EQ(task.at("acc_norm,none").get<double>(), mc.accNorm);
+        EXPECT_EQ(task.at("samples").get<int64_t>(), 12);
+    }
 
     const fs::path written = work / "written.yaml";
     basis::writeFileAtomically(written, basis::writeRunConfig(c));
@@ -203,6 +211,79 @@ TEST(Pipeline, CalibrationOnAPresetReadsItsRecipe)
     EXPECT_EQ(p.identity.text, f.identity.text);
     ASSERT_EQ(p.stats.tokens, f.stats.tokens);
     EXPECT_TRUE(p.stats.at(0, basis::InputSite::AttnIn).equal(f.stats.at(0, basis::InputSite::AttnIn)));
+}
+
+// The official repository's file, unmodified: it names the model only by its Hub name, which is valid whether or
+// not the model is on this machine; the run finds it in the hub cache, or fails naming the places looked in.
+TEST(PublishedConfig, ShareLlama7bNamesTheModelByItsHubName)
+{
+    const fs::path file = fs::path(BASIS_SOURCE_DIR) / "tests/run_config/data/share_llama_7b_20.yaml";
+    const auto loaded = basis::loadRunConfig(file);
+    ASSERT_EQ(loaded.warnings.size(), 1u);
+    EXPECT_NE(loaded.warnings[0].text.find("lora_args"), std::string::npos);
+    const basis::RunConfig& c = loaded.config;
+    EXPECT_EQ(c.modelName, "jeffwan/llama-7b-hf");
+    EXPECT_EQ(c.modelPath, "jeffwan/llama-7b-hf");   // a Hub name, not made a path under the config's folder
+    EXPECT_EQ(c.groupSize, 2);
+    EXPECT_EQ(c.compressionRatio, 20);
+    EXPECT_EQ(c.calibrationSize, 256);
+    EXPECT_EQ(c.sharePart, (std::vector<std::string>{"v", "k", "q", "up", "gate"}));
+    EXPECT_EQ(basis::parseRunConfig(basis::writeRunConfig(c), "written").config, c);
+
+    const fs::path cache = basis::test::scratchDir("published-cache");
+    ::setenv("HF_HUB_CACHE", cache.string().c_str(), 1);
+    ::unsetenv("HF_HOME");
+    expectError([&] { basis::runPipeline(c); },
+                {"stage load", "jeffwan/llama-7b-hf", (cache / "models--jeffwan--llama-7b-hf").string() + " (absent)"});
+    // The same name in a cache laid out as huggingface_hub does resolves to its snapshot folder.
+    const fs::path snap = basis::test::addHubSnapshot(cache, "jeffwan/llama-7b-hf", basis::test::embeddedPath("models/stories260K"),
+                                                      "aaaabbbbccccddddeeeeffff0000111122223333");
+    EXPECT_EQ(basis::resolveModelFolder(c.modelPath), snap);
+    ::unsetenv("HF_HUB_CACHE");
+    fs::remove_all(cache);
+}
+
+// builtin:stories260k and the tinystories preset without a data folder: a config that needs nothing beside the
+// project. The same run through a Hub name in a fake cache (the same weights) gives the same perplexity.
+TEST(Pipeline, BuiltinModelAndTextNeedNoPaths)
+{
+    const fs::path work = basis::test::scratchDir("pipeline-builtin");
+    // Calibration on the tinystories preset with no data_dir: the built-in calib.txt.
+    EXPECT_TRUE(fs::equivalent(basis::datasetFile("tinystories", "calibration", ""),
+                               basis::test::embeddedPath("data/tinystories-valid/calib.txt")));
+    // A short evaluation text keeps the test quick (the preset's eval.txt is read the same way, datasets tests).
+    basis::writeFileAtomically(work / "eval.txt", basis::readFile(basis::test::embeddedPath("data/tinystories-valid/eval.txt")).substr(0, 20000));
+    const std::string yaml = R"(model_args: {group_size: 2, compression_ratio: 30, context_length: 128, stride: 128}
+calibration_args: {dataset_name: tinystories, calibration_size: 8, calib_batch_size: 4}
+model_saving: {save_untrained_model: false}
+basis_studio:
+  model_path: builtin:stories260k
+  evaluate:
+    - ppl: {text: eval.txt, context: 128}
+)";
+    basis::writeFileAtomically(work / "builtin.yaml", yaml);
+    const basis::RunConfig c = basis::loadRunConfig(work / "builtin.yaml").config;
+    EXPECT_EQ(c.modelPath, "builtin:stories260k");
+    EXPECT_TRUE(c.dataDir.empty());
+    const auto out = basis::runPipeline(c);
+    EXPECT_TRUE(fs::equivalent(out.at("config").at("model_folder").get<std::string>(), basis::test::embeddedPath("models/stories260K")));
+    const auto& ppl = out.at("results").at("ppl_eval_128");
+    const double builtinPpl = ppl.at("ppl,none").get<double>();
+
+    const fs::path cache = work / "hub";
+    basis::test::addHubSnapshot(cache, "karpathy/stories260K", basis::test::embeddedPath("models/stories260K"),
+                                "0123456789abcdef0123456789abcdef01234567");
+    ::setenv("HF_HUB_CACHE", cache.string().c_str(), 1);
+    basis::writeFileAtomically(work / "hub.yaml", std::string(yaml).replace(yaml.find("builtin:stories260k"), 19, "karpathy/stories260K"));
+    const basis::RunConfig h = basis::loadRunConfig(work / "hub.yaml").config;
+    EXPECT_EQ(h.modelPath, "karpathy/stories260K");
+    const auto viaHub = basis::runPipeline(h);
+    ::unsetenv("HF_HUB_CACHE");
+    EXPECT_EQ(viaHub.at("config").at("model_folder").get<std::string>(),
+              (cache / "models--karpathy--stories260K/snapshots/0123456789abcdef0123456789abcdef01234567").string());
+    EXPECT_DOUBLE_EQ(viaHub.at("results").at("ppl_eval_128").at("ppl,none").get<double>(), builtinPpl);
+    EXPECT_TRUE(std::isfinite(builtinPpl) && builtinPpl > 1);
+    fs::remove_all(work);
 }
 
 TEST(Pipeline, FailureNamesTheStage)

@@ -17,6 +17,7 @@ const char* kModel = "models/stories260K/hf";
 TEST(Stories260K, GreedyFromBosReproducesReferenceText)
 {
     BASIS_REQUIRE_SHARED(kModel);
+    BASIS_REQUIRE_SHARED("models/stories260K/expected_greedy_256.txt");
     const auto dir = basis::test::sharedPath(kModel);
     auto model = basis::DecoderModel::load(dir, {"cpu", "float32", 0});
     auto tok = basis::loadTokenizer(dir);

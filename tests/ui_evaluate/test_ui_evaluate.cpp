@@ -2,7 +2,8 @@
 // appends a row whose PPL is the engine's own for the same settings; a compressed model adds its rows and its
 // point; the table exports to CSV and JSON and reads back equal; the plot exports to PNG and PDF; the Generate
 // tab shows the dense model's greedy continuation exactly as generateGreedy decodes it. A zero-shot task run
-// (20 hellaswag items) appends acc and acc_norm equal to evaluateMultipleChoice's; a bad task file is an error
+// (20 hellaswag items; without ../shared 20 generic items made of the built-in TinyStories paragraphs) appends acc
+// and acc_norm equal to evaluateMultipleChoice's; a bad task file is an error
 // naming file and line, and no row. The calibration panel's tinystories preset reads calib.txt.
 #include "calibration_panel.h"
 #include "compression_panel.h"
@@ -29,6 +30,8 @@
 #include <QTest>
 #include <QTreeWidget>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -53,6 +56,32 @@ bool waitJobs(QSignalSpy& finished, int count, int timeoutMs = 120000)
     return finished.count() >= count;
 }
 
+// A generic multiple-choice file from the built-in eval.txt: context = a paragraph's first half, choices = its own
+// second half (gold) and the next paragraph's.
+std::filesystem::path storiesTaskFile(const QString& file, int items)
+{
+    QFile in(QString::fromStdString(basis::test::embeddedPath("data/tinystories-valid/eval.txt").string()));
+    if (!in.open(QIODevice::ReadOnly))
+        return {};
+    std::vector<std::pair<std::string, std::string>> halves;
+    while (!in.atEnd() && int(halves.size()) < items + 1) {
+        const std::string line = in.readLine().trimmed().toStdString();
+        const auto cut = line.find(' ', line.size() / 2);
+        if (line.size() > 40 && cut != std::string::npos)
+            halves.emplace_back(line.substr(0, cut), line.substr(cut + 1));
+    }
+    QFile out(file);
+    if (!out.open(QIODevice::WriteOnly))
+        return {};
+    for (int i = 0; i < items; ++i) {
+        const nlohmann::json doc = {{"context", halves[size_t(i)].first},
+                                    {"choices", {halves[size_t(i)].second, halves[size_t(i) + 1].second}},
+                                    {"label", 0}};
+        out.write(QByteArray::fromStdString(doc.dump() + "\n"));
+    }
+    return file.toStdString();
+}
+
 void select(QComboBox* combo, const QString& data)
 {
     const int i = combo->findData(data);
@@ -66,6 +95,7 @@ class TestUiEvaluate : public QObject {
     Q_OBJECT
 private slots:
     void initTestCase();
+    void settledMeansIdle();
     void perplexityRowEqualsEngine();
     void compressedRowsAndPlot();
     void tasksRowsEqualEngine();
@@ -80,6 +110,7 @@ private:
     std::unique_ptr<MainWindow> m_window;
     QTemporaryDir m_dir;
     QString m_text;   // the start of eval.txt: enough windows to mean something, quick to score
+    bool m_busyWhenSettled = true, m_runnableWhenSettled = false;
 };
 
 void TestUiEvaluate::initTestCase()
@@ -101,9 +132,25 @@ void TestUiEvaluate::initTestCase()
     m_window->resize(1600, 1000);
     m_window->show();
     QSignalSpy settled(m_window.get(), &MainWindow::modelSettled);
+    // What the window shows at the very moment it says it has settled: a test (or a user) acts on exactly that.
+    connect(m_window.get(), &MainWindow::modelSettled, this, [this] {
+        m_busyWhenSettled = m_window->engine()->isBusy();
+        m_runnableWhenSettled = m_window->evaluateView()->pplButton()->isEnabled() &&
+                                m_window->calibrationPanel()->runButton()->isEnabled();
+    }, Qt::SingleShotConnection);
     m_window->openModel(shared(kStories));
     QVERIFY(settled.wait(60000));
     QVERIFY(settled.first().first().toBool());
+}
+
+void TestUiEvaluate::settledMeansIdle()
+{
+    // modelSettled used to come from the modelLoaded signal, which the engine thread emits inside the load job,
+    // before its jobFinished: the window still counted the load as running and had disabled every run button.
+    // Whether a test's QSignalSpy::wait also processed the queued jobFinished before returning depended on timing.
+    QVERIFY2(!m_busyWhenSettled, "the load job was still running when the window said it had settled");
+    QVERIFY2(m_runnableWhenSettled, "run buttons were disabled when the window said it had settled");
+    QVERIFY(m_window->evaluateView()->pplButton()->isEnabled());
 }
 
 void TestUiEvaluate::perplexityRowEqualsEngine()
@@ -191,11 +238,16 @@ void TestUiEvaluate::compressedRowsAndPlot()
 
 void TestUiEvaluate::tasksRowsEqualEngine()
 {
-    if (!std::filesystem::exists(uitest::sharedPath(kHellaswag)))
-        QSKIP("no hellaswag_val_2000.jsonl under the shared data folder");
+    // HellaSwag from ../shared when it is there; else a generic task made of the built-in TinyStories paragraphs
+    // (each paragraph's second half against the next one's), so the task rows are tested in a fresh clone too.
+    const bool hellaswag = std::filesystem::exists(uitest::sharedPath(kHellaswag));
+    const std::string taskName = hellaswag ? "hellaswag" : "generic";
+    const std::filesystem::path taskFile =
+        hellaswag ? uitest::sharedPath(kHellaswag) : storiesTaskFile(m_dir.filePath(QStringLiteral("stories_task.jsonl")), 20);
+    QVERIFY(!taskFile.empty());
     EvaluateView* view = m_window->evaluateView();
-    select(view->taskCombo(), QStringLiteral("hellaswag"));
-    view->taskFileEdit()->setText(shared(kHellaswag));
+    select(view->taskCombo(), QString::fromStdString(taskName));
+    view->taskFileEdit()->setText(QString::fromStdString(taskFile.string()));
     view->taskLimitSpin()->setValue(20);
     select(view->tasksModelCombo(), QStringLiteral("both"));
     const int before = view->results()->rowCount();
@@ -211,13 +263,12 @@ void TestUiEvaluate::tasksRowsEqualEngine()
     QCOMPARE(dense.kind, QStringLiteral("tasks"));
     QCOMPARE(dense.model.variant, std::string("dense"));
     QCOMPARE(compressed.model.variant, std::string("compressed"));
-    QVERIFY(dense.evaluation.contains(QStringLiteral("hellaswag, 20 items")));
+    QVERIFY(dense.evaluation.contains(QString::fromStdString(taskName) + QStringLiteral(", 20 items")));
     QVERIFY(!dense.hasPpl());
 
-    const uitest::ReferenceTasks ref =
-        uitest::referenceTasks(uitest::sharedPath(kStories), "hellaswag", uitest::sharedPath(kHellaswag), 20);
-    qInfo("hellaswag x 20 through the Evaluate tab: acc %.4f ± %.4f, acc_norm %.4f ± %.4f; evaluateMultipleChoice "
-          "directly: acc %.4f ± %.4f, acc_norm %.4f ± %.4f; svd copy acc %.4f, acc_norm %.4f",
+    const uitest::ReferenceTasks ref = uitest::referenceTasks(uitest::sharedPath(kStories), taskName, taskFile, 20);
+    qInfo("%s x 20 through the Evaluate tab: acc %.4f ± %.4f, acc_norm %.4f ± %.4f; evaluateMultipleChoice "
+          "directly: acc %.4f ± %.4f, acc_norm %.4f ± %.4f; svd copy acc %.4f, acc_norm %.4f", taskName.c_str(),
           dense.acc, dense.accStderr, dense.accNorm, dense.accNormStderr, ref.acc, ref.accStderr, ref.accNorm,
           ref.accNormStderr, compressed.acc, compressed.accNorm);
     QCOMPARE(ref.items, int64_t(20));
@@ -402,10 +453,10 @@ void TestUiEvaluate::calibrationPresetReadsCalibTxt()
     QTest::qWait(50);
     QCOMPARE(started.count(), 0);
 
-    // The shared data folder: tinystories resolves to its calib.txt, and the calibration reads it.
-    panel->setDataDir(QString::fromStdString(uitest::sharedPath("data").string()));
+    // The data folder that ships with the program: tinystories resolves to its calib.txt, and the calibration reads it.
+    panel->setDataDir(QString::fromStdString(basis::test::embeddedPath("data").string()));
     const CalibrationSetup setup = panel->setup();
-    QCOMPARE(setup.text, basis::datasetPath("tinystories", "train", uitest::sharedPath("data")));
+    QCOMPARE(setup.text, basis::datasetPath("tinystories", "train", basis::test::embeddedPath("data")));
     QCOMPARE(QString::fromStdString(setup.text.filename().string()), QStringLiteral("calib.txt"));
     QVERIFY(std::filesystem::equivalent(setup.text, uitest::sharedPath(kCalib)));
     std::filesystem::remove_all(setup.cacheDir);   // a fresh run, not a cache from an earlier test run

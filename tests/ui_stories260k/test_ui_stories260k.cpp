@@ -189,6 +189,11 @@ private slots:
         e.text = uitest::sharedPath(kEval).string();
         e.context = 512;
         c.evaluations = {e};
+        // The window's calibration cache: the pipeline loads it only when the exported settings give the same
+        // identity (model, text tokens, chunking, BOS), else it refuses naming the field. So the export is checked
+        // without calibrating all 385 chunks a second time (under a parallel build that alone took minutes).
+        c.calibPath = w.calibrationPanel()->setup().cacheDir.string();
+        QVERIFY(std::filesystem::exists(c.calibPath + "/calibration.json"));
         const nlohmann::json results = runPipeline(c);
         const double headless = results["results"].begin().value()["ppl,none"].get<double>();
         qInfo("headless pipeline from the exported YAML: PPL %.6f", headless);

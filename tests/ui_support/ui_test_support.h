@@ -1,5 +1,8 @@
 #pragma once
-// Helpers shared by the Qt Test suites of the GUI (tests/ui_*): where ../shared is, and a settings sandbox.
+// Helpers shared by the Qt Test suites of the GUI (tests/ui_*): where ../shared is (stories260K and the TinyStories
+// texts: their embedded copies, embedded_data.h), and a settings sandbox.
+#include "embedded_data.h"
+
 #include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QStandardPaths>
@@ -15,6 +18,8 @@ namespace basis::uitest {
 
 inline std::filesystem::path sharedPath(const std::string& relative)
 {
+    if (auto embedded = basis::test::embeddedCopy(relative))
+        return *embedded;
     const char* env = std::getenv("BASIS_SHARED_DIR");
     return std::filesystem::path(env && *env ? env : BASIS_SHARED_DIR_DEFAULT) / relative;
 }
