@@ -1,6 +1,6 @@
 #include "about_dialog.h"
 
-#include "engine_session.h"
+#include "workspace.h"
 #include "resources.h"
 
 #include <QApplication>
@@ -40,7 +40,7 @@ QString whereIs(const char* relative)
 
 QString aboutText()
 {
-    const ComputeDevices d = EngineSession::computeDevices();
+    const ComputeDevices d = Workspace::computeDevices();
     const QString version = QApplication::applicationVersion().isEmpty() ? QStringLiteral("0.1.0")
                                                                          : QApplication::applicationVersion();
     return QObject::tr("<h2>Basis Studio %1</h2>"

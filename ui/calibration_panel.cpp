@@ -1,5 +1,7 @@
 #include "calibration_panel.h"
 
+#include "workspace.h"
+
 #include "data_folder.h"
 #include "datasets.h"
 #include "plan_text.h"
@@ -21,7 +23,7 @@
 
 namespace basis::ui {
 
-std::filesystem::path automaticCacheDir(const std::filesystem::path& modelDir, const CalibrationSetup& s)
+std::filesystem::path automaticCacheDir(const std::filesystem::path& modelDir, const CalibrateOptions& s)
 {
     if (modelDir.empty() || s.text.empty())
         return {};
@@ -145,7 +147,7 @@ CalibrationPanel::CalibrationPanel(QWidget* parent) : QWidget(parent)
 void CalibrationPanel::fillDevices()
 {
     // Asked of LibTorch through the torch-free session API: this file must not include torch (TOOLCHAIN.md).
-    const ComputeDevices d = EngineSession::computeDevices();
+    const ComputeDevices d = Workspace::computeDevices();
     m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
     for (int i = 0; i < d.cudaCount; ++i)
         m_device->addItem(tr("CUDA %1").arg(i), QStringLiteral("cuda:%1").arg(i));
@@ -234,7 +236,7 @@ void CalibrationPanel::setModel(const std::filesystem::path& modelDir, int64_t m
     setStatus(tr("Not calibrated."));
 }
 
-void CalibrationPanel::setSetup(const CalibrationSetup& s)
+void CalibrationPanel::setSetup(const CalibrateOptions& s)
 {
     m_hidden = s;
     // A preset's train file (as a config's dataset_name resolves to) selects that preset and its data folder.
@@ -269,9 +271,9 @@ void CalibrationPanel::setSetup(const CalibrationSetup& s)
     updateForm();
 }
 
-CalibrationSetup CalibrationPanel::setup() const
+CalibrateOptions CalibrationPanel::setup() const
 {
-    CalibrationSetup s = m_hidden;
+    CalibrateOptions s = m_hidden;
     const QString name = preset();
     s.text = name.isEmpty() ? std::filesystem::path(m_text->text().trimmed().toStdString())
                             : datasetPath(name.toStdString(), "train", dataDir().toStdString());
@@ -282,6 +284,9 @@ CalibrationSetup CalibrationPanel::setup() const
     s.sampling = m_sampling->currentData().toString().toStdString();
     s.device = m_device->currentData().toString().toStdString();
     s.cacheDir = m_cacheDir.empty() ? automaticCacheDir(m_modelDir, s) : m_cacheDir;
+    // A cache of other text or settings is recomputed (and the log says so) rather than refused: the cache folder
+    // follows the settings unless a config named one.
+    s.recomputeOnMismatch = true;
     return s;
 }
 

@@ -2,7 +2,9 @@
 // Calibration controls: a text file or a dataset preset's train split under the data folder, samples, context,
 // sampling, the device the passes run on, and the cache status. The cache folder is derived from the model and
 // the settings unless a config named one.
-#include "engine_session.h"
+#include "job_options.h"
+#include "severity.h"
+#include "job_results.h"
 
 #include <QWidget>
 
@@ -22,8 +24,8 @@ public:
     void setModel(const std::filesystem::path& modelDir, int64_t maxPositions);
     // A config's cache path is kept; an empty one means automatic. No text: the tinystories preset, from the data
     // folder when it holds it, else from the built-in data.
-    void setSetup(const CalibrationSetup& setup);
-    CalibrationSetup setup() const;                   // with the cache folder resolved
+    void setSetup(const CalibrateOptions& setup);
+    CalibrateOptions setup() const;                   // with the cache folder resolved
     bool cacheIsAutomatic() const { return m_cacheDir.empty(); }
     void setStatus(const QString& text, const QString& tooltip = {});
     void setBusy(bool busy);
@@ -64,10 +66,10 @@ private:
     std::filesystem::path m_modelDir, m_cacheDir;
     int64_t m_maxPositions = 0;
     bool m_settingText = false;                       // the panel itself is filling the text field
-    CalibrationSetup m_hidden;                        // seed, batch, bos: kept from a config, not shown yet
+    CalibrateOptions m_hidden;                        // seed, batch, bos: kept from a config, not shown yet
 };
 
 // <cache location>/calibration/<model folder>-<hash of model path and settings>
-std::filesystem::path automaticCacheDir(const std::filesystem::path& modelDir, const CalibrationSetup& setup);
+std::filesystem::path automaticCacheDir(const std::filesystem::path& modelDir, const CalibrateOptions& setup);
 
 } // namespace basis::ui

@@ -3,6 +3,7 @@
 #include "calibration_panel.h"
 #include "compression_panel.h"
 #include "engine_controller.h"
+#include "studio_document.h"
 #include "generate_view.h"
 #include "main_window.h"
 
@@ -13,13 +14,14 @@ namespace basis::ui {
 ConfigRunner::ConfigRunner(MainWindow* window) : QObject(window), m_window(window)
 {
     EngineController* engine = window->engine();
+    StudioDocument* doc = engine->document();
     // Each step waits for its own result; any failed job (its error is in the log) ends the run.
-    connect(engine, &EngineController::calibrated, this, [this] { stepDone(Wait::Calibrated); });
-    connect(engine, &EngineController::compressed, this, [this] { stepDone(Wait::Compressed); });
-    connect(engine, &EngineController::pplEvaluated, this, [this] { stepDone(Wait::Ppl); });
-    connect(engine, &EngineController::throughputMeasured, this, [this] { stepDone(Wait::Throughput); });
-    connect(engine, &EngineController::tasksEvaluated, this, [this] { stepDone(Wait::Tasks); });
-    connect(engine, &EngineController::generationUpdated, this, [this](const GenerationOutput& out) {
+    connect(doc, &StudioDocument::calibrated, this, [this] { stepDone(Wait::Calibrated); });
+    connect(doc, &StudioDocument::compressed, this, [this] { stepDone(Wait::Compressed); });
+    connect(doc, &StudioDocument::pplEvaluated, this, [this] { stepDone(Wait::Ppl); });
+    connect(doc, &StudioDocument::throughputMeasured, this, [this] { stepDone(Wait::Throughput); });
+    connect(doc, &StudioDocument::tasksEvaluated, this, [this] { stepDone(Wait::Tasks); });
+    connect(doc, &StudioDocument::generationUpdated, this, [this](const GenerationOutput& out) {
         if (out.finished && (out.model.variant == "compressed" || !m_window->hasCompressed()))
             stepDone(Wait::Generated);
     });
@@ -40,10 +42,10 @@ void ConfigRunner::start()
     const CompressionSettings settings = w->compressionPanel()->settings();
     if (settings.method != Method::Svd)
         m_steps.push_back({tr("calibrate"), Wait::Calibrated, [w, engine] { engine->calibrate(w->calibrationPanel()->setup()); }});
-    m_steps.push_back({tr("compress"), Wait::Compressed, [engine, settings] { engine->compress(settings); }});
+    m_steps.push_back({tr("compress"), Wait::Compressed, [w, engine, settings] { engine->compress(w->compressOptions(settings)); }});
     for (const PplEvaluation& e : c.evaluations)
         for (bool compressed : {false, true}) {
-            PplSetup s;
+            PerplexityJobOptions s;
             s.dataset = e.dataset;
             s.text = e.text;
             s.dataDir = c.dataDir;
@@ -55,7 +57,7 @@ void ConfigRunner::start()
         }
     for (const ThroughputEvaluation& t : c.throughput)
         for (bool compressed : {false, true}) {
-            ThroughputSetup s;
+            ThroughputJobOptions s;
             s.promptLen = t.promptLen;
             s.genLen = t.genLen;
             s.repeats = t.repeats;
@@ -64,7 +66,7 @@ void ConfigRunner::start()
         }
     for (const TasksEvaluation& t : c.tasks)
         for (bool compressed : {false, true}) {
-            TasksSetup s;
+            TasksJobOptions s;
             s.task = t.task;
             s.data = t.data;
             s.limit = t.limit;

@@ -3,7 +3,7 @@
 // (group size, part, group), so a lookup is one array read and the live counts stay live. The singular values
 // themselves are kept too, for the Spectra and Heatmaps tabs.
 #include "compression_plan.h"
-#include "engine_session.h"
+#include "job_results.h"
 
 #include <map>
 #include <optional>

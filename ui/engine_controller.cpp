@@ -1,116 +1,86 @@
 #include "engine_controller.h"
 
-#include "engine_worker.h"
+#include <QElapsedTimer>
 
-#include <QMetaObject>
+#include <memory>
 
 namespace basis::ui {
 
-EngineController::EngineController(QObject* parent) : QObject(parent)
+EngineController::EngineController(QObject* parent) : EngineChannel(parent), m_document(new StudioDocument(this)) {}
+
+void EngineController::loadModel(const QString& dir, const RunSetup& setup)
 {
-    registerEngineMetaTypes();
-    m_thread.setObjectName("engine");
-    m_worker = new EngineWorker;
-    m_worker->moveToThread(&m_thread);
-    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
-
-    // The worker lives on another thread, so these connections are queued: handlers run on the GUI thread.
-    connect(m_worker, &EngineWorker::jobStarted, this, [this](const QString& title) {
-        m_busy = true;
-        emit jobStarted(title);
-    });
-    connect(m_worker, &EngineWorker::jobFinished, this, [this](const QString& title, bool ok) {
-        m_busy = false;
-        emit jobFinished(title, ok);
-    });
-    connect(m_worker, &EngineWorker::progress, this, &EngineController::progress);
-    connect(m_worker, &EngineWorker::message, this, &EngineController::message);
-    connect(m_worker, &EngineWorker::modelLoaded, this, &EngineController::modelLoaded);
-    connect(m_worker, &EngineWorker::calibrated, this, &EngineController::calibrated);
-    connect(m_worker, &EngineWorker::compressed, this, &EngineController::compressed);
-    connect(m_worker, &EngineWorker::spectraReady, this, &EngineController::spectraReady);
-    connect(m_worker, &EngineWorker::pplEvaluated, this, &EngineController::pplEvaluated);
-    connect(m_worker, &EngineWorker::throughputMeasured, this, &EngineController::throughputMeasured);
-    connect(m_worker, &EngineWorker::tasksEvaluated, this, &EngineController::tasksEvaluated);
-    connect(m_worker, &EngineWorker::generationUpdated, this, &EngineController::generationUpdated);
-    connect(m_worker, &EngineWorker::compressedSaved, this, &EngineController::compressedSaved);
-    m_thread.start();
-}
-
-EngineController::~EngineController() { shutdown(); }
-
-// A queued call: the request is an event on the engine thread's loop, run after the jobs before it.
-template <typename Fn> void EngineController::post(Fn fn)
-{
-    if (m_thread.isRunning())
-        QMetaObject::invokeMethod(m_worker, std::move(fn), Qt::QueuedConnection);
-}
-
-void EngineController::loadModel(const QString& dir)
-{
-    post([w = m_worker, dir] { w->loadModel(dir); });
+    EngineChannel::run(
+        tr("Load model"), [d = dir.toStdString(), setup](Workspace& w, const JobContext& j) { return w.load(d, setup, j); },
+        [doc = m_document](const ModelSummary& s) { doc->setModel(s); });
 }
 
 void EngineController::makeDemoModel(const QString& preset, const QString& dir, const QString& tokenizerDir)
 {
-    post([w = m_worker, preset, dir, tokenizerDir] { w->makeDemoModel(preset, dir, tokenizerDir); });
+    EngineChannel::run(
+        tr("Make demo model"),
+        [p = preset.toStdString(), d = dir.toStdString(), t = tokenizerDir.toStdString()](Workspace& w, const JobContext& j) {
+            return w.makeDemoModel(p, d, t, j);
+        },
+        [doc = m_document](const ModelSummary& s) { doc->setModel(s); });
 }
 
-void EngineController::calibrate(const CalibrationSetup& setup)
+void EngineController::calibrate(const CalibrateOptions& options)
 {
-    post([w = m_worker, setup] { w->calibrate(setup); });
+    EngineChannel::run(tr("Calibrate"), [options](Workspace& w, const JobContext& j) { return w.calibrate(options, j); },
+                       [doc = m_document](const CalibrationSummary& s) { doc->setCalibration(s); });
 }
 
-void EngineController::compress(const CompressionSettings& settings)
+void EngineController::compress(const CompressOptions& options)
 {
-    post([w = m_worker, settings] { w->compress(settings); });
+    EngineChannel::run(tr("Compress"), [options](Workspace& w, const JobContext& j) { return w.compress(options, j); },
+                       [doc = m_document](const CompressionSummary& s) { doc->setCompression(s); });
 }
 
 void EngineController::computeSpectra(const std::vector<int64_t>& groupSizes)
 {
-    post([w = m_worker, groupSizes] { w->computeSpectra(groupSizes); });
+    EngineChannel::run(tr("Spectra"), [groupSizes](Workspace& w, const JobContext& j) { return w.computeSpectra(groupSizes, j); },
+                       [doc = m_document](const SpectraSummary& s) { doc->addSpectra(s); });
 }
 
-void EngineController::evaluatePpl(const PplSetup& setup)
+void EngineController::evaluatePpl(const PerplexityJobOptions& options)
 {
-    post([w = m_worker, setup] { w->evaluatePpl(setup); });
+    EngineChannel::run(tr("Perplexity"), [options](Workspace& w, const JobContext& j) { return w.perplexity(options, j); },
+                       [doc = m_document](const PerplexitySummary& s) { doc->addPerplexity(s); });
 }
 
-void EngineController::measureThroughput(const ThroughputSetup& setup)
+void EngineController::measureThroughput(const ThroughputJobOptions& options)
 {
-    post([w = m_worker, setup] { w->measureThroughput(setup); });
+    EngineChannel::run(tr("Throughput"), [options](Workspace& w, const JobContext& j) { return w.throughput(options, j); },
+                       [doc = m_document](const ThroughputSummary& s) { doc->addThroughput(s); });
 }
 
-void EngineController::evaluateTasks(const TasksSetup& setup)
+void EngineController::evaluateTasks(const TasksJobOptions& options)
 {
-    post([w = m_worker, setup] { w->evaluateTasks(setup); });
+    EngineChannel::run(tr("Zero-shot tasks"), [options](Workspace& w, const JobContext& j) { return w.tasks(options, j); },
+                       [doc = m_document](const TasksSummary& s) { doc->addTasks(s); });
 }
 
-void EngineController::generate(const GenerateSetup& setup)
+void EngineController::generate(const GenerateJobOptions& options)
 {
-    post([w = m_worker, setup] { w->generate(setup); });
+    post(tr("Generate"), [this, options, doc = m_document](Workspace& w, const JobContext& j) {
+        // Streamed outputs are throttled to one per 50 ms; the final one of each model always goes.
+        auto sinceLast = std::make_shared<QElapsedTimer>();
+        sinceLast->start();
+        w.generate(options, j, [&](const GenerationOutput& out) {
+            if (out.finished || sinceLast->elapsed() >= 50) {
+                sinceLast->restart();
+                onGui([doc, out] { doc->updateGeneration(out); });
+            }
+        });
+    });
 }
 
 void EngineController::saveCompressed(const QString& dir)
 {
-    post([w = m_worker, dir] { w->saveCompressed(dir); });
-}
-
-void EngineController::cancel()
-{
-    if (m_thread.isRunning())
-        m_worker->cancel();
-}
-
-void EngineController::shutdown()
-{
-    if (!m_thread.isRunning())
-        return;
-    m_worker->cancel();
-    m_thread.requestInterruption();   // the worker drops jobs still queued and cancels at its next progress report
-    m_thread.quit();
-    m_thread.wait();
-    m_busy = false;
+    EngineChannel::run(
+        tr("Save compressed model"), [d = dir.toStdString()](Workspace& w, const JobContext& j) { w.saveCompressed(d, {}, j); },
+        [doc = m_document, dir] { doc->setSaved(dir); });
 }
 
 } // namespace basis::ui

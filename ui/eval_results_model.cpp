@@ -34,18 +34,18 @@ const char* const kKeys[] = {"kind", "variant", "method", "ratio_percent", "grou
 
 } // namespace
 
-EvalResult resultFromPpl(const PplSummary& s)
+EvalResult resultFromPpl(const PerplexitySummary& s)
 {
     EvalResult r;
     r.kind = QStringLiteral("perplexity");
     r.model = s.model;
     r.evaluation = QStringLiteral("%1, context %2, stride %3, %4")
                        .arg(QString::fromStdString(s.source))
-                       .arg(s.context)
-                       .arg(s.stride)
-                       .arg(QString::fromStdString(s.protocol));
-    r.ppl = s.ppl;
-    r.seconds = s.seconds;
+                       .arg(s.result.context)
+                       .arg(s.result.stride)
+                       .arg(QString::fromStdString(protocolName(s.result.protocol)));
+    r.ppl = s.result.ppl;
+    r.seconds = s.result.seconds;
     return r;
 }
 
@@ -55,12 +55,12 @@ EvalResult resultFromThroughput(const ThroughputSummary& s)
     r.kind = QStringLiteral("throughput");
     r.model = s.model;
     r.evaluation = QStringLiteral("prompt %1, generate %2, batch %3, %4 repeats")
-                       .arg(s.setup.promptLen)
-                       .arg(s.setup.genLen)
-                       .arg(s.setup.batch)
-                       .arg(s.setup.repeats);
-    r.prefillTokensPerSecond = s.prefillTokensPerSecond;
-    r.decodeTokensPerSecond = s.decodeTokensPerSecond;
+                       .arg(s.result.options.promptLen)
+                       .arg(s.result.options.genLen)
+                       .arg(s.result.options.batch)
+                       .arg(s.result.options.repeats);
+    r.prefillTokensPerSecond = s.result.prefillTokensPerSecond;
+    r.decodeTokensPerSecond = s.result.decodeTokensPerSecond;
     r.seconds = s.seconds;
     return r;
 }
@@ -71,15 +71,16 @@ EvalResult resultFromTasks(const TasksSummary& s)
     r.kind = QStringLiteral("tasks");
     r.model = s.model;
     r.evaluation = QStringLiteral("%1, %2 items, %3")
-                       .arg(QString::fromStdString(s.setup.task))
-                       .arg(s.items)
-                       .arg(QString::fromStdString(s.setup.data.filename().string()));
+                       .arg(QString::fromStdString(s.task))
+                       .arg(s.result.items)
+                       .arg(QString::fromStdString(s.data.filename().string()));
     const double nan = std::numeric_limits<double>::quiet_NaN();
-    r.acc = s.acc;
-    r.accStderr = s.accStderr >= 0 ? s.accStderr : nan;
-    r.accNorm = s.reportsAccNorm ? s.accNorm : nan;   // winogrande, boolq: lm-eval reports acc only
-    r.accNormStderr = s.reportsAccNorm && s.accNormStderr >= 0 ? s.accNormStderr : nan;
-    r.seconds = s.seconds;
+    const McResult& m = s.result;
+    r.acc = m.acc;
+    r.accStderr = m.accStderr.value_or(nan);
+    r.accNorm = m.reportsAccNorm ? m.accNorm : nan;   // winogrande, boolq: lm-eval reports acc only
+    r.accNormStderr = m.reportsAccNorm ? m.accNormStderr.value_or(nan) : nan;
+    r.seconds = m.seconds;
     return r;
 }
 

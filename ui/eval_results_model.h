@@ -1,7 +1,7 @@
 #pragma once
 // Every finished perplexity, throughput or zero-shot task run of the Evaluate tab, one row each, in the order they finished;
 // exported as CSV or JSON (and JSON read back, so a saved table can be compared with a new one).
-#include "engine_session.h"
+#include "job_results.h"
 
 #include <QAbstractTableModel>
 #include <QByteArray>
@@ -31,7 +31,7 @@ struct EvalResult {
     bool hasPpl() const { return std::isfinite(ppl); }
 };
 
-EvalResult resultFromPpl(const PplSummary& s);
+EvalResult resultFromPpl(const PerplexitySummary& s);
 EvalResult resultFromThroughput(const ThroughputSummary& s);
 EvalResult resultFromTasks(const TasksSummary& s);
 

@@ -143,8 +143,8 @@ QWidget* EvaluateView::buildPplForm()
         if (!has("tinystories"))
             m_dataDir->setText(dataDirHolding(m_dataDir->text(), QStringLiteral("tinystories")));
     }
-    m_context = spin(2, 1 << 20, 256, tr(" tokens"), tr("Tokens per evaluation window."));
-    m_stride = spin(0, 1 << 20, 0, tr(" tokens"),
+    m_context = spin(2, 1 << 20, int(PerplexityJobOptions{}.context), tr(" tokens"), tr("Tokens per evaluation window."));
+    m_stride = spin(0, 1 << 20, int(PerplexityJobOptions{}.stride), tr(" tokens"),
                     tr("Start of each window after the previous one's; a window scores only the tokens no earlier "
                        "window scored. 0: the context (windows do not overlap)."));
     m_stride->setSpecialValueText(tr("= context"));
@@ -174,10 +174,12 @@ QWidget* EvaluateView::buildPplForm()
 
 QWidget* EvaluateView::buildThroughputForm()
 {
-    m_promptLen = spin(1, 1 << 16, 128, tr(" tokens"), tr("Prompt tokens processed by the first forward pass (prefill)."));
-    m_genLen = spin(2, 1 << 16, 64, tr(" tokens"), tr("New tokens decoded one at a time with the KV cache."));
-    m_batch = spin(1, 1024, 1, QString(), tr("Sequences generated together."));
-    m_repeats = spin(1, 100, 3, QString(), tr("Timed runs after one warm-up; the medians are reported."));
+    // Initial values are the engine's defaults (job_options.h), the same as basis-cli's.
+    const ThroughputJobOptions tp;
+    m_promptLen = spin(1, 1 << 16, int(tp.promptLen), tr(" tokens"), tr("Prompt tokens processed by the first forward pass (prefill)."));
+    m_genLen = spin(2, 1 << 16, int(tp.genLen), tr(" tokens"), tr("New tokens decoded one at a time with the KV cache."));
+    m_batch = spin(1, 1024, int(tp.batch), QString(), tr("Sequences generated together."));
+    m_repeats = spin(1, 100, int(tp.repeats), QString(), tr("Timed runs after one warm-up; the medians are reported."));
     m_tpModel = modelCombo();
     m_tpRun = new QPushButton(tr("Measure &throughput"));
     m_tpRun->setToolTip(tr("Time prefill and decode on the engine thread (Shift+F5)."));
@@ -222,7 +224,7 @@ QWidget* EvaluateView::buildTasksForm()
     connect(m_taskFile, &QLineEdit::editingFinished, this, [this] {
         QSettings().setValue(QStringLiteral("evaluate/taskFile"), m_taskFile->text().trimmed());
     });
-    m_taskLimit = spin(0, 1 << 30, 0, tr(" items"),
+    m_taskLimit = spin(0, 1 << 30, int(TasksJobOptions{}.limit), tr(" items"),
                        tr("Score only the first N documents of the file; 0 scores every document."));
     m_taskLimit->setSpecialValueText(tr("all"));
     m_tasksModel = modelCombo();
@@ -317,7 +319,7 @@ void EvaluateView::setMaxContext(int64_t maxPositions)
 {
     const int top = maxPositions > 0 ? int(std::min<int64_t>(maxPositions, 1 << 20)) : (1 << 20);
     m_context->setMaximum(top);
-    m_context->setValue(std::min(top, 512));
+    m_context->setValue(std::min<int>(top, int(PerplexityJobOptions{}.context)));
     m_stride->setMaximum(top);
 }
 
@@ -346,7 +348,7 @@ void EvaluateView::setDataDir(const QString& dir)
 
 QString EvaluateView::dataDir() const { return m_dataDir->text(); }
 
-void EvaluateView::setPplForm(const PplSetup& s)
+void EvaluateView::setPplForm(const PerplexityJobOptions& s)
 {
     const int preset = s.dataset.empty() ? -1 : m_source->findData(QString::fromStdString(canonicalDatasetName(s.dataset)));
     if (preset >= 0) {
@@ -394,9 +396,9 @@ std::vector<bool> EvaluateView::chosenModels(const QComboBox* combo)
     return {m == QLatin1String("compressed")};
 }
 
-std::vector<PplSetup> EvaluateView::pplSetups() const
+std::vector<PerplexityJobOptions> EvaluateView::pplSetups() const
 {
-    PplSetup base;
+    PerplexityJobOptions base;
     if (m_source->currentData().toString() == kTextFile)
         base.text = m_file->text().toStdString();
     else
@@ -405,7 +407,7 @@ std::vector<PplSetup> EvaluateView::pplSetups() const
     base.context = m_context->value();
     base.stride = m_stride->value();
     base.protocol = m_protocol->currentData().toString().toStdString();
-    std::vector<PplSetup> out;
+    std::vector<PerplexityJobOptions> out;
     for (bool compressed : chosenModels(m_pplModel)) {
         base.compressed = compressed;
         out.push_back(base);
@@ -413,14 +415,14 @@ std::vector<PplSetup> EvaluateView::pplSetups() const
     return out;
 }
 
-std::vector<ThroughputSetup> EvaluateView::throughputSetups() const
+std::vector<ThroughputJobOptions> EvaluateView::throughputSetups() const
 {
-    ThroughputSetup base;
+    ThroughputJobOptions base;
     base.promptLen = m_promptLen->value();
     base.genLen = m_genLen->value();
     base.batch = m_batch->value();
     base.repeats = m_repeats->value();
-    std::vector<ThroughputSetup> out;
+    std::vector<ThroughputJobOptions> out;
     for (bool compressed : chosenModels(m_tpModel)) {
         base.compressed = compressed;
         out.push_back(base);
@@ -428,13 +430,13 @@ std::vector<ThroughputSetup> EvaluateView::throughputSetups() const
     return out;
 }
 
-std::vector<TasksSetup> EvaluateView::tasksSetups() const
+std::vector<TasksJobOptions> EvaluateView::tasksSetups() const
 {
-    TasksSetup base;
+    TasksJobOptions base;
     base.task = m_task->currentData().toString().toStdString();
     base.data = m_taskFile->text().trimmed().toStdString();
     base.limit = m_taskLimit->value();
-    std::vector<TasksSetup> out;
+    std::vector<TasksJobOptions> out;
     for (bool compressed : chosenModels(m_tasksModel)) {
         base.compressed = compressed;
         out.push_back(base);
@@ -444,7 +446,7 @@ std::vector<TasksSetup> EvaluateView::tasksSetups() const
 
 void EvaluateView::addTasks(const TasksSummary& summary) { m_results->append(resultFromTasks(summary)); }
 
-void EvaluateView::addPpl(const PplSummary& summary) { m_results->append(resultFromPpl(summary)); }
+void EvaluateView::addPpl(const PerplexitySummary& summary) { m_results->append(resultFromPpl(summary)); }
 void EvaluateView::addThroughput(const ThroughputSummary& summary) { m_results->append(resultFromThroughput(summary)); }
 
 void EvaluateView::refreshPlot()

@@ -3,7 +3,9 @@
 // form (prompt, generated tokens, batch, repeats) and a zero-shot tasks form (task, JSONL file, limit), each for the dense model, the compressed one or both; every
 // finished run goes into the results table and the Pareto plot, which export as CSV/JSON and PNG/PDF.
 // The view asks; the window posts the runs to the engine thread and hands the results back.
-#include "engine_session.h"
+#include "job_options.h"
+#include "severity.h"
+#include "job_results.h"
 
 #include <QWidget>
 
@@ -33,14 +35,14 @@ public:
     void setDataDir(const QString& dir);
     QString dataDir() const;
     // Fills the perplexity form (a dataset or a file; context 0 keeps the current value).
-    void setPplForm(const PplSetup& setup);
+    void setPplForm(const PerplexityJobOptions& setup);
 
     // The runs the forms ask for: one per model chosen (dense first).
-    std::vector<PplSetup> pplSetups() const;
-    std::vector<ThroughputSetup> throughputSetups() const;
-    std::vector<TasksSetup> tasksSetups() const;
+    std::vector<PerplexityJobOptions> pplSetups() const;
+    std::vector<ThroughputJobOptions> throughputSetups() const;
+    std::vector<TasksJobOptions> tasksSetups() const;
 
-    void addPpl(const PplSummary& summary);
+    void addPpl(const PerplexitySummary& summary);
     void addThroughput(const ThroughputSummary& summary);
     void addTasks(const TasksSummary& summary);
 

@@ -22,7 +22,7 @@ GenerateView::GenerateView(QWidget* parent) : QWidget(parent)
     m_prompt->setMaximumHeight(m_prompt->fontMetrics().lineSpacing() * 5 + 16);
     m_maxTokens = new QSpinBox;
     m_maxTokens->setRange(1, 4096);
-    m_maxTokens->setValue(96);
+    m_maxTokens->setValue(int(GenerateJobOptions{}.maxNewTokens));
     m_maxTokens->setSuffix(tr(" tokens"));
     m_maxTokens->setToolTip(tr("New tokens at most; greedy decoding stops earlier at the end-of-sequence token."));
     m_run = new QPushButton(tr("&Generate"));
@@ -75,9 +75,9 @@ GenerateView::Pane GenerateView::makePane(const QString& title)
     return p;
 }
 
-GenerateSetup GenerateView::setup() const
+GenerateJobOptions GenerateView::setup() const
 {
-    GenerateSetup s;
+    GenerateJobOptions s;
     s.prompt = m_prompt->toPlainText().toStdString();
     s.maxNewTokens = m_maxTokens->value();
     return s;

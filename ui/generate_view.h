@@ -1,7 +1,9 @@
 #pragma once
 // The Generate tab: one prompt through the dense and the compressed model, greedy, side by side, streamed as
 // the engine thread produces tokens, each pane with its speed.
-#include "engine_session.h"
+#include "job_options.h"
+#include "severity.h"
+#include "job_results.h"
 
 #include <QWidget>
 
@@ -19,7 +21,7 @@ class GenerateView : public QWidget {
 public:
     explicit GenerateView(QWidget* parent = nullptr);
 
-    GenerateSetup setup() const;
+    GenerateJobOptions setup() const;
     void setPrompt(const QString& prompt);
     void setCompressedAvailable(bool available, const QString& description = {});
     void setBusy(bool busy);

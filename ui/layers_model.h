@@ -2,7 +2,7 @@
 // Layers x parts of the current setting for a table view: shape, mode, group, k, weights before and after
 // (a shared basis split evenly over its group's layers), and the energy kept once a compression has run.
 #include "compression_plan.h"
-#include "engine_session.h"
+#include "job_results.h"
 
 #include <QAbstractTableModel>
 

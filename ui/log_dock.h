@@ -1,6 +1,6 @@
 #pragma once
 // Engine messages with their severity, so errors never live only on stderr.
-#include "engine_session.h"
+#include "severity.h"
 
 #include <QDockWidget>
 

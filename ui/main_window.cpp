@@ -4,6 +4,7 @@
 #include "calibration_panel.h"
 #include "compression_panel.h"
 #include "engine_controller.h"
+#include "studio_document.h"
 #include "evaluate_view.h"
 #include "generate_view.h"
 #include "job_progress.h"
@@ -51,6 +52,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     setWindowTitle(tr("Basis Studio"));
     setAcceptDrops(true);
     m_engine = new EngineController(this);
+    m_doc = m_engine->document();
 
     m_start = new StartPage;
     m_stack = new QStackedWidget;
@@ -187,9 +189,8 @@ void MainWindow::connectEngine()
     connect(m_engine, &EngineController::jobFinished, this, &MainWindow::onJobFinished);
     connect(m_engine, &EngineController::message, this,
             [this](int severity, const QString& text) { log(Severity(severity), text); });
-    connect(m_engine, &EngineController::modelLoaded, this, &MainWindow::onModelLoaded);
-    connect(m_engine, &EngineController::calibrated, this, [this](const CalibrationSummary& s) {
-        m_calibrated = true;
+    connect(m_doc, &StudioDocument::modelLoaded, this, &MainWindow::onModelLoaded);
+    connect(m_doc, &StudioDocument::calibrated, this, [this](const CalibrationSummary& s) {
         const QString what = tr("Calibrated on %1 tokens (%2 samples)%3 in %4 s.")
                                  .arg(formatCount(s.tokens))
                                  .arg(s.samples)
@@ -197,19 +198,15 @@ void MainWindow::connectEngine()
                                  .arg(s.seconds, 0, 'f', 2);
         m_calibration->setStatus(what, tr("Cache: %1").arg(QString::fromStdString(s.cacheDir.string())));
         log(Severity::Info, what);
-        m_energy.clear();
         m_spectraRequested.clear();
         updateLiveCounts();   // says the spectra are coming; they are requested when this job has finished
         if (m_compressAfterCalibration) {
-            m_engine->compress(*m_compressAfterCalibration);   // queued behind this job, before any spectra
+            m_engine->compress(compressOptions(*m_compressAfterCalibration));   // queued behind this job, before any spectra
             m_compressAfterCalibration.reset();
         }
     });
-    connect(m_engine, &EngineController::spectraReady, this, [this](const SpectraSummary& s) {
-        m_energy.add(s);
-        updateLiveCounts();
-    });
-    connect(m_engine, &EngineController::compressed, this, [this](const CompressionSummary& s) {
+    connect(m_doc, &StudioDocument::spectraReady, this, &MainWindow::updateLiveCounts);
+    connect(m_doc, &StudioDocument::compressed, this, [this](const CompressionSummary& s) {
         double energy = 0;
         for (const GroupSummary& g : s.groups)
             energy += g.energy;
@@ -260,12 +257,9 @@ void MainWindow::onJobFinished(const QString& title, bool ok)
 
 void MainWindow::onModelLoaded(const ModelSummary& summary)
 {
-    m_model = summary;
     m_modelSpec = m_loadingSpec;
     m_loadingSpec.clear();
-    m_calibrated = false;
     m_compressAfterCalibration.reset();
-    m_energy.clear();
     m_spectraRequested.clear();
     m_live.setModel(summary.config);
     m_modelSummary->setSummary(summary);
@@ -292,14 +286,14 @@ void MainWindow::updateLiveCounts()
         return;
     const LiveResult& r = m_live.update(m_compression->settings());
     if (r.ok) {
-        const auto energies = m_calibrated ? m_energy.energies(r.plan) : std::nullopt;
-        const QString status = !m_calibrated ? tr("calibrate to see what each group keeps")
+        const auto energies = m_doc->isCalibrated() ? m_doc->energy().energies(r.plan) : std::nullopt;
+        const QString status = !m_doc->isCalibrated() ? tr("calibrate to see what each group keeps")
                                               : tr("computing the spectra for group size %1…").arg(r.plan.settings.groupSize);
         m_summary->setPlan(r.plan, energies ? &*energies : nullptr, status);
         m_layers->model()->setPlan(r.plan, energies ? &*energies : nullptr);
-        m_spectra->setPlan(r.plan, m_calibrated ? &m_energy : nullptr);
-        m_heatmaps->setPlan(r.plan, m_calibrated ? &m_energy : nullptr);
-        if (m_calibrated && !energies)
+        m_spectra->setPlan(r.plan, m_doc->isCalibrated() ? &m_doc->energy() : nullptr);
+        m_heatmaps->setPlan(r.plan, m_doc->isCalibrated() ? &m_doc->energy() : nullptr);
+        if (m_doc->isCalibrated() && !energies)
             requestSpectra();
     } else {
         m_layers->model()->setPlan(CompressionPlan{});   // no stale rows for a setting the engine refuses
@@ -313,7 +307,7 @@ void MainWindow::updateLiveCounts()
 
 void MainWindow::requestSpectra()
 {
-    if (!m_calibrated || m_engine->isBusy() || !m_live.last().ok)
+    if (!m_doc->isCalibrated() || m_engine->isBusy() || !m_live.last().ok)
         return;
     // Private parts are read at group size 1, shared ones at the setting's.
     // The Spectra tab overlays other group sizes too.
@@ -321,7 +315,7 @@ void MainWindow::requestSpectra()
     wanted.insert(wanted.begin(), {int64_t(1), m_live.last().plan.settings.groupSize});
     std::vector<int64_t> sizes;
     for (int64_t g : wanted)
-        if (!m_energy.has(g) && m_spectraRequested.insert(g).second)
+        if (!m_doc->energy().has(g) && m_spectraRequested.insert(g).second)
             sizes.push_back(g);
     if (!sizes.empty())
         m_engine->computeSpectra(sizes);
@@ -330,14 +324,14 @@ void MainWindow::requestSpectra()
 void MainWindow::updateActions()
 {
     const bool busy = m_engine->isBusy();
-    const bool model = m_model.has_value();
+    const bool model = m_doc->hasModel();
     m_exportAction->setEnabled(model);
     m_calibrateAction->setEnabled(model && !busy);
     m_compressAction->setEnabled(model && !busy);
     m_compressButton->setEnabled(model && !busy);
     m_calibration->setBusy(busy || !model);
     m_cancelAction->setEnabled(busy);
-    m_saveAction->setEnabled(m_hasCompressed && !busy);
+    m_saveAction->setEnabled(m_doc->hasCompressed() && !busy);
     for (QAction* a : m_runActions)
         a->setEnabled(model && !busy);
     m_evaluate->setBusy(busy || !model);
@@ -346,9 +340,9 @@ void MainWindow::updateActions()
 
 void MainWindow::calibrate()
 {
-    if (!m_model || m_engine->isBusy())
+    if (!m_doc->hasModel() || m_engine->isBusy())
         return;
-    const CalibrationSetup setup = m_calibration->setup();
+    const CalibrateOptions setup = m_calibration->setup();
     if (setup.text.empty()) {
         log(Severity::Error, tr("Calibrate: choose a text file first."));
         return;
@@ -365,17 +359,17 @@ void MainWindow::calibrate()
 
 void MainWindow::compress()
 {
-    if (!m_model || m_engine->isBusy())
+    if (!m_doc->hasModel() || m_engine->isBusy())
         return;
     if (!m_live.last().ok) {
         log(Severity::Error, tr("Compress: %1").arg(m_live.last().error));
         return;
     }
     const CompressionSettings settings = m_compression->settings();
-    if (settings.method != Method::Svd && !m_calibrated) {
+    if (settings.method != Method::Svd && !m_doc->isCalibrated()) {
         // One click does both: calibrate with the panel's setting (by default the built-in TinyStories text), then
         // compress once the statistics are there (the `calibrated` handler posts it).
-        const CalibrationSetup setup = m_calibration->setup();
+        const CalibrateOptions setup = m_calibration->setup();
         if (setup.text.empty() || !QFileInfo::exists(QString::fromStdString(setup.text.string()))) {
             log(Severity::Error, tr("Compress: %1 needs calibration, and the Calibration panel has no text to read; "
                                     "choose one.").arg(QString::fromStdString(methodName(settings.method))));
@@ -386,7 +380,17 @@ void MainWindow::compress()
         m_engine->calibrate(setup);
         return;
     }
-    m_engine->compress(settings);
+    m_engine->compress(compressOptions(settings));
+}
+
+CompressOptions MainWindow::compressOptions(const CompressionSettings& settings) const
+{
+    CompressOptions o;
+    o.settings = settings;
+    // The compressed copy lives where the calibration passes run (the panel's device), and the update's
+    // statistics are the calibration text's through the compressed model, as `basis-cli compress --update` does.
+    o.device = m_calibration->setup().device;
+    return o;
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)

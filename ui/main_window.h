@@ -2,7 +2,8 @@
 // The main window: a start page until a model is loaded, then the model's tabs; the log dock; the job
 // progress in the status bar. All model work goes to the engine thread through EngineController.
 #include "energy_table.h"
-#include "engine_session.h"
+#include "severity.h"
+#include "workspace.h"
 #include "live_counts.h"
 #include "run_config.h"
 
@@ -23,6 +24,7 @@ namespace basis::ui {
 class CalibrationPanel;
 class CompressionPanel;
 class EngineController;
+class StudioDocument;
 class EvaluateView;
 class GenerateView;
 class HeatmapView;
@@ -50,13 +52,15 @@ public:
     void makeDemoModel(const QString& preset, const QString& dir, const QString& tokenizerDir = {});
     void calibrate();
     void compress();
+    // Settings and device of a compression from the panels (the one place the studio makes CompressOptions).
+    CompressOptions compressOptions(const CompressionSettings& settings) const;
     // Evaluate and Generate tabs (main_window_evaluate.cpp): run their forms on the engine thread.
     void evaluatePerplexity();
     void measureThroughput();
     void evaluateTasks();
     void generate();
     bool saveCompressed(const QString& dir);   // false (and a log line) when there is nothing to save
-    bool hasCompressed() const { return m_hasCompressed; }
+    bool hasCompressed() const;
     const RunConfig& currentConfig() const { return m_baseConfig; }   // the config last applied
 
     // Tab by its title without '&', case-insensitive ("compression", "layers"); false when there is none.
@@ -64,6 +68,7 @@ public:
     QStringList tabNames() const;
 
     EngineController* engine() const { return m_engine; }
+    StudioDocument* document() const { return m_doc; }
     CompressionPanel* compressionPanel() const { return m_compression; }
     QPushButton* compressButton() const { return m_compressButton; }
     QLabel* compressStatus() const { return m_compressStatus; }
@@ -78,8 +83,8 @@ public:
     EvaluateView* evaluateView() const { return m_evaluate; }
     GenerateView* generateView() const { return m_generate; }
     const LiveCounts& liveCounts() const { return m_live; }
-    bool hasModel() const { return m_model.has_value(); }
-    const EnergyTable& energyTable() const { return m_energy; }
+    bool hasModel() const;
+    const EnergyTable& energyTable() const;
     // The last error written to the log (empty when none): the screenshot mode prints it and exits non-zero.
     QString lastError() const { return m_lastError; }
 
@@ -115,6 +120,7 @@ private:
     void chooseSaveCompressed();
 
     EngineController* m_engine = nullptr;
+    StudioDocument* m_doc = nullptr;        // the engine's results: model, calibration, compression, spectra
     QStackedWidget* m_stack = nullptr;
     StartPage* m_start = nullptr;
     QTabWidget* m_tabs = nullptr;
@@ -138,13 +144,9 @@ private:
     GenerateView* m_generate = nullptr;
     QAction* m_saveAction = nullptr;
     QList<QAction*> m_runActions;           // evaluate, throughput, generate: need a model and an idle engine
-    bool m_hasCompressed = false;
 
     LiveCounts m_live;
-    EnergyTable m_energy;                   // spectra of the current calibration
     std::set<int64_t> m_spectraRequested;   // group sizes asked for since that calibration
-    std::optional<ModelSummary> m_model;
-    bool m_calibrated = false;
     bool m_loading = false;
     QString m_lastError;
     bool m_loadFinishing = false;           // modelLoaded arrived; its job's jobFinished has not yet

@@ -2,6 +2,7 @@
 #include "main_window.h"
 
 #include "engine_controller.h"
+#include "studio_document.h"
 #include "evaluate_view.h"
 #include "generate_view.h"
 #include "log_dock.h"
@@ -39,53 +40,53 @@ void MainWindow::buildEvaluateTabs()
     connect(m_evaluate, &EvaluateView::message, this, [this](int severity, const QString& text) { log(Severity(severity), text); });
     connect(m_generate, &GenerateView::generateRequested, this, &MainWindow::generate);
 
-    connect(m_engine, &EngineController::modelLoaded, this, [this](const ModelSummary& s) {
-        m_hasCompressed = false;
+    connect(m_doc, &StudioDocument::modelLoaded, this, [this](const ModelSummary& s) {
         m_evaluate->setMaxContext(s.config.maxPositions);
         m_evaluate->setCompressedAvailable(false);
         m_generate->setCompressedAvailable(false);
     });
-    connect(m_engine, &EngineController::compressed, this, [this](const CompressionSummary& s) {
-        m_hasCompressed = true;
+    connect(m_doc, &StudioDocument::compressed, this, [this](const CompressionSummary& s) {
         m_evaluate->setCompressedAvailable(true);
         m_generate->setCompressedAvailable(true, describe(s.settings));
         updateActions();
     });
-    connect(m_engine, &EngineController::pplEvaluated, this, [this](const PplSummary& s) {
+    connect(m_doc, &StudioDocument::pplEvaluated, this, [this](const PerplexitySummary& s) {
         m_evaluate->addPpl(s);
+        const PplResult& r = s.result;
         log(Severity::Info, tr("Perplexity of the %1 model on %2: %3 (%4 tokens, %5 windows of %6, %7) in %8 s.")
-                                .arg(QString::fromStdString(s.variant), QString::fromStdString(s.source))
-                                .arg(s.ppl, 0, 'f', 4)
-                                .arg(s.tokens)
-                                .arg(s.windows)
-                                .arg(s.context)
-                                .arg(QString::fromStdString(s.protocol))
-                                .arg(s.seconds, 0, 'f', 2));
+                                .arg(QString::fromStdString(s.model.variant), QString::fromStdString(s.source))
+                                .arg(r.ppl, 0, 'f', 4)
+                                .arg(r.tokens)
+                                .arg(r.windows)
+                                .arg(r.context)
+                                .arg(QString::fromStdString(protocolName(r.protocol)))
+                                .arg(r.seconds, 0, 'f', 2));
     });
-    connect(m_engine, &EngineController::throughputMeasured, this, [this](const ThroughputSummary& s) {
+    connect(m_doc, &StudioDocument::throughputMeasured, this, [this](const ThroughputSummary& s) {
         m_evaluate->addThroughput(s);
         log(Severity::Info, tr("Throughput of the %1 model: prefill %2 tokens/s, decode %3 tokens/s, first token after %4 ms.")
                                 .arg(QString::fromStdString(s.model.variant))
-                                .arg(s.prefillTokensPerSecond, 0, 'f', 0)
-                                .arg(s.decodeTokensPerSecond, 0, 'f', 0)
-                                .arg(s.timeToFirstTokenSeconds * 1000, 0, 'f', 1));
+                                .arg(s.result.prefillTokensPerSecond, 0, 'f', 0)
+                                .arg(s.result.decodeTokensPerSecond, 0, 'f', 0)
+                                .arg(s.result.timeToFirstTokenSeconds * 1000, 0, 'f', 1));
     });
-    connect(m_engine, &EngineController::tasksEvaluated, this, [this](const TasksSummary& s) {
+    connect(m_doc, &StudioDocument::tasksEvaluated, this, [this](const TasksSummary& s) {
         m_evaluate->addTasks(s);
-        auto pm = [](double v, double e) {
-            return QString::number(v, 'f', 4) + (e >= 0 ? QStringLiteral(" ± ") + QString::number(e, 'f', 4) : QString());
+        auto pm = [](double v, const std::optional<double>& e) {
+            return QString::number(v, 'f', 4) + (e ? QStringLiteral(" ± ") + QString::number(*e, 'f', 4) : QString());
         };
+        const McResult& r = s.result;
         log(Severity::Info, tr("%1 on the %2 model: acc %3%4 over %5 items (%6 choices scored, %7 truncated) in %8 s.")
-                                .arg(QString::fromStdString(s.setup.task), QString::fromStdString(s.model.variant),
-                                     pm(s.acc, s.accStderr),
-                                     s.reportsAccNorm ? tr(", acc_norm %1").arg(pm(s.accNorm, s.accNormStderr)) : QString())
-                                .arg(s.items)
-                                .arg(s.requests)
-                                .arg(s.truncated)
-                                .arg(s.seconds, 0, 'f', 2));
+                                .arg(QString::fromStdString(s.task), QString::fromStdString(s.model.variant),
+                                     pm(r.acc, r.accStderr),
+                                     r.reportsAccNorm ? tr(", acc_norm %1").arg(pm(r.accNorm, r.accNormStderr)) : QString())
+                                .arg(r.items)
+                                .arg(r.requests)
+                                .arg(r.truncated)
+                                .arg(r.seconds, 0, 'f', 2));
     });
-    connect(m_engine, &EngineController::generationUpdated, m_generate, &GenerateView::showOutput);
-    connect(m_engine, &EngineController::compressedSaved, this,
+    connect(m_doc, &StudioDocument::generationUpdated, m_generate, &GenerateView::showOutput);
+    connect(m_doc, &StudioDocument::compressedSaved, this,
             [this](const QString& dir) { log(Severity::Info, tr("Saved the compressed model to %1.").arg(dir)); });
 }
 
@@ -113,7 +114,7 @@ void MainWindow::applyConfigToEvaluate(const RunConfig& c)
     if (c.evaluations.empty())
         return;
     const PplEvaluation& e = c.evaluations.front();
-    PplSetup s;
+    PerplexityJobOptions s;
     s.dataset = e.dataset;
     s.text = e.text;
     s.context = e.context > 0 ? e.context : c.contextLength;
@@ -131,7 +132,7 @@ void MainWindow::evaluatePerplexity()
     if (!hasModel() || m_engine->isBusy())
         return;
     m_tabs->setCurrentWidget(m_evaluate);
-    for (const PplSetup& s : m_evaluate->pplSetups()) {
+    for (const PerplexityJobOptions& s : m_evaluate->pplSetups()) {
         if (s.dataset.empty() && s.text.empty()) {
             log(Severity::Error, tr("Perplexity: choose a dataset preset or a text file."));
             return;
@@ -145,7 +146,7 @@ void MainWindow::measureThroughput()
     if (!hasModel() || m_engine->isBusy())
         return;
     m_tabs->setCurrentWidget(m_evaluate);
-    for (const ThroughputSetup& s : m_evaluate->throughputSetups())
+    for (const ThroughputJobOptions& s : m_evaluate->throughputSetups())
         m_engine->measureThroughput(s);
 }
 
@@ -154,7 +155,7 @@ void MainWindow::evaluateTasks()
     if (!hasModel() || m_engine->isBusy())
         return;
     m_tabs->setCurrentWidget(m_evaluate);
-    for (const TasksSetup& s : m_evaluate->tasksSetups()) {
+    for (const TasksJobOptions& s : m_evaluate->tasksSetups()) {
         if (s.data.empty()) {
             log(Severity::Error, tr("Zero-shot tasks: choose a JSONL task file."));
             return;
@@ -174,7 +175,7 @@ void MainWindow::generate()
 
 bool MainWindow::saveCompressed(const QString& dir)
 {
-    if (!m_hasCompressed) {
+    if (!m_doc->hasCompressed()) {
         log(Severity::Error, tr("Save compressed model: nothing to save yet; compress first (Ctrl+R)."));
         return false;
     }
@@ -184,7 +185,7 @@ bool MainWindow::saveCompressed(const QString& dir)
 
 void MainWindow::chooseSaveCompressed()
 {
-    if (!m_hasCompressed) {
+    if (!m_doc->hasCompressed()) {
         saveCompressed({});   // says why
         return;
     }
@@ -207,5 +208,13 @@ void MainWindow::chooseSaveCompressed()
     }
     saveCompressed(dir);
 }
+
+} // namespace basis::ui
+
+namespace basis::ui {
+
+bool MainWindow::hasModel() const { return m_doc->hasModel(); }
+bool MainWindow::hasCompressed() const { return m_doc->hasCompressed(); }
+const EnergyTable& MainWindow::energyTable() const { return m_doc->energy(); }
 
 } // namespace basis::ui

@@ -1,6 +1,8 @@
 // MainWindow: opening models and configs (dialogs, recent list, drag and drop), exporting YAML, tabs.
 #include "main_window.h"
 
+#include "studio_document.h"
+
 #include "calibration_panel.h"
 #include "compression_panel.h"
 #include "demo_model_dialog.h"
@@ -97,7 +99,7 @@ bool MainWindow::openConfig(const QString& file, const QString& modelOverride)
         folder = resolveModelFolder(c.modelPath);
     } catch (const Error&) {
     }
-    const bool sameModel = m_model && std::filesystem::equivalent(m_model->dir, folder, ec);
+    const bool sameModel = m_doc->hasModel() && std::filesystem::equivalent(m_doc->model()->dir, folder, ec);
     if (sameModel)
         applyPendingConfig();
     else
@@ -107,7 +109,7 @@ bool MainWindow::openConfig(const QString& file, const QString& modelOverride)
 
 void MainWindow::applyPendingConfig()
 {
-    if (!m_pendingConfig || !m_model)
+    if (!m_pendingConfig || !m_doc->hasModel())
         return;
     const RunConfig c = *m_pendingConfig;
     m_pendingConfig.reset();
@@ -127,11 +129,11 @@ void MainWindow::applyPendingConfig()
 
 bool MainWindow::exportConfig(const QString& file)
 {
-    if (!m_model)
+    if (!m_doc->hasModel())
         return false;
     StudioSettings s;
     // builtin:NAME and Hub names mean the same model on every machine: the export keeps them, not this one's folder.
-    s.modelDir = m_modelSpec.empty() ? std::filesystem::absolute(m_model->dir) : std::filesystem::path(m_modelSpec);
+    s.modelDir = m_modelSpec.empty() ? std::filesystem::absolute(m_doc->model()->dir) : std::filesystem::path(m_modelSpec);
     s.compression = m_compression->settings();
     s.calibration = m_calibration->setup();
     if (s.calibration.text.empty() && s.compression.method != Method::Svd) {
@@ -145,7 +147,7 @@ bool MainWindow::exportConfig(const QString& file)
     std::error_code ec;
     if (!s.calibration.dataDir.empty() && std::filesystem::equivalent(s.calibration.dataDir, builtinDataDir(), ec))
         s.calibration.dataDir.clear();    // the built-in texts: found without a data_dir on every machine
-    const RunConfig c = runConfigFromStudio(s, m_model->config, m_baseConfig);
+    const RunConfig c = runConfigFromStudio(s, m_doc->model()->config, m_baseConfig);
     QSaveFile out(file);
     const std::string yaml =
         writeRunConfig(c, "Written by Basis Studio; `basis-cli run --config " + QFileInfo(file).fileName().toStdString() +
@@ -243,7 +245,7 @@ QStringList MainWindow::tabNames() const
 bool MainWindow::showTab(const QString& name)
 {
     const int i = int(tabNames().indexOf(name.toLower()));
-    if (i < 0 || !m_model)
+    if (i < 0 || !m_doc->hasModel())
         return false;
     m_tabs->setCurrentIndex(i);
     return true;

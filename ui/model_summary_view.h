@@ -1,6 +1,6 @@
 #pragma once
 // What was loaded: architecture, sizes, parameters, dtype, tokenizer, and a banner when the weights are random.
-#include "engine_session.h"
+#include "job_results.h"
 
 #include <QWidget>
 

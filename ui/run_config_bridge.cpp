@@ -24,7 +24,7 @@ StudioSettings studioSettingsFromConfig(const RunConfig& c, std::vector<std::str
     s.compression.privateParts = resolve(c.privatePart);
     s.compression.update = c.update;
 
-    CalibrationSetup& cal = s.calibration;
+    CalibrateOptions& cal = s.calibration;
     if (!c.calibrationText.empty()) {
         cal.text = c.calibrationText;
     } else if (!c.datasetName.empty()) {
@@ -63,7 +63,7 @@ RunConfig runConfigFromStudio(const StudioSettings& s, const ModelConfig& model,
     c.privatePart = s.compression.privateParts;
     c.update = s.compression.update;
 
-    const CalibrationSetup& cal = s.calibration;
+    const CalibrateOptions& cal = s.calibration;
     if (!cal.dataset.empty()) {
         c.datasetName = cal.dataset;
         c.dataDir = cal.dataDir.string();

@@ -1,7 +1,8 @@
 #pragma once
 // Between YAML run configs (engine/config) and what the GUI's controls hold. Qt-free, so it is tested like
 // the engine. Export starts from the config that was opened, so keys the GUI does not show survive a round trip.
-#include "engine_session.h"
+#include "job_options.h"
+#include "job_results.h"
 #include "run_config.h"
 
 #include <filesystem>
@@ -13,7 +14,7 @@ namespace basis::ui {
 struct StudioSettings {
     std::filesystem::path modelDir;
     CompressionSettings compression;
-    CalibrationSetup calibration;
+    CalibrateOptions calibration;
 };
 
 // Part labels are mapped through the config's *_name keys (q -> self_attn.q_proj) as `basis-cli run` does; a

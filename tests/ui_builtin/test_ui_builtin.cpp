@@ -8,6 +8,7 @@
 #include "calibration_panel.h"
 #include "compression_panel.h"
 #include "engine_controller.h"
+#include "studio_document.h"
 #include "hub_cache.h"
 #include "log_dock.h"
 #include "main_window.h"
@@ -113,22 +114,25 @@ void TestUiBuiltin::twoClicksOpenCalibrateAndCompress()
     // Nothing chosen: calibration reads the TinyStories text that ships with the program.
     CalibrationPanel* cal = m_window->calibrationPanel();
     QCOMPARE(cal->preset(), QStringLiteral("tinystories"));
-    const CalibrationSetup setup = cal->setup();
+    const CalibrateOptions setup = cal->setup();
     QCOMPARE(QString::fromStdString(setup.text.filename().string()), QStringLiteral("calib.txt"));
     QCOMPARE(slurp(setup.text), slurp(basis::test::embeddedPath("data/tinystories-valid/calib.txt")));
     std::filesystem::remove_all(setup.cacheDir);   // a real calibration, not an earlier run's cache
     QVERIFY(m_window->compressButton()->isEnabled());
 
     // Click 2: Compress, which calibrates first since nothing is calibrated yet.
-    QSignalSpy calibrated(m_window->engine(), &EngineController::calibrated);
-    QSignalSpy compressed(m_window->engine(), &EngineController::compressed);
+    QSignalSpy calibrated(m_window->document(), &StudioDocument::calibrated);
+    QSignalSpy compressed(m_window->document(), &StudioDocument::compressed);
     QSignalSpy finished(m_window->engine(), &EngineController::jobFinished);
     QTest::mouseClick(m_window->compressButton(), Qt::LeftButton);
     QVERIFY(waitFor(compressed, 1));
     QCOMPARE(calibrated.count(), 1);
     const auto c = calibrated.first().first().value<CalibrationSummary>();
-    QCOMPARE(c.samples, setup.samples);
-    QCOMPARE(c.tokens, setup.samples * setup.context);
+    // The panel starts at the engine's defaults (job_options.h), as basis-cli does: every full chunk of 512.
+    QCOMPARE(setup.samples, CalibrateOptions{}.samples);
+    QCOMPARE(setup.context, CalibrateOptions{}.context);
+    QCOMPARE(c.samples, int64_t(385));   // 197,120 tokens of calib.txt in 512-token chunks, as `basis-cli run` reports
+    QCOMPARE(c.tokens, c.samples * setup.context);
     const auto s = compressed.first().first().value<CompressionSummary>();
     QCOMPARE(s.settings.method, m_window->compressionPanel()->settings().method);
     QVERIFY(s.modelAfter < s.modelBefore);

@@ -266,7 +266,7 @@ private slots:
         QCOMPARE(panel()->partCombo(QStringLiteral("q"))->currentIndex(), 0);
         QCOMPARE(panel()->partCombo(QStringLiteral("o"))->currentIndex(), 1);
         QCOMPARE(panel()->partCombo(QStringLiteral("gate"))->currentIndex(), 2);   // in neither list: dense
-        const CalibrationSetup cal = m_window->calibrationPanel()->setup();
+        const CalibrateOptions cal = m_window->calibrationPanel()->setup();
         QCOMPARE(QString::fromStdString(cal.text.string()), calib);
         QCOMPARE(cal.samples, int64_t(8));
         QCOMPARE(cal.context, int64_t(128));

@@ -8,6 +8,7 @@
 #include "calibration_panel.h"
 #include "compression_panel.h"
 #include "engine_controller.h"
+#include "studio_document.h"
 #include "eval_results_model.h"
 #include "evaluate_view.h"
 #include "generate_view.h"
@@ -455,12 +456,12 @@ void TestUiEvaluate::calibrationPresetReadsCalibTxt()
 
     // The data folder that ships with the program: tinystories resolves to its calib.txt, and the calibration reads it.
     panel->setDataDir(QString::fromStdString(basis::test::embeddedPath("data").string()));
-    const CalibrationSetup setup = panel->setup();
+    const CalibrateOptions setup = panel->setup();
     QCOMPARE(setup.text, basis::datasetPath("tinystories", "train", basis::test::embeddedPath("data")));
     QCOMPARE(QString::fromStdString(setup.text.filename().string()), QStringLiteral("calib.txt"));
     QVERIFY(std::filesystem::equivalent(setup.text, uitest::sharedPath(kCalib)));
     std::filesystem::remove_all(setup.cacheDir);   // a fresh run, not a cache from an earlier test run
-    QSignalSpy calibrated(m_window->engine(), &EngineController::calibrated);
+    QSignalSpy calibrated(m_window->document(), &StudioDocument::calibrated);
     QSignalSpy finished(m_window->engine(), &EngineController::jobFinished);
     QTest::mouseClick(panel->runButton(), Qt::LeftButton);
     QVERIFY(waitJobs(finished, 1));

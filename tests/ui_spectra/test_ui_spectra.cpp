@@ -7,6 +7,7 @@
 #include "compression_panel.h"
 #include "energy_table.h"
 #include "engine_controller.h"
+#include "studio_document.h"
 #include "heatmap_view.h"
 #include "main_window.h"
 #include "spectra_view.h"
@@ -197,7 +198,7 @@ private slots:
         QVERIFY(w.showTab(QStringLiteral("spectra")));
         SpectraView* v = w.spectraView();
         QVERIFY(!w.energyTable().has(4));
-        QSignalSpy spectra(w.engine(), &EngineController::spectraReady);
+        QSignalSpy spectra(w.document(), &StudioDocument::spectraReady);
         QListWidgetItem* four = nullptr;
         for (int i = 0; i < v->sizesList()->count(); ++i)
             if (v->sizesList()->item(i)->data(Qt::UserRole).toLongLong() == 4)
@@ -276,7 +277,7 @@ private slots:
         QVERIFY(!again.values.empty());
         QElapsedTimer t;
         t.start();
-        emit w.engine()->spectraReady(again);
+        w.document()->addSpectra(again);
         const double ms = double(t.nsecsElapsed()) / 1e6;
         qInfo("spectra arrival (%zu spectra) handled on the GUI thread in %.2f ms", again.values.size(), ms);
         QVERIFY(ms < 250);

@@ -5,6 +5,7 @@
 #include "calibration_panel.h"
 #include "compression_panel.h"
 #include "engine_controller.h"
+#include "studio_document.h"
 #include "job_progress.h"
 #include "layers_model.h"
 #include "layers_view.h"
@@ -85,9 +86,9 @@ private slots:
         MainWindow& w = *m_window;
         QSignalSpy finished(w.engine(), &EngineController::jobFinished);
         QSignalSpy settled(&w, &MainWindow::modelSettled);
-        QSignalSpy ppl(w.engine(), &EngineController::pplEvaluated);
-        QSignalSpy compressed(w.engine(), &EngineController::compressed);
-        QSignalSpy spectra(w.engine(), &EngineController::spectraReady);
+        QSignalSpy ppl(w.document(), &StudioDocument::pplEvaluated);
+        QSignalSpy compressed(w.document(), &StudioDocument::compressed);
+        QSignalSpy spectra(w.document(), &StudioDocument::spectraReady);
         qint64 loadStall = 0;
         {
             uitest::StallMeter loadMeter;   // the load itself, and building the model's widgets on the GUI thread
@@ -161,22 +162,22 @@ private slots:
             maybeShoot(&tip, "k-tooltip.png");
         }
 
-        PplSetup eval;
+        PerplexityJobOptions eval;
         eval.text = uitest::sharedPath(kEval);
         eval.context = 512;
         eval.compressed = true;
         w.engine()->evaluatePpl(eval);
         QVERIFY(waitJobs(finished, 5));
         QCOMPARE(ppl.count(), 1);
-        const PplSummary gui = ppl.first().first().value<PplSummary>();
-        QVERIFY(gui.ppl > 1 && std::isfinite(gui.ppl));
+        const PerplexitySummary gui = ppl.first().first().value<PerplexitySummary>();
+        QVERIFY(gui.result.ppl > 1 && std::isfinite(gui.result.ppl));
 
         const QString yaml = m_tmp.filePath(QStringLiteral("exported.yaml"));
         QVERIFY(w.exportConfig(yaml));
 
         qInfo("calibrate (calib.txt, all chunks of 512) + spectra + compress (30 %%, g = 2): %lld ms; longest GUI-thread stall %lld ms; "
               "compressed PPL %.6f (window-mean, context 512)",
-              calibCompressMs, stall, gui.ppl);
+              calibCompressMs, stall, gui.result.ppl);
         QVERIFY2(stall < 250, qPrintable(QStringLiteral("the GUI thread stalled %1 ms").arg(stall)));
 
         // The exported YAML, run headless by the pipeline behind `basis-cli run`, reproduces the number.
@@ -197,8 +198,8 @@ private slots:
         const nlohmann::json results = runPipeline(c);
         const double headless = results["results"].begin().value()["ppl,none"].get<double>();
         qInfo("headless pipeline from the exported YAML: PPL %.6f", headless);
-        QVERIFY2(std::abs(headless - gui.ppl) <= 1e-6 * gui.ppl,
-                 qPrintable(QStringLiteral("GUI %1 vs pipeline %2").arg(gui.ppl, 0, 'g', 10).arg(headless, 0, 'g', 10)));
+        QVERIFY2(std::abs(headless - gui.result.ppl) <= 1e-6 * gui.result.ppl,
+                 qPrintable(QStringLiteral("GUI %1 vs pipeline %2").arg(gui.result.ppl, 0, 'g', 10).arg(headless, 0, 'g', 10)));
     }
 
     void cancelHalfWayKeepsTheWindowResponsiveAndLeavesNoCache()

@@ -1,6 +1,7 @@
 // The engine thread: jobs run off the GUI thread, results and errors arrive as signals, cancel and shutdown
 // work mid-job, and the GUI thread keeps ticking while stories260K loads, calibrates and compresses.
 #include "engine_controller.h"
+#include "studio_document.h"
 #include "param_count.h"
 #include "ui_test_support.h"
 
@@ -40,7 +41,7 @@ private slots:
     {
         QTemporaryDir dir;
         EngineController engine;
-        QSignalSpy loaded(&engine, &EngineController::modelLoaded);
+        QSignalSpy loaded(engine.document(), &StudioDocument::modelLoaded);
         QSignalSpy finished(&engine, &EngineController::jobFinished);
         engine.makeDemoModel(QStringLiteral("llama-micro"), dir.filePath(QStringLiteral("demo")));
         QVERIFY(waitFinished(finished, 1));
@@ -74,15 +75,15 @@ private slots:
         QTemporaryDir cache;
         EngineController engine;
         QSignalSpy finished(&engine, &EngineController::jobFinished);
-        QSignalSpy calibrated(&engine, &EngineController::calibrated);
-        QSignalSpy compressed(&engine, &EngineController::compressed);
+        QSignalSpy calibrated(engine.document(), &StudioDocument::calibrated);
+        QSignalSpy compressed(engine.document(), &StudioDocument::compressed);
         QSignalSpy progress(&engine, &EngineController::progress);
         uitest::StallMeter meter;
         QElapsedTimer wall;
         wall.start();
 
         engine.loadModel(QString::fromStdString(uitest::sharedPath(kStories).string()));
-        CalibrationSetup setup;
+        CalibrateOptions setup;
         setup.text = uitest::sharedPath(kCalib);
         setup.samples = 64;
         setup.context = 256;
@@ -91,7 +92,7 @@ private slots:
         CompressionSettings settings;
         settings.ratio = 30;
         settings.groupSize = 2;
-        engine.compress(settings);
+        engine.compress(CompressOptions{settings});
         QVERIFY(waitFinished(finished, 3));
         for (const auto& f : finished)
             QVERIFY2(f.at(1).toBool(), qPrintable(f.at(0).toString()));
@@ -143,7 +144,7 @@ private slots:
                 engine.cancel();
             }
         });
-        CalibrationSetup setup;
+        CalibrateOptions setup;
         setup.text = uitest::sharedPath(kCalib);
         setup.samples = 0;   // every chunk: long enough to cancel
         setup.context = 256;
@@ -159,7 +160,7 @@ private slots:
         QVERIFY(meter.longestMs() < 250);
 
         // The engine thread takes the next job after a cancel.
-        engine.calibrate([&] { CalibrationSetup s = setup; s.samples = 4; return s; }());
+        engine.calibrate([&] { CalibrateOptions s = setup; s.samples = 4; return s; }());
         QVERIFY(waitFinished(finished, 3));
         QVERIFY(finished.last().at(1).toBool());
     }
@@ -172,7 +173,7 @@ private slots:
         QSignalSpy finished(&engine, &EngineController::jobFinished);
         QSignalSpy started(&engine, &EngineController::jobStarted);
         engine.loadModel(QString::fromStdString(uitest::sharedPath(kStories).string()));
-        CalibrationSetup setup;
+        CalibrateOptions setup;
         setup.text = uitest::sharedPath(kCalib);
         setup.samples = 0;
         setup.context = 256;

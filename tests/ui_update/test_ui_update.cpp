@@ -1,0 +1,203 @@
+// The studio's "Refit coefficients after compression (update)" checkbox, clicked as a user does, against
+// `basis-cli compress --update` with the same settings on the built-in stories260K: the saved weights are
+// bit-identical, the perplexities equal, and config.json and the exported YAML say "update". Without the checkbox
+// the weights differ (the control changes what the engine does). The compression also runs on the device the
+// Calibration panel names (the CPU here: the device path itself is covered where a GPU exists).
+#include "calibration_panel.h"
+#include "compression_panel.h"
+#include "engine_controller.h"
+#include "evaluate_view.h"
+#include "json_io.h"
+#include "log_dock.h"
+#include "main_window.h"
+#include "run_config.h"
+#include "studio_document.h"
+#include "ui_test_support.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFile>
+#include <QProcess>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <memory>
+
+using namespace basis;
+using namespace basis::ui;
+
+namespace {
+
+QByteArray slurp(const QString& file)
+{
+    QFile f(file);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+bool waitFor(QSignalSpy& spy, int count, int timeoutMs = 300000)
+{
+    QElapsedTimer t;
+    t.start();
+    while (spy.count() < count && t.elapsed() < timeoutMs)
+        spy.wait(200);
+    return spy.count() >= count;
+}
+
+nlohmann::json readJson(const QString& file)
+{
+    const QByteArray data = slurp(file);
+    return parseJson(file.toStdString(), data.constData(), size_t(data.size()));
+}
+
+// basis-cli with arguments; its --json last line.
+nlohmann::json cli(const QStringList& args)
+{
+    QProcess p;
+    p.start(QStringLiteral(BASIS_CLI_PATH), args);
+    if (!p.waitForFinished(600000) || p.exitCode() != 0) {
+        qWarning("basis-cli %s: exit %d\n%s", qPrintable(args.join(QLatin1Char(' '))), p.exitCode(),
+                 p.readAllStandardError().constData());
+        return {};
+    }
+    const QList<QByteArray> lines = p.readAllStandardOutput().trimmed().split('\n');
+    return nlohmann::json::parse(lines.last().toStdString());
+}
+
+constexpr int kSamples = 24, kContext = 128;
+
+} // namespace
+
+class TestUiUpdate : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase();
+    void updateCheckboxMakesTheModelTheCliMakes();
+    void cleanupTestCase();
+
+private:
+    // Clicks Compress with the update checkbox as given and saves the result to `dir`.
+    CompressionSummary compressAndSave(bool update, const QString& dir);
+
+    std::unique_ptr<MainWindow> m_window;
+    QTemporaryDir m_dir;
+};
+
+void TestUiUpdate::initTestCase()
+{
+    uitest::sandboxSettings("test_ui_update");
+    QVERIFY(m_dir.isValid());
+    m_window = std::make_unique<MainWindow>();
+    m_window->resize(1600, 1000);
+    m_window->show();
+    QSignalSpy settled(m_window.get(), &MainWindow::modelSettled);
+    m_window->openBuiltinModel();
+    QVERIFY(settled.wait(60000));
+    QVERIFY(settled.first().first().toBool());
+    CalibrationPanel* cal = m_window->calibrationPanel();
+    cal->samplesSpin()->setValue(kSamples);
+    cal->contextSpin()->setValue(kContext);
+    std::filesystem::remove_all(cal->setup().cacheDir);   // calibrated here, not by an earlier run
+    CompressionPanel* c = m_window->compressionPanel();
+    CompressionSettings s = c->settings();
+    s.ratio = 30;
+    s.groupSize = 2;
+    c->setSettings(s);
+}
+
+CompressionSummary TestUiUpdate::compressAndSave(bool update, const QString& dir)
+{
+    m_window->compressionPanel()->updateCheck()->setChecked(update);
+    QSignalSpy compressed(m_window->document(), &StudioDocument::compressed);
+    QSignalSpy saved(m_window->document(), &StudioDocument::compressedSaved);
+    QTest::mouseClick(m_window->compressButton(), Qt::LeftButton);   // calibrates first the first time
+    if (!waitFor(compressed, 1))
+        return {};
+    QElapsedTimer idle;
+    idle.start();
+    while (m_window->engine()->isBusy() && idle.elapsed() < 60000)
+        QTest::qWait(20);
+    m_window->saveCompressed(dir);
+    if (!waitFor(saved, 1))
+        return {};
+    return compressed.first().first().value<CompressionSummary>();
+}
+
+void TestUiUpdate::updateCheckboxMakesTheModelTheCliMakes()
+{
+    const QString studioUpdate = m_dir.filePath(QStringLiteral("studio-update"));
+    const QString studioPlain = m_dir.filePath(QStringLiteral("studio-plain"));
+    const CompressionSummary withUpdate = compressAndSave(true, studioUpdate);
+    QVERIFY2(withUpdate.refitted, "the checkbox ran the refit");
+    QVERIFY(withUpdate.refitSeconds > 0);
+    QCOMPARE(m_window->logDock()->count(Severity::Error), 0);
+
+    // The same settings, headless.
+    const std::filesystem::path calib = m_window->calibrationPanel()->setup().text;
+    const QString cliUpdate = m_dir.filePath(QStringLiteral("cli-update"));
+    const nlohmann::json made = cli({"compress", "--model", "builtin:stories260k", "--text", QString::fromStdString(calib.string()),
+                                     "--samples", QString::number(kSamples), "--context", QString::number(kContext),
+                                     "--ratio", "30", "--group-size", "2", "--update", "--out", cliUpdate, "--json"});
+    QVERIFY(made.value("update", false));
+
+    // Bit-identical weights: the safetensors files are the same bytes (header and data).
+    const QByteArray a = slurp(studioUpdate + QStringLiteral("/model.safetensors"));
+    const QByteArray b = slurp(cliUpdate + QStringLiteral("/model.safetensors"));
+    QVERIFY(!a.isEmpty());
+    QVERIFY2(a == b, "the studio's update and basis-cli compress --update saved different weights");
+
+    // Both folders say what was done.
+    for (const QString& dir : {studioUpdate, cliUpdate}) {
+        const nlohmann::json c = readJson(dir + QStringLiteral("/config.json")).at("compression");
+        QCOMPARE(c.value("update", false), true);
+        // The update's statistics came from the calibration text (the tinystories preset's file) through the
+        // compressed model; the record names it.
+        const std::string updateText = c.at("calibration").value("update_text", std::string());
+        QVERIFY2(updateText == "tinystories" || updateText == calib.string(), c.dump().c_str());
+    }
+    const QString yaml = m_dir.filePath(QStringLiteral("exported.yaml"));
+    QVERIFY(m_window->exportConfig(yaml));
+    const RunConfig exported = loadRunConfig(yaml.toStdString()).config;
+    QVERIFY(exported.update);
+    QCOMPARE(exported.calibrationSize, int64_t(kSamples));
+    QCOMPARE(exported.contextLength, int64_t(kContext));
+
+    // The same perplexity: the studio's compressed model and basis-cli on the CLI's folder.
+    EvaluateView* eval = m_window->evaluateView();
+    eval->sourceCombo()->setCurrentIndex(eval->sourceCombo()->findData(QStringLiteral("tinystories")));
+    eval->contextSpin()->setValue(kContext);
+    eval->pplModelCombo()->setCurrentIndex(eval->pplModelCombo()->findData(QStringLiteral("compressed")));
+    QSignalSpy ppl(m_window->document(), &StudioDocument::pplEvaluated);
+    m_window->evaluatePerplexity();
+    QVERIFY(waitFor(ppl, 1));
+    const double studioPpl = ppl.first().first().value<PerplexitySummary>().result.ppl;
+    const nlohmann::json cliPpl = cli({"eval", "ppl", "--model", cliUpdate, "--dataset", "tinystories", "--context",
+                                       QString::number(kContext), "--json"});
+    QVERIFY(cliPpl.contains("ppl"));
+    QCOMPARE(studioPpl, cliPpl.at("ppl").get<double>());   // exactly: the same weights, the same protocol
+    qInfo("update on: studio and basis-cli saved %lld identical bytes; perplexity %.6f both", qint64(a.size()), studioPpl);
+
+    // Unchecked, the engine skips the refit: other coefficients, config.json says so.
+    QElapsedTimer idle;
+    idle.start();
+    while (m_window->engine()->isBusy() && idle.elapsed() < 60000)
+        QTest::qWait(20);
+    const CompressionSummary plain = compressAndSave(false, studioPlain);
+    QVERIFY(!plain.refitted);
+    QVERIFY(slurp(studioPlain + QStringLiteral("/model.safetensors")) != a);
+    const nlohmann::json plainConfig = readJson(studioPlain + QStringLiteral("/config.json")).at("compression");
+    QCOMPARE(plainConfig.value("update", true), false);
+    QVERIFY(!plainConfig.at("calibration").contains("update_text"));
+}
+
+void TestUiUpdate::cleanupTestCase()
+{
+    if (m_window)
+        m_window->close();
+    m_window.reset();
+}
+
+QTEST_MAIN(TestUiUpdate)
+#include "test_ui_update.moc"

@@ -1,0 +1,58 @@
+#pragma once
+// The studio's state, which the views observe: the loaded model, its calibration, the compressed model, the
+// spectra, and each evaluation as it arrives. Engine jobs deliver their results here on the GUI thread
+// (engine_controller.h); MainWindow only wires views to these signals. Values are the engine's own result structs.
+#include "energy_table.h"
+#include "workspace.h"
+
+#include <QObject>
+#include <QString>
+
+#include <optional>
+
+namespace basis::ui {
+
+class StudioDocument : public QObject {
+    Q_OBJECT
+public:
+    using QObject::QObject;
+
+    const std::optional<ModelSummary>& model() const { return m_model; }
+    const std::optional<CalibrationSummary>& calibration() const { return m_calibration; }
+    const std::optional<CompressionSummary>& compression() const { return m_compression; }
+    const EnergyTable& energy() const { return m_energy; }
+    bool hasModel() const { return m_model.has_value(); }
+    bool isCalibrated() const { return m_calibration.has_value(); }
+    bool hasCompressed() const { return m_compression.has_value(); }
+
+    // A new model forgets its calibration, spectra and compressed copy, as the engine's workspace does.
+    void setModel(const ModelSummary& s);
+    void setCalibration(const CalibrationSummary& s);   // forgets the spectra of the previous statistics
+    void setCompression(const CompressionSummary& s);
+    void addSpectra(const SpectraSummary& s);
+    void addPerplexity(const PerplexitySummary& s) { emit pplEvaluated(s); }
+    void addThroughput(const ThroughputSummary& s) { emit throughputMeasured(s); }
+    void addTasks(const TasksSummary& s) { emit tasksEvaluated(s); }
+    void updateGeneration(const GenerationOutput& s) { emit generationUpdated(s); }
+    void setSaved(const QString& dir) { emit compressedSaved(dir); }
+
+signals:
+    void modelLoaded(const basis::ModelSummary& summary);
+    void calibrated(const basis::CalibrationSummary& summary);
+    void compressed(const basis::CompressionSummary& summary);
+    void spectraReady(const basis::SpectraSummary& spectra);
+    void pplEvaluated(const basis::PerplexitySummary& summary);
+    void throughputMeasured(const basis::ThroughputSummary& summary);
+    void tasksEvaluated(const basis::TasksSummary& summary);
+    // Streamed (at most every 50 ms per model) while a model generates; once more with finished set.
+    void generationUpdated(const basis::GenerationOutput& output);
+    void compressedSaved(const QString& dir);
+
+private:
+    std::optional<ModelSummary> m_model;
+    std::optional<CalibrationSummary> m_calibration;
+    std::optional<CompressionSummary> m_compression;
+    EnergyTable m_energy;
+};
+
+} // namespace basis::ui
