@@ -32,5 +32,8 @@ void logLine(const std::string& line);
 // Progress and log lines on stderr, cancel on Ctrl+C.
 inline JobContext cliJob(StderrProgress& progress) { return JobContext{progress.fn(), interruptToken(), logLine}; }
 inline JobContext cliJob() { return JobContext{{}, interruptToken(), logLine}; }
+// Loading a model: cancel on Ctrl+C and nothing printed; a folder without a tokenizer is reported by the job that
+// needs one (the error names what was looked for, or the malformed file).
+inline JobContext loadJob() { return JobContext{{}, interruptToken(), {}}; }
 
 } // namespace basis::cli

@@ -2,17 +2,14 @@
 #include "cli_progress.h"
 #include "commands.h"
 
-#include "atomic_file.h"
-#include "decoder_model.h"
 #include "error.h"
 #include "multiple_choice.h"
-#include "tokenizer.h"
+#include "workspace.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <iostream>
-#include <sstream>
 
 namespace basis::cli {
 
@@ -32,35 +29,21 @@ std::string stderrText(const std::optional<double>& s)
     return buf;
 }
 
-// Non-blank lines of the task file: lm-eval's "original" sample count, which --limit cuts to "effective".
-int64_t documentCount(const std::string& file)
-{
-    std::istringstream in(readFile(file));
-    int64_t n = 0;
-    for (std::string line; std::getline(in, line);)
-        n += line.find_first_not_of(" \t\r\n") != std::string::npos;
-    return n;
-}
-
 } // namespace
 
 int runEvalTasks(const TasksArgs& a)
 {
-    const McTaskInfo& task = mcTask(a.task);
-    const BosPolicy bos = parseBosPolicy(a.bos);
-    if (a.limit < 0)
-        throw Error("--limit must be 0 (every item) or more (got " + std::to_string(a.limit) + ")");
-    const std::vector<McItem> items = readMcTaskFile(task.name, a.data, a.limit);
-    const int threads = applyThreads(a.run.threads);
-    auto tokenizer = loadTokenizer(a.model);
-    auto model = DecoderModel::load(a.model, RunOptions{a.run.device, a.run.dtype, threads});
-
-    McOptions options;
-    options.batch = a.batch;
-    options.bos = bos;
+    const McTaskInfo& task = mcTask(a.tasks.task);
+    const BosPolicy bos = parseBosPolicy(a.tasks.bos);
+    if (a.tasks.limit < 0)
+        throw Error("--limit must be 0 (every item) or more (got " + std::to_string(a.tasks.limit) + ")");
+    Workspace ws;
+    const ModelSummary model = ws.load(a.model, a.run, loadJob());
     StderrProgress progress(task.name);
-    const McResult r = evaluateMultipleChoice(*model, *tokenizer, items, options, cliJob(progress), task.name);
+    const TasksSummary s = ws.tasks(a.tasks, cliJob(progress));
     progress.finish();
+    const McResult& r = s.result;
+    const std::string data = a.tasks.data.string();
 
     if (a.json || a.jsonPretty) {
         nlohmann::json metrics = {{"alias", task.name}, {"acc,none", r.acc}, {"acc_stderr,none", stderrJson(r.accStderr)}};
@@ -74,10 +57,11 @@ int runEvalTasks(const TasksArgs& a)
         j["results"][task.name] = metrics;
         j["n-shot"][task.name] = 0;
         j["higher_is_better"][task.name] = better;
-        j["n-samples"][task.name] = {{"original", documentCount(a.data)}, {"effective", r.items}};
+        j["n-samples"][task.name] = {{"original", s.originalItems}, {"effective", r.items}};
         j["config"] = {{"model", "basis-studio"}, {"model_args", "pretrained=" + a.model},
-                       {"data", a.data}, {"batch_size", r.batch}, {"device", model->device().str()},
-                       {"dtype", a.run.dtype}, {"threads", threads}, {"limit", a.limit > 0 ? nlohmann::json(a.limit) : nlohmann::json()},
+                       {"data", data}, {"batch_size", r.batch}, {"device", model.device},
+                       {"dtype", a.run.dtype}, {"threads", model.threads},
+                       {"limit", a.tasks.limit > 0 ? nlohmann::json(a.tasks.limit) : nlohmann::json()},
                        {"bos", bosPolicyName(bos)}, {"bos_added", r.bosAdded}, {"max_length", r.maxLength}};
         j["stats"] = {{"requests", r.requests}, {"forwards", r.forwards}, {"tokens", r.tokens},
                       {"padded_tokens", r.paddedTokens}, {"truncated", r.truncated}};
@@ -87,8 +71,8 @@ int runEvalTasks(const TasksArgs& a)
         return 0;
     }
     std::printf("basis-studio (pretrained=%s), %s, limit: %s, bos: %s, batch_size: %lld, %s, %d threads\n",
-                a.model.c_str(), a.data.c_str(), a.limit > 0 ? std::to_string(a.limit).c_str() : "None",
-                r.bosAdded ? "added" : "none", (long long)r.batch, model->device().str().c_str(), threads);
+                a.model.c_str(), data.c_str(), a.tasks.limit > 0 ? std::to_string(a.tasks.limit).c_str() : "None",
+                r.bosAdded ? "added" : "none", (long long)r.batch, model.device.c_str(), model.threads);
     std::printf("|%-13s|n-shot|  n  | Metric |   |Value |   |Stderr|\n", "Tasks");
     std::printf("|-------------|-----:|----:|--------|---|-----:|---|-----:|\n");
     std::printf("|%-13s|     0|%5lld|acc     |^  |%.4f|±  |%s|\n", task.name.c_str(), (long long)r.items, r.acc,

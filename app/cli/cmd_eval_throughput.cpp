@@ -3,8 +3,7 @@
 #include "cli_progress.h"
 #include "commands.h"
 
-#include "decoder_model.h"
-#include "throughput.h"
+#include "workspace.h"
 
 #include <nlohmann/json.hpp>
 
@@ -44,31 +43,25 @@ void printRow(const char* label, const ThroughputResult& r)
 
 int runEvalThroughput(const ThroughputArgs& a)
 {
-    const int threads = applyThreads(a.run.threads);
-    const RunOptions options{a.run.device, a.run.dtype, threads};
-    auto model = DecoderModel::load(a.model, options);
-    std::unique_ptr<DecoderModel> other;
+    Workspace ws, other;
+    const ModelSummary model = ws.load(a.model, a.run, loadJob());
     if (!a.compare.empty())
-        other = DecoderModel::load(a.compare, options);
-
-    ThroughputOptions o;
-    o.batch = a.batch;
-    o.promptLen = a.promptLen;
-    o.genLen = a.genLen;
-    o.warmup = a.warmup;
-    o.repeats = a.repeats;
+        other.load(a.compare, a.run, loadJob());
+    const ThroughputJobOptions& o = a.throughput;
+    const std::string device = model.device;
+    const int threads = model.threads;
     StderrProgress progress("throughput");
     const JobContext job = cliJob(progress);
 
     std::printf("batch %lld, prompt %lld, gen %lld tokens; %lld warm-up + %lld timed runs%s; %s, %s, %d threads\n",
                 (long long)o.batch, (long long)o.promptLen, (long long)o.genLen, (long long)o.warmup,
-                (long long)o.repeats, other ? " each, alternating" : "", model->device().str().c_str(),
+                (long long)o.repeats, other.hasModel() ? " each, alternating" : "", device.c_str(),
                 a.run.dtype.c_str(), threads);
     nlohmann::json j = {{"batch", o.batch}, {"prompt_len", o.promptLen}, {"gen_len", o.genLen}, {"warmup", o.warmup},
-                        {"repeats", o.repeats}, {"device", model->device().str()}, {"dtype", a.run.dtype},
+                        {"repeats", o.repeats}, {"device", device}, {"dtype", a.run.dtype},
                         {"threads", threads}};
-    if (!other) {
-        const ThroughputResult r = measureThroughput(*model, o, job);
+    if (!other.hasModel()) {
+        const ThroughputResult r = ws.throughput(o, job).result;
         progress.finish();
         std::printf("%-11s %12s %12s %10s %10s %14s %10s\n", "model", "prefill t/s", "decode t/s", "TTFT ms",
                     "peak MiB", "parameters", "MAC/token");
@@ -76,7 +69,7 @@ int runEvalThroughput(const ThroughputArgs& a)
         std::printf("peak memory: %s of the whole process (weights included)\n", r.peakMemoryKind.c_str());
         j["model"] = toJson(r, a.model);
     } else {
-        const ThroughputComparison c = compareThroughput(*model, *other, o, job);
+        const ThroughputComparison c = compareThroughput(ws, false, other, false, o, job);
         progress.finish();
         std::printf("%-11s %12s %12s %10s %10s %14s %10s\n", "model", "prefill t/s", "decode t/s", "TTFT ms",
                     "peak MiB", "parameters", "MAC/token");

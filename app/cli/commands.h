@@ -1,17 +1,15 @@
 #pragma once
 // Arguments of each basis-cli command (filled by main.cpp's CLI11 parser) and the functions that run them.
 // Each returns the process exit status; errors are thrown as basis::Error and printed by main.
+// The commands that run engine jobs carry the jobs' own options (job_options.h), whose defaults --help shows;
+// beside them only what the command line alone has (the model spec, --out, --json).
+#include "job_options.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace basis::cli {
-
-struct CommonRun {
-    std::string device = "auto";
-    std::string dtype = "float32";
-    int threads = 0;
-};
 
 struct InspectArgs {
     std::string model;
@@ -24,30 +22,20 @@ struct InspectArgs {
     std::string calib;               // a calibration cache with spectra: print the energy kept
 };
 
-struct CalibArgs {
-    std::string text;
-    int64_t samples = 0, context = 512, batch = 1;
-    std::string sampling = "sequential", bos = "auto";
-    uint64_t seed = 0;
-};
-
 struct CalibrateArgs {
-    std::string model, out;
-    CalibArgs calib;
-    CommonRun run;
-    std::vector<int64_t> spectra{1, 2};   // group sizes whose spectra are stored with the cache
-    bool force = false;
+    std::string model, out;          // out: the cache folder
+    CalibrateOptions calib;
+    RunSetup run;
+    std::vector<int64_t> spectra{1, 2};   // group sizes whose spectra are stored with the cache (0: none)
     bool json = false;
 };
 
 struct CompressArgs {
-    std::string model, calibDir, out, method = "basis-sharing", updateText;
-    CalibArgs calib;
-    double ratio = 0;
-    int64_t groupSize = 1;
-    std::vector<std::string> share, privateParts;
-    bool update = false;
-    CommonRun run;
+    std::string model, calibDir, out;
+    std::string method;              // the name of compress.settings.method (parsed after the command line)
+    CalibrateOptions calib;          // used with --text
+    CompressOptions compress;
+    RunSetup run;
     bool json = false;
 };
 
@@ -62,27 +50,23 @@ struct RecoverArgs {
 };
 
 struct PplArgs {
-    std::string model, text;
-    std::string dataset, dataDir, split = "test";   // a preset instead of --text
-    int64_t maxDocuments = 0;
-    int64_t context = 512, stride = 0;
-    std::string protocol = "window-mean", bos = "auto";
-    CommonRun run;
+    std::string model;
+    PerplexityJobOptions ppl;
+    RunSetup run;
     bool json = false;
 };
 
 struct ThroughputArgs {
     std::string model, compare;
-    int64_t batch = 1, promptLen = 128, genLen = 64, warmup = 1, repeats = 5;
-    CommonRun run;
+    ThroughputJobOptions throughput;
+    RunSetup run;
     bool json = false;
 };
 
 struct GenerateArgs {
-    std::string model, prompt;
-    int64_t maxNewTokens = 64;
-    bool ignoreEos = false;
-    CommonRun run;
+    std::string model;
+    GenerateJobOptions generate;
+    RunSetup run;
     bool json = false;
 };
 
@@ -103,11 +87,9 @@ struct BenchArgs {
 };
 
 struct TasksArgs {
-    std::string model, task, data;
-    int64_t limit = 0;               // first N items (0 = all)
-    int64_t batch = 32;              // choices per forward pass
-    std::string bos = "never";       // lm-eval's HF default (add_bos_token=False); auto follows the tokenizer
-    CommonRun run;
+    std::string model;
+    TasksJobOptions tasks;
+    RunSetup run;
     bool json = false;
     bool jsonPretty = false;         // the same object indented, for reading (not one line)
 };

@@ -2,6 +2,7 @@
 #include "cli_model.h"
 #include "commands.h"
 
+#include "compression_plan.h"
 #include "error.h"
 
 #include <CLI/CLI.hpp>
@@ -15,14 +16,15 @@ namespace {
 
 using namespace basis::cli;
 
-void addRunOptions(CLI::App* cmd, CommonRun& run)
+// Options bound to the jobs' option structs show the structs' defaults (job_options.h) in --help.
+void addRunOptions(CLI::App* cmd, basis::RunSetup& run)
 {
     cmd->add_option("--device", run.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
     cmd->add_option("--dtype", run.dtype, "float32 or bfloat16")->capture_default_str();
     cmd->add_option("--threads", run.threads, "CPU threads (0 = all cores)")->capture_default_str();
 }
 
-void addCalibOptions(CLI::App* cmd, CalibArgs& c)
+void addCalibOptions(CLI::App* cmd, basis::CalibrateOptions& c)
 {
     cmd->add_option("--samples", c.samples, "Calibration chunks (0 = every full chunk)")->capture_default_str();
     cmd->add_option("--context", c.context, "Tokens per chunk")->capture_default_str();
@@ -57,7 +59,7 @@ int main(int argc, char** argv)
     calibrateCmd->add_option("--text", calibrate.calib.text, "Calibration text file")->required();
     calibrateCmd->add_option("--out", calibrate.out, "Calibration cache folder")->required();
     addCalibOptions(calibrateCmd, calibrate.calib);
-    calibrateCmd->add_flag("--force", calibrate.force, "Recompute even when the folder holds a matching cache");
+    calibrateCmd->add_flag("--force", calibrate.calib.force, "Recompute even when the folder holds a matching cache");
     calibrateCmd->add_option("--spectra", calibrate.spectra, "Group sizes whose singular values are stored with the cache (0: none)")
         ->delimiter(',')->capture_default_str();
     addRunOptions(calibrateCmd, calibrate.run);
@@ -70,13 +72,15 @@ int main(int argc, char** argv)
     auto* textOpt = compressCmd->add_option("--text", compress.calib.text, "Calibrate on this text instead");
     calibOpt->excludes(textOpt);
     addCalibOptions(compressCmd, compress.calib);
-    compressCmd->add_option("--method", compress.method, "basis-sharing, svd-llm or svd")->capture_default_str();
-    compressCmd->add_option("--ratio", compress.ratio, "Percent of the target projections' parameters removed")->required();
-    compressCmd->add_option("--group-size", compress.groupSize, "Layers per group for shared parts")->capture_default_str();
-    compressCmd->add_option("--share", compress.share, "Parts shared across a group (default: the method's published choice)")->delimiter(',');
-    compressCmd->add_option("--private", compress.privateParts, "Parts compressed layer by layer")->delimiter(',');
-    compressCmd->add_flag("--update", compress.update, "Refit coefficients on statistics of the compressed model");
-    compressCmd->add_option("--update-text", compress.updateText, "Text for the update statistics (default: the calibration text)");
+    basis::CompressionSettings& settings = compress.compress.settings;
+    compressCmd->add_option("--method", compress.method, "basis-sharing, svd-llm or svd")->default_val(basis::methodName(settings.method));
+    compressCmd->add_option("--ratio", settings.ratio, "Percent of the target projections' parameters removed")->required();
+    // 1, not CompressionSettings' 2: the command line's (and the YAML's) default since the first release.
+    compressCmd->add_option("--group-size", settings.groupSize, "Layers per group for shared parts")->default_val(1);
+    compressCmd->add_option("--share", settings.shared, "Parts shared across a group (default: the method's published choice)")->delimiter(',');
+    compressCmd->add_option("--private", settings.privateParts, "Parts compressed layer by layer")->delimiter(',');
+    compressCmd->add_flag("--update", settings.update, "Refit coefficients on statistics of the compressed model");
+    compressCmd->add_option("--update-text", compress.compress.updateText, "Text for the update statistics (default: the calibration text)");
     compressCmd->add_option("--out", compress.out, "Output folder")->required();
     addRunOptions(compressCmd, compress.run);
     compressCmd->add_flag("--json", compress.json, "Print one JSON object as the last line");
@@ -109,16 +113,16 @@ int main(int argc, char** argv)
     PplArgs ppl;
     auto* pplCmd = evalCmd->add_subcommand("ppl", "Perplexity of a text file over context windows");
     pplCmd->add_option("--model", ppl.model, kModelHelp)->required();
-    auto* pplText = pplCmd->add_option("--text", ppl.text, "UTF-8 text file, tokenized whole");
-    auto* pplDataset = pplCmd->add_option("--dataset", ppl.dataset, "A preset instead: wikitext2, ptb, c4 or tinystories (built in: read without --data-dir)");
+    auto* pplText = pplCmd->add_option("--text", ppl.ppl.text, "UTF-8 text file, tokenized whole");
+    auto* pplDataset = pplCmd->add_option("--dataset", ppl.ppl.dataset, "A preset instead: wikitext2, ptb, c4 or tinystories (built in: read without --data-dir)");
     pplText->excludes(pplDataset);
-    pplCmd->add_option("--data-dir", ppl.dataDir, "Folder holding the presets' folders (wikitext-2-raw/, ptb/, c4/, ...); default: the built-in data (tinystories)");
-    pplCmd->add_option("--split", ppl.split, "test, valid or train")->capture_default_str();
-    pplCmd->add_option("--max-documents", ppl.maxDocuments, "c4: first N documents (0 = all)")->capture_default_str();
-    pplCmd->add_option("--context", ppl.context, "Tokens per window")->capture_default_str();
-    pplCmd->add_option("--stride", ppl.stride, "Tokens between window starts (default: the context)");
-    pplCmd->add_option("--protocol", ppl.protocol, "window-mean or token-mean")->capture_default_str();
-    pplCmd->add_option("--bos", ppl.bos, "auto, always or never: BOS once at the start of the text")->capture_default_str();
+    pplCmd->add_option("--data-dir", ppl.ppl.dataDir, "Folder holding the presets' folders (wikitext-2-raw/, ptb/, c4/, ...); default: the built-in data (tinystories)");
+    pplCmd->add_option("--split", ppl.ppl.split, "test, valid or train")->capture_default_str();
+    pplCmd->add_option("--max-documents", ppl.ppl.maxDocuments, "c4: first N documents (0 = all)")->capture_default_str();
+    pplCmd->add_option("--context", ppl.ppl.context, "Tokens per window")->capture_default_str();
+    pplCmd->add_option("--stride", ppl.ppl.stride, "Tokens between window starts (default: the context)");
+    pplCmd->add_option("--protocol", ppl.ppl.protocol, "window-mean or token-mean")->capture_default_str();
+    pplCmd->add_option("--bos", ppl.ppl.bos, "auto, always or never: BOS once at the start of the text")->capture_default_str();
     addRunOptions(pplCmd, ppl.run);
     pplCmd->add_flag("--json", ppl.json, "Print one JSON object as the last line");
 
@@ -126,22 +130,22 @@ int main(int argc, char** argv)
     auto* tputCmd = evalCmd->add_subcommand("throughput", "Prefill and decode tokens/s, time to first token, peak memory");
     tputCmd->add_option("--model", tput.model, kModelHelp)->required();
     tputCmd->add_option("--compare", tput.compare, "A second model (as --model); runs alternate with the first");
-    tputCmd->add_option("--batch", tput.batch, "Sequences per run")->capture_default_str();
-    tputCmd->add_option("--prompt-len", tput.promptLen, "Prompt tokens per sequence (prefill)")->capture_default_str();
-    tputCmd->add_option("--gen-len", tput.genLen, "New tokens per sequence (decode)")->capture_default_str();
-    tputCmd->add_option("--warmup", tput.warmup, "Untimed runs first")->capture_default_str();
-    tputCmd->add_option("--repeats", tput.repeats, "Timed runs (medians reported)")->capture_default_str();
+    tputCmd->add_option("--batch", tput.throughput.batch, "Sequences per run")->capture_default_str();
+    tputCmd->add_option("--prompt-len", tput.throughput.promptLen, "Prompt tokens per sequence (prefill)")->capture_default_str();
+    tputCmd->add_option("--gen-len", tput.throughput.genLen, "New tokens per sequence (decode)")->capture_default_str();
+    tputCmd->add_option("--warmup", tput.throughput.warmup, "Untimed runs first")->capture_default_str();
+    tputCmd->add_option("--repeats", tput.throughput.repeats, "Timed runs (medians reported)")->capture_default_str();
     addRunOptions(tputCmd, tput.run);
     tputCmd->add_flag("--json", tput.json, "Print one JSON object as the last line");
 
     TasksArgs tasks;
     auto* tasksCmd = evalCmd->add_subcommand("tasks", "Zero-shot multiple choice scored like lm-evaluation-harness (acc, acc_norm)");
     tasksCmd->add_option("--model", tasks.model, kModelHelp)->required();
-    tasksCmd->add_option("--task", tasks.task, "hellaswag, arc_easy, arc_challenge, piqa, winogrande, boolq, openbookqa or generic")->required();
-    tasksCmd->add_option("--data", tasks.data, "JSONL file, one document per line")->required();
-    tasksCmd->add_option("--limit", tasks.limit, "First N items (0 = all)")->capture_default_str();
-    tasksCmd->add_option("--batch", tasks.batch, "Choices scored per forward pass")->capture_default_str();
-    tasksCmd->add_option("--bos", tasks.bos, "never (lm-eval's default), auto (the tokenizer's add_bos_token) or always")->capture_default_str();
+    tasksCmd->add_option("--task", tasks.tasks.task, "hellaswag, arc_easy, arc_challenge, piqa, winogrande, boolq, openbookqa or generic")->required();
+    tasksCmd->add_option("--data", tasks.tasks.data, "JSONL file, one document per line")->required();
+    tasksCmd->add_option("--limit", tasks.tasks.limit, "First N items (0 = all)")->capture_default_str();
+    tasksCmd->add_option("--batch", tasks.tasks.batch, "Choices scored per forward pass")->capture_default_str();
+    tasksCmd->add_option("--bos", tasks.tasks.bos, "never (lm-eval's default), auto (the tokenizer's add_bos_token) or always")->capture_default_str();
     addRunOptions(tasksCmd, tasks.run);
     auto* tasksJson = tasksCmd->add_flag("--json", tasks.json, "Print lm-evaluation-harness shaped results as one JSON line instead of the table");
     tasksCmd->add_flag("--json-pretty", tasks.jsonPretty, "The same JSON indented over several lines, for reading")->excludes(tasksJson);
@@ -149,9 +153,9 @@ int main(int argc, char** argv)
     GenerateArgs gen;
     auto* genCmd = app.add_subcommand("generate", "Greedy text generation with the KV cache");
     genCmd->add_option("--model", gen.model, kModelHelp)->required();
-    genCmd->add_option("--prompt", gen.prompt, "Prompt text (empty: start from BOS)");
-    genCmd->add_option("--max-new-tokens", gen.maxNewTokens, "Tokens to generate")->required();
-    genCmd->add_flag("--ignore-eos", gen.ignoreEos, "Keep going past the end-of-sequence token");
+    genCmd->add_option("--prompt", gen.generate.prompt, "Prompt text (empty: start from BOS)");
+    genCmd->add_option("--max-new-tokens", gen.generate.maxNewTokens, "Tokens to generate")->required();
+    genCmd->add_flag("--ignore-eos", gen.generate.ignoreEos, "Keep going past the end-of-sequence token");
     addRunOptions(genCmd, gen.run);
     genCmd->add_flag("--json", gen.json, "Print one JSON object as the last line");
 

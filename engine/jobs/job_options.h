@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ struct CompressOptions {
     std::filesystem::path updateText;
     std::string updateDataset;
     std::filesystem::path updateCacheDir;   // a cache for the update statistics (empty: none)
+    // How the update reads its text (cut, BOS; and the text itself when updateText and updateDataset are empty).
+    // Unset: as the calibration did. Needed when the statistics came from a cache or the method needed none (svd).
+    std::optional<CalibrateOptions> updateCalibration;
     std::string device;              // where the compressed copy lives and is factorized (empty: the model's device)
 };
 

@@ -52,6 +52,7 @@ struct CompressionSummary {
     std::vector<GroupSummary> groups;
     bool refitted = false;           // the coefficient update ran
     double factorizeSeconds = 0, refitSeconds = 0, seconds = 0;
+    nlohmann::json section;          // config.json's "compression" section (the pipeline's results file carries it)
 };
 
 // Singular values of S W_G for every part and group at some group sizes: what the energy kept of any ratio at
@@ -97,6 +98,7 @@ struct TasksSummary {
 struct GenerationOutput {
     ModelVariant model;
     std::string text;                // the prompt's continuation only
+    std::string promptText;          // the prompt's tokens decoded: what `text` follows when printed (streaming)
     std::string wholeText;           // the prompt and its continuation, decoded together
     std::vector<int64_t> tokens;     // the prompt's tokens, then the new ones
     int64_t promptTokens = 0, newTokens = 0;

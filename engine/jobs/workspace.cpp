@@ -28,7 +28,8 @@ namespace fs = std::filesystem;
 
 struct Workspace::State {
     std::unique_ptr<DecoderModel> dense;        // as loaded: calibration and the dense evaluations use it
-    std::unique_ptr<Tokenizer> tokenizer;       // null when the folder has none
+    std::unique_ptr<Tokenizer> tokenizer;       // null when the folder has none ...
+    std::string tokenizerError;                 // ... and loadTokenizer's reason (none found, or a malformed file)
     std::unique_ptr<CalibrationStats> stats;    // of `dense`
     std::optional<CalibrateOptions> calibration;   // how `stats` were made (absent for a cache given alone)
     nlohmann::json calibrationRecord = nlohmann::json::object();
@@ -135,9 +136,11 @@ ModelSummary Workspace::load(const fs::path& dir, const RunSetup& run, const Job
     job.checkCancelled();
     job.report(1, 2, "reading tokenizer");
     std::unique_ptr<Tokenizer> tokenizer;
+    std::string tokenizerError;
     try {
         tokenizer = loadTokenizer(dir);
     } catch (const Error& e) {
+        tokenizerError = e.what();   // what a job that reads text then reports: the file and key at fault
         // A folder without a tokenizer still shows its shapes and counts; the jobs that read text say why they cannot.
         job.note(std::string("no tokenizer: ") + e.what());
     }
@@ -157,6 +160,7 @@ ModelSummary Workspace::load(const fs::path& dir, const RunSetup& run, const Job
     m = std::make_unique<State>();   // forget statistics, compressed copy and results of the previous model
     m->dense = std::move(model);
     m->tokenizer = std::move(tokenizer);
+    m->tokenizerError = tokenizerError;
     m->model = s;
     m->run = run;
     m->threads = s.threads;
@@ -177,8 +181,7 @@ CalibrationSummary Workspace::calibrate(const CalibrateOptions& options, const J
     if (!m->dense)
         throw Error("calibration needs a model: open one first");
     if (!m->tokenizer)
-        throw Error(m->dense->dir().string() + ": no tokenizer (tokenizer.model, tokenizer.json or vocab.json + "
-                    "merges.txt), so calibration text cannot be read");
+        throw Error(m->tokenizerError);
     if (m->model.compressed)
         throw Error(m->dense->dir().string() + " is already compressed; calibrate the original model");
     CalibrationRequest r = requestFor(options);
@@ -274,6 +277,7 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     for (const GroupResult& g : result.groups)
         s.groups.push_back({g.part, g.layers, g.k, g.energy});
     s.factorizeSeconds = result.seconds;
+    s.section = compressionSection(result);
     s.seconds = since(t0);
     m->compressed = std::move(copy);
     m->result = std::make_unique<CompressionResult>(std::move(result));
@@ -288,7 +292,7 @@ CompressionSummary Workspace::refit(const CompressOptions& options, const JobCon
     if (m->denseWeights.empty())
         throw Error("the update needs the dense weights kept at compression: compress with update on");
     const auto t0 = std::chrono::steady_clock::now();
-    CalibrateOptions text = m->calibration.value_or(CalibrateOptions{});
+    CalibrateOptions text = options.updateCalibration ? *options.updateCalibration : m->calibration.value_or(CalibrateOptions{});
     text.cacheDir = options.updateCacheDir;
     text.force = false;
     text.spectra.clear();
@@ -301,7 +305,7 @@ CompressionSummary Workspace::refit(const CompressOptions& options, const JobCon
         throw Error("the update collects statistics on the compressed model and needs a text: give an update text "
                     "(--update-text FILE), or calibrate from a text instead of a cache");
     if (!m->tokenizer)
-        throw Error(m->dense->dir().string() + ": no tokenizer, so the update text cannot be read");
+        throw Error(m->tokenizerError);
     job.report(0, 1, "update: statistics of the compressed model");
     const CalibrationOutcome updated = calibrateFromText(*m->compressed, *m->tokenizer, requestFor(text), job);
     refitCoefficients(*m->compressed, m->denseWeights, updated.stats, m->result->plan, job);
@@ -390,7 +394,7 @@ PerplexitySummary Workspace::perplexity(const PerplexityJobOptions& o, const Job
 {
     const DecoderModel& model = pick(m->dense, m->compressed, o.compressed);
     if (!m->tokenizer)
-        throw Error(m->dense->dir().string() + ": no tokenizer, so evaluation text cannot be read");
+        throw Error(m->tokenizerError);
     if (o.text.empty() == o.dataset.empty())
         throw Error("perplexity needs exactly one of a text file and a dataset preset");
     const DatasetText data = !o.text.empty() ? loadTextFile(o.text) : loadDataset(o.dataset, o.dataDir, {o.split, o.maxDocuments});
@@ -447,7 +451,7 @@ TasksSummary Workspace::tasks(const TasksJobOptions& o, const JobContext& job)
 {
     const DecoderModel& model = pick(m->dense, m->compressed, o.compressed);
     if (!m->tokenizer)
-        throw Error(m->dense->dir().string() + ": no tokenizer, so task texts cannot be read");
+        throw Error(m->tokenizerError);
     if (o.data.empty())
         throw Error("zero-shot tasks: choose a JSONL task file");
     if (o.limit < 0)
@@ -474,7 +478,7 @@ std::vector<GenerationOutput> Workspace::generate(const GenerateJobOptions& opti
     if (!m->dense)
         throw Error("generation needs a model: open one first");
     if (!m->tokenizer)
-        throw Error(m->dense->dir().string() + ": no tokenizer, so a prompt cannot be read");
+        throw Error(m->tokenizerError);
     if (options.maxNewTokens < 1)
         throw Error("generation needs at least one new token");
     // The prompt is read as an evaluation text is (BOS once at the start when the tokenizer adds one).
@@ -492,6 +496,7 @@ std::vector<GenerationOutput> Workspace::generate(const GenerateJobOptions& opti
     } else {
         which.push_back(options.compressed);
     }
+    const std::string promptText = m->tokenizer->decode(prompt);
     const int64_t total = options.maxNewTokens * int64_t(which.size());
     std::vector<GenerationOutput> outputs;
     for (size_t i = 0; i < which.size(); ++i) {
@@ -499,6 +504,7 @@ std::vector<GenerationOutput> Workspace::generate(const GenerateJobOptions& opti
         GenerationOutput out;
         out.model = variantOf(model, *m->dense, m->result.get(), which[i]);
         out.promptTokens = int64_t(prompt.size());
+        out.promptText = promptText;
         std::vector<int64_t> fresh;
         GenerateOptions g;
         g.maxNewTokens = options.maxNewTokens;
@@ -529,6 +535,11 @@ std::vector<GenerationOutput> Workspace::generate(const GenerateJobOptions& opti
         outputs.push_back(out);
     }
     return outputs;
+}
+
+void Workspace::prepareCompressedOutput(const fs::path& out, const std::vector<fs::path>& inputs, const JobContext& job)
+{
+    prepareOutputFolder(out, OutputKind::CompressedModel, inputs, compressedModelRules(), job.log);
 }
 
 } // namespace basis

@@ -65,6 +65,11 @@ public:
     // Cheap and thread-safe.
     static ComputeDevices computeDevices();
 
+    // Before long work: refuses `out` now when saveCompressed would refuse it at the end (output_folder.h), and
+    // recovers what a killed save left there. `inputs` are folders the output must not be or contain.
+    static void prepareCompressedOutput(const std::filesystem::path& out, const std::vector<std::filesystem::path>& inputs,
+                                        const JobContext& job = {});
+
 private:
     friend ThroughputComparison compareThroughput(const Workspace&, bool, const Workspace&, bool,
                                                   const ThroughputJobOptions&, const JobContext&);

@@ -1,0 +1,110 @@
+#include "config_jobs.h"
+
+namespace basis {
+
+RunSetup runSetupFrom(const RunConfig& c)
+{
+    RunSetup r;
+    r.device = c.device;
+    r.dtype = c.dtype;
+    r.threads = c.threads;
+    return r;
+}
+
+CalibrateOptions calibrateOptionsFrom(const RunConfig& c)
+{
+    CalibrateOptions o;
+    if (!c.calibrationText.empty()) {
+        o.text = c.calibrationText;
+    } else {
+        o.dataset = c.datasetName;
+        o.dataDir = c.dataDir;
+    }
+    o.samples = c.calibrationSize;
+    o.context = c.contextLength;
+    o.sampling = c.sampling;
+    o.seed = c.seed;
+    o.batch = c.calibBatchSize;
+    o.bos = c.bos;
+    o.cacheDir = c.calibPath;
+    return o;
+}
+
+namespace {
+
+// Published configs name parts by labels whose modules come from the *_name keys (q -> self_attn.q_proj).
+std::vector<std::string> resolveLabels(const RunConfig& c, const std::vector<std::string>& labels)
+{
+    std::vector<std::string> parts;
+    for (const auto& l : labels) {
+        auto it = c.projectionNames.find(l);
+        parts.push_back(it != c.projectionNames.end() ? it->second : l);
+    }
+    return parts;
+}
+
+} // namespace
+
+CompressOptions compressOptionsFrom(const RunConfig& c)
+{
+    CompressOptions o;
+    o.settings.method = parseMethod(c.method);
+    o.settings.ratio = c.compressionRatio;
+    o.settings.groupSize = c.groupSize;
+    o.settings.shared = resolveLabels(c, c.sharePart);
+    o.settings.privateParts = resolveLabels(c, c.privatePart);
+    o.settings.update = c.update;
+    o.updateText = c.updateText;
+    o.updateCacheDir = c.buildUpdateCalib ? std::filesystem::path() : std::filesystem::path(c.updateCalibPath);
+    // The update reads its text as the calibration does, also when the statistics come from a cache (build_calib
+    // false) or the method needs none (svd) and no calibration ran.
+    o.updateCalibration = calibrateOptionsFrom(c);
+    return o;
+}
+
+PerplexityJobOptions perplexityOptionsFrom(const RunConfig& c, const PplEvaluation& e)
+{
+    PerplexityJobOptions o;
+    o.text = e.text;
+    o.dataset = e.dataset;
+    o.dataDir = c.dataDir;
+    o.context = e.context > 0 ? e.context : c.contextLength;
+    o.stride = e.stride > 0 ? e.stride : (c.stride > 0 ? c.stride : o.context);
+    o.protocol = e.protocol;
+    o.bos = c.bos;
+    o.compressed = true;
+    return o;
+}
+
+ThroughputJobOptions throughputOptionsFrom(const ThroughputEvaluation& t)
+{
+    ThroughputJobOptions o;
+    o.promptLen = t.promptLen;
+    o.genLen = t.genLen;
+    o.repeats = t.repeats;
+    o.compressed = true;
+    return o;
+}
+
+TasksJobOptions tasksOptionsFrom(const TasksEvaluation& t)
+{
+    TasksJobOptions o;
+    o.task = t.task;
+    o.data = t.data;
+    o.limit = t.limit;
+    o.compressed = true;
+    return o;
+}
+
+std::string evaluationName(const PerplexityJobOptions& o)
+{
+    const std::string what = !o.dataset.empty() ? o.dataset : o.text.stem().string();
+    return "ppl_" + what + "_" + std::to_string(o.context);
+}
+
+std::string evaluationName(const ThroughputJobOptions& o)
+{
+    return "throughput_p" + std::to_string(o.promptLen) + "_g" + std::to_string(o.genLen);
+}
+
+} // namespace basis
