@@ -2,6 +2,7 @@
 
 #include "calibration_panel.h"
 #include "compression_panel.h"
+#include "config_jobs.h"
 #include "engine_controller.h"
 #include "studio_document.h"
 #include "generate_view.h"
@@ -43,33 +44,22 @@ void ConfigRunner::start()
     if (settings.method != Method::Svd)
         m_steps.push_back({tr("calibrate"), Wait::Calibrated, [w, engine] { engine->calibrate(w->calibrationPanel()->setup()); }});
     m_steps.push_back({tr("compress"), Wait::Compressed, [w, engine, settings] { engine->compress(w->compressOptions(settings)); }});
+    // The config's evaluations as `basis-cli run` reads them (config_jobs.h), on the dense and the compressed model.
     for (const PplEvaluation& e : c.evaluations)
         for (bool compressed : {false, true}) {
-            PerplexityJobOptions s;
-            s.dataset = e.dataset;
-            s.text = e.text;
-            s.dataDir = c.dataDir;
-            s.context = e.context > 0 ? e.context : c.contextLength;
-            s.stride = e.stride > 0 ? e.stride : c.stride;
-            s.protocol = e.protocol;
+            PerplexityJobOptions s = perplexityOptionsFrom(c, e);
             s.compressed = compressed;
             m_steps.push_back({tr("perplexity"), Wait::Ppl, [engine, s] { engine->evaluatePpl(s); }});
         }
     for (const ThroughputEvaluation& t : c.throughput)
         for (bool compressed : {false, true}) {
-            ThroughputJobOptions s;
-            s.promptLen = t.promptLen;
-            s.genLen = t.genLen;
-            s.repeats = t.repeats;
+            ThroughputJobOptions s = throughputOptionsFrom(t);
             s.compressed = compressed;
             m_steps.push_back({tr("throughput"), Wait::Throughput, [engine, s] { engine->measureThroughput(s); }});
         }
     for (const TasksEvaluation& t : c.tasks)
         for (bool compressed : {false, true}) {
-            TasksJobOptions s;
-            s.task = t.task;
-            s.data = t.data;
-            s.limit = t.limit;
+            TasksJobOptions s = tasksOptionsFrom(t);
             s.compressed = compressed;
             m_steps.push_back({tr("zero-shot tasks"), Wait::Tasks, [engine, s] { engine->evaluateTasks(s); }});
         }

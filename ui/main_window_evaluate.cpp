@@ -1,6 +1,7 @@
 // MainWindow: the Evaluate and Generate tabs, their actions, and saving the compressed model.
 #include "main_window.h"
 
+#include "config_jobs.h"
 #include "engine_controller.h"
 #include "studio_document.h"
 #include "evaluate_view.h"
@@ -113,13 +114,7 @@ void MainWindow::applyConfigToEvaluate(const RunConfig& c)
         m_evaluate->setDataDir(QString::fromStdString(c.dataDir));
     if (c.evaluations.empty())
         return;
-    const PplEvaluation& e = c.evaluations.front();
-    PerplexityJobOptions s;
-    s.dataset = e.dataset;
-    s.text = e.text;
-    s.context = e.context > 0 ? e.context : c.contextLength;
-    s.stride = e.stride > 0 ? e.stride : c.stride;
-    s.protocol = e.protocol;
+    const PerplexityJobOptions s = perplexityOptionsFrom(c, c.evaluations.front());
     try {
         m_evaluate->setPplForm(s);
     } catch (const std::exception& ex) {   // an unknown dataset name: the form keeps its choice

@@ -12,7 +12,8 @@
 #include "model_location.h"
 #include "resources.h"
 #include "recent_models.h"
-#include "run_config_bridge.h"
+#include "config_jobs.h"
+#include "datasets.h"
 #include "start_page.h"
 
 #include <QDragEnterEvent>
@@ -115,9 +116,21 @@ void MainWindow::applyPendingConfig()
     m_pendingConfig.reset();
     std::vector<std::string> warnings;
     try {
-        const StudioSettings s = studioSettingsFromConfig(c, &warnings);
-        m_compression->setSettings(s.compression);
-        m_calibration->setSetup(s.calibration);
+        // The engine's reading of the config (config_jobs.h), as `basis-cli run` reads it.
+        CalibrateOptions calibration = calibrateOptionsFrom(c);
+        if (!calibration.dataset.empty()) {
+            // The panel shows a preset by its train file.
+            try {
+                calibration.text = datasetFile(calibration.dataset, "calibration", calibration.dataDir);
+                calibration.dataset = canonicalDatasetName(calibration.dataset);
+            } catch (const Error& e) {
+                warnings.push_back(e.what());
+                calibration.dataset.clear();
+                calibration.dataDir.clear();
+            }
+        }
+        m_compression->setSettings(compressOptionsFrom(c).settings);
+        m_calibration->setSetup(calibration);
         m_baseConfig = c;
         applyConfigToEvaluate(c);
     } catch (const Error& e) {
@@ -131,23 +144,23 @@ bool MainWindow::exportConfig(const QString& file)
 {
     if (!m_doc->hasModel())
         return false;
-    StudioSettings s;
     // builtin:NAME and Hub names mean the same model on every machine: the export keeps them, not this one's folder.
-    s.modelDir = m_modelSpec.empty() ? std::filesystem::absolute(m_doc->model()->dir) : std::filesystem::path(m_modelSpec);
-    s.compression = m_compression->settings();
-    s.calibration = m_calibration->setup();
-    if (s.calibration.text.empty() && s.compression.method != Method::Svd) {
+    const std::filesystem::path modelDir =
+        m_modelSpec.empty() ? std::filesystem::absolute(m_doc->model()->dir) : std::filesystem::path(m_modelSpec);
+    const CompressionSettings compression = m_compression->settings();
+    CalibrateOptions calibration = m_calibration->setup();
+    if (calibration.text.empty() && compression.method != Method::Svd) {
         // basis-cli run refuses such a file; better to say so now than to write it.
         log(Severity::Error, tr("Export settings: choose a calibration text first (%1 needs calibration).")
-                                 .arg(QString::fromStdString(methodName(s.compression.method))));
+                                 .arg(QString::fromStdString(methodName(compression.method))));
         return false;
     }
     if (m_calibration->cacheIsAutomatic())
-        s.calibration.cacheDir.clear();   // a folder in this user's cache means nothing in a shared config
+        calibration.cacheDir.clear();   // a folder in this user's cache means nothing in a shared config
     std::error_code ec;
-    if (!s.calibration.dataDir.empty() && std::filesystem::equivalent(s.calibration.dataDir, builtinDataDir(), ec))
-        s.calibration.dataDir.clear();    // the built-in texts: found without a data_dir on every machine
-    const RunConfig c = runConfigFromStudio(s, m_doc->model()->config, m_baseConfig);
+    if (!calibration.dataDir.empty() && std::filesystem::equivalent(calibration.dataDir, builtinDataDir(), ec))
+        calibration.dataDir.clear();    // the built-in texts: found without a data_dir on every machine
+    const RunConfig c = runConfigFrom(modelDir, m_doc->model()->config, calibration, compression, m_baseConfig);
     QSaveFile out(file);
     const std::string yaml =
         writeRunConfig(c, "Written by Basis Studio; `basis-cli run --config " + QFileInfo(file).fileName().toStdString() +

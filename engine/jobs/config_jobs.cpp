@@ -96,6 +96,38 @@ TasksJobOptions tasksOptionsFrom(const TasksEvaluation& t)
     return o;
 }
 
+RunConfig runConfigFrom(const std::filesystem::path& model, const ModelConfig& config, const CalibrateOptions& cal,
+                        const CompressionSettings& s, RunConfig c)
+{
+    c.modelType = config.modelType;
+    c.modelPath = model.string();
+    if (c.modelName.empty())
+        c.modelName = model.filename().string();
+    c.method = methodName(s.method);
+    c.compressionRatio = s.ratio;
+    c.groupSize = s.groupSize;
+    c.projectionNames.clear();
+    c.sharePart = s.shared;
+    c.privatePart = s.privateParts;
+    c.update = s.update;
+    if (!cal.dataset.empty()) {
+        c.datasetName = cal.dataset;
+        c.dataDir = cal.dataDir.string();
+        c.calibrationText.clear();
+    } else if (!cal.text.empty()) {
+        c.calibrationText = cal.text.string();
+        c.datasetName.clear();
+    }
+    c.calibrationSize = cal.samples;
+    c.contextLength = cal.context;
+    c.sampling = cal.sampling;
+    c.seed = cal.seed;
+    c.calibBatchSize = cal.batch;
+    c.bos = cal.bos;
+    c.calibPath = cal.cacheDir.string();
+    return c;
+}
+
 std::string evaluationName(const PerplexityJobOptions& o)
 {
     const std::string what = !o.dataset.empty() ? o.dataset : o.text.stem().string();

@@ -28,6 +28,13 @@ PerplexityJobOptions perplexityOptionsFrom(const RunConfig& c, const PplEvaluati
 ThroughputJobOptions throughputOptionsFrom(const ThroughputEvaluation& t);
 TasksJobOptions tasksOptionsFrom(const TasksEvaluation& t);
 
+// The reverse, for an export (the studio's "Export settings"): a config that `basis-cli run` makes this model
+// with. `base` (the config opened, or a default one) supplies every key the options do not hold (evaluations, saving
+// paths, device, ...), so keys a front end does not show survive a round trip. Parts are named by their modules,
+// which planCompression accepts without *_name keys.
+RunConfig runConfigFrom(const std::filesystem::path& model, const ModelConfig& config, const CalibrateOptions& calibration,
+                        const CompressionSettings& compression, RunConfig base = {});
+
 // The results file's key of each evaluation: ppl_<dataset or file stem>_<context>, throughput_p<prompt>_g<gen>.
 std::string evaluationName(const PerplexityJobOptions& o);
 std::string evaluationName(const ThroughputJobOptions& o);

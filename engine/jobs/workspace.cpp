@@ -264,6 +264,7 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     // comparisons; it lives on the compression device (default: the loaded model's).
     const std::string device = options.device.empty() ? m->run.device : options.device;
     auto copy = DecoderModel::load(m->dense->dir(), RunOptions{device, dtypeName(m->dense->dtype()), m->threads});
+    m->calibrationRecord.erase("update_text");   // of an earlier compression's update
     m->denseWeights = options.settings.update ? snapshotDenseWeights(*copy) : std::vector<std::vector<at::Tensor>>{};
     CompressionResult result = compressModel(*copy, options.settings.method == Method::Svd ? nullptr : m->stats.get(), plan, job);
 

@@ -10,7 +10,7 @@
 #include "plan_summary_view.h"
 #include "plan_text.h"
 #include "recent_models.h"
-#include "run_config_bridge.h"
+#include "config_jobs.h"
 #include "synth.h"
 #include "ui_test_support.h"
 
@@ -326,14 +326,14 @@ private slots:
     {
         LoadedConfig loaded = loadRunConfig(std::filesystem::path(BASIS_SOURCE_DIR) / "configs/stories260k_share2_30.yaml");
         resolvePaths(loaded.config, std::filesystem::path(BASIS_SOURCE_DIR) / "configs");
-        std::vector<std::string> warnings;
-        const StudioSettings s = studioSettingsFromConfig(loaded.config, &warnings);
-        QCOMPARE(s.compression.groupSize, int64_t(2));
-        QCOMPARE(s.compression.ratio, 30.0);
-        QCOMPARE(s.compression.shared, (std::vector<std::string>{"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
-                                                                 "mlp.up_proj", "mlp.gate_proj"}));
-        QCOMPARE(s.calibration.text.filename().string(), std::string("calib.txt"));
-        QCOMPARE(s.calibration.batch, int64_t(8));
+        const CompressionSettings s = compressOptionsFrom(loaded.config).settings;
+        QCOMPARE(s.groupSize, int64_t(2));
+        QCOMPARE(s.ratio, 30.0);
+        QCOMPARE(s.shared, (std::vector<std::string>{"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                                                     "mlp.up_proj", "mlp.gate_proj"}));
+        const CalibrateOptions cal = calibrateOptionsFrom(loaded.config);
+        QCOMPARE(cal.dataset, std::string("tinystories"));
+        QCOMPARE(cal.batch, int64_t(8));
     }
 
     void recentModelsAreDeduplicatedAndCapped()

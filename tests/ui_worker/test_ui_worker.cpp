@@ -92,7 +92,9 @@ private slots:
         CompressionSettings settings;
         settings.ratio = 30;
         settings.groupSize = 2;
-        engine.compress(CompressOptions{settings});
+        CompressOptions options;
+        options.settings = settings;
+        engine.compress(options);
         QVERIFY(waitFinished(finished, 3));
         for (const auto& f : finished)
             QVERIFY2(f.at(1).toBool(), qPrintable(f.at(0).toString()));
