@@ -146,7 +146,7 @@ CalibrationPanel::CalibrationPanel(QWidget* parent) : QWidget(parent)
 
 void CalibrationPanel::fillDevices()
 {
-    // Asked of LibTorch through the torch-free session API: this file must not include torch (TOOLCHAIN.md).
+    // Asked of LibTorch through the torch-free Workspace: this file must not include torch (docs/ARCHITECTURE.md).
     const ComputeDevices d = Workspace::computeDevices();
     m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
     for (int i = 0; i < d.cudaCount; ++i)

@@ -42,6 +42,7 @@ public:
     QLineEdit* textEdit() const { return m_text; }
     QSpinBox* samplesSpin() const { return m_samples; }
     QSpinBox* contextSpin() const { return m_context; }
+    QComboBox* samplingCombo() const { return m_sampling; }
     QPushButton* runButton() const { return m_run; }
 
 signals:

@@ -58,7 +58,12 @@ public:
     QLineEdit* textEdit() const { return m_file; }
     QSpinBox* contextSpin() const { return m_context; }
     QSpinBox* strideSpin() const { return m_stride; }
+    QComboBox* protocolCombo() const { return m_protocol; }
     QComboBox* pplModelCombo() const { return m_pplModel; }
+    QSpinBox* promptLenSpin() const { return m_promptLen; }
+    QSpinBox* genLenSpin() const { return m_genLen; }
+    QSpinBox* batchSpin() const { return m_batch; }
+    QSpinBox* repeatsSpin() const { return m_repeats; }
     QComboBox* throughputModelCombo() const { return m_tpModel; }
     QComboBox* taskCombo() const { return m_task; }
     QLineEdit* taskFileEdit() const { return m_taskFile; }

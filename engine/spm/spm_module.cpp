@@ -1,5 +1,5 @@
 // basis_spm: SentencePiece behind the plain C interface of spm_module_api.h. This is the only binary that
-// links libsentencepiece; the engine dlopen()s it (TOOLCHAIN.md, pitfall 1). Nothing may throw across the
+// links libsentencepiece; the engine dlopen()s it (docs/ARCHITECTURE.md, "Layers"). Nothing may throw across the
 // C boundary, so every entry point catches everything and reports through its return value.
 #include "spm_module_api.h"
 

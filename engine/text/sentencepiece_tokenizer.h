@@ -1,7 +1,7 @@
 #pragma once
 // SentencePiece tokenizer.model through the basis_spm module, which alone links libsentencepiece and is
 // loaded with dlopen(RTLD_LOCAL | RTLD_DEEPBIND): Debian's sentencepiece carries a protobuf that
-// crashes next to LibTorch's when both are linked into one executable (TOOLCHAIN.md, pitfall 1).
+// crashes next to LibTorch's when both are linked into one executable (docs/ARCHITECTURE.md, "Layers").
 #include "tokenizer.h"
 
 namespace basis {

@@ -2,7 +2,7 @@
 /* C interface between the engine and the basis_spm module (engine/spm/spm_module.cpp).
  *
  * The module alone links libsentencepiece (and, through it, Debian's protobuf-lite); the engine dlopen()s it
- * with RTLD_LOCAL | RTLD_DEEPBIND (TOOLCHAIN.md, pitfall 1). Only C types cross this boundary, so neither
+ * with RTLD_LOCAL | RTLD_DEEPBIND (docs/ARCHITECTURE.md, "Layers"). Only C types cross this boundary, so neither
  * side's C++ runtime objects, protobuf or exceptions ever meet the other's. Every function is noexcept in
  * practice: failures come back as return codes plus a message copied into a caller-provided buffer.
  *

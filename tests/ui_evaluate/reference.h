@@ -1,7 +1,7 @@
 #pragma once
 // What the engine itself computes for the settings the Evaluate and Generate tabs run, called directly (no
 // window, no engine thread). Kept out of the Qt Test file: its .cpp includes LibTorch, which must not meet Qt's
-// `slots` macro (TOOLCHAIN.md, pitfall 2).
+// `slots` macro (docs/ARCHITECTURE.md, "Why the studio never sees LibTorch").
 #include <cstdint>
 #include <filesystem>
 #include <string>

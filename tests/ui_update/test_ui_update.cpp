@@ -7,6 +7,7 @@
 #include "compression_panel.h"
 #include "engine_controller.h"
 #include "evaluate_view.h"
+#include "generate_view.h"
 #include "json_io.h"
 #include "log_dock.h"
 #include "main_window.h"
@@ -17,6 +18,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFile>
+#include <QLineEdit>
 #include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -75,6 +77,8 @@ class TestUiUpdate : public QObject {
 private slots:
     void initTestCase();
     void updateCheckboxMakesTheModelTheCliMakes();
+    void evaluateAndGenerateControlsReachTheEngine();
+    void calibrationControlsReachTheEngine();
     void cleanupTestCase();
 
 private:
@@ -190,6 +194,108 @@ void TestUiUpdate::updateCheckboxMakesTheModelTheCliMakes()
     const nlohmann::json plainConfig = readJson(studioPlain + QStringLiteral("/config.json")).at("compression");
     QCOMPARE(plainConfig.value("update", true), false);
     QVERIFY(!plainConfig.at("calibration").contains("update_text"));
+}
+
+// Each control set away from its default, then the job's result (the engine's own struct) carries that value.
+void TestUiUpdate::evaluateAndGenerateControlsReachTheEngine()
+{
+    QVERIFY(m_window->hasCompressed());
+    EvaluateView* eval = m_window->evaluateView();
+    auto choose = [](QComboBox* combo, const QString& data) {
+        const int i = combo->findData(data);
+        combo->setCurrentIndex(i);
+        return i >= 0;
+    };
+    // Perplexity: the source (a text file instead of the preset), context, stride, protocol, which model.
+    const QString text = m_dir.filePath(QStringLiteral("eval.txt"));
+    {
+        QFile f(text);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(slurp(QString::fromStdString(m_window->calibrationPanel()->setup().text.string())).left(20000));
+    }
+    QVERIFY(choose(eval->sourceCombo(), QStringLiteral("file")));
+    eval->textEdit()->setText(text);
+    eval->contextSpin()->setValue(96);
+    eval->strideSpin()->setValue(48);
+    QVERIFY(choose(eval->protocolCombo(), QStringLiteral("token-mean")));
+    QVERIFY(choose(eval->pplModelCombo(), QStringLiteral("dense")));
+    QSignalSpy ppl(m_window->document(), &StudioDocument::pplEvaluated);
+    m_window->evaluatePerplexity();
+    QVERIFY(waitFor(ppl, 1));
+    const PerplexitySummary p = ppl.first().first().value<PerplexitySummary>();
+    QCOMPARE(QString::fromStdString(p.source), QStringLiteral("eval.txt"));
+    QCOMPARE(p.result.context, int64_t(96));
+    QCOMPARE(p.result.stride, int64_t(48));
+    QCOMPARE(protocolName(p.result.protocol), std::string("token-mean"));
+    QCOMPARE(p.result.ppl, p.result.pplTokenMean);
+    QCOMPARE(QString::fromStdString(p.model.variant), QStringLiteral("dense"));
+
+    // Throughput: prompt, generated tokens, batch, repeats, which model.
+    QElapsedTimer idle;
+    idle.start();
+    while (m_window->engine()->isBusy() && idle.elapsed() < 60000)
+        QTest::qWait(20);
+    eval->promptLenSpin()->setValue(24);
+    eval->genLenSpin()->setValue(6);
+    eval->batchSpin()->setValue(2);
+    eval->repeatsSpin()->setValue(2);
+    QVERIFY(choose(eval->throughputModelCombo(), QStringLiteral("compressed")));
+    QSignalSpy tput(m_window->document(), &StudioDocument::throughputMeasured);
+    m_window->measureThroughput();
+    QVERIFY(waitFor(tput, 1));
+    const ThroughputSummary t = tput.first().first().value<ThroughputSummary>();
+    QCOMPARE(t.result.options.promptLen, int64_t(24));
+    QCOMPARE(t.result.options.genLen, int64_t(6));
+    QCOMPARE(t.result.options.batch, int64_t(2));
+    QCOMPARE(int64_t(t.result.samples.size()), int64_t(2));   // the timed runs
+    QCOMPARE(QString::fromStdString(t.model.variant), QStringLiteral("compressed"));
+
+    // Generate: the prompt and the number of new tokens, on both models.
+    idle.restart();
+    while (m_window->engine()->isBusy() && idle.elapsed() < 60000)
+        QTest::qWait(20);
+    m_window->generateView()->setPrompt(QStringLiteral("Once upon a time"));
+    m_window->generateView()->maxTokensSpin()->setValue(5);
+    QSignalSpy gen(m_window->document(), &StudioDocument::generationUpdated);
+    m_window->generate();
+    idle.restart();
+    int finished = 0;
+    while (finished < 2 && idle.elapsed() < 60000) {
+        QTest::qWait(20);
+        finished = 0;
+        for (const QList<QVariant>& g : gen)
+            finished += g.first().value<GenerationOutput>().finished;
+    }
+    QCOMPARE(finished, 2);
+    for (const QList<QVariant>& g : gen) {
+        const GenerationOutput out = g.first().value<GenerationOutput>();
+        if (!out.finished)
+            continue;
+        QVERIFY(out.newTokens >= 1 && out.newTokens <= 5);
+        QVERIFY2(QString::fromStdString(out.wholeText).startsWith(QStringLiteral("Once upon a time")), out.wholeText.c_str());
+    }
+}
+
+void TestUiUpdate::calibrationControlsReachTheEngine()
+{
+    QElapsedTimer idle;
+    idle.start();
+    while (m_window->engine()->isBusy() && idle.elapsed() < 60000)
+        QTest::qWait(20);
+    CalibrationPanel* cal = m_window->calibrationPanel();
+    cal->samplesSpin()->setValue(5);
+    cal->contextSpin()->setValue(40);
+    cal->samplingCombo()->setCurrentIndex(cal->samplingCombo()->findData(QStringLiteral("random")));
+    QSignalSpy calibrated(m_window->document(), &StudioDocument::calibrated);
+    m_window->calibrate();
+    QVERIFY(waitFor(calibrated, 1));
+    const CalibrationSummary c = calibrated.first().first().value<CalibrationSummary>();
+    QCOMPARE(c.samples, int64_t(5));
+    QCOMPARE(c.tokens, int64_t(5 * 40));
+    QCOMPARE(c.record.value("sampling", std::string()), std::string("random"));
+    QCOMPARE(c.record.value("context", int64_t(0)), int64_t(40));
+    // The device box offers the CPU and every CUDA device LibTorch sees; the compression runs where it says.
+    QCOMPARE(m_window->compressOptions(m_window->compressionPanel()->settings()).device, cal->setup().device);
 }
 
 void TestUiUpdate::cleanupTestCase()
