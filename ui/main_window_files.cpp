@@ -65,7 +65,8 @@ void MainWindow::openModel(const QString& spec)
     refreshRecent();
     m_loading = true;
     statusBar()->showMessage(tr("Loading %1…").arg(dir));
-    m_engine->loadModel(dir);
+    // The weights stay on the CPU; the Calibration panel's device is where the passes and the compression run.
+    m_engine->loadModel(dir, RunSetup{"cpu", "float32", 0});
 }
 
 void MainWindow::openBuiltinModel() { openModel(QStringLiteral("builtin:stories260k")); }

@@ -225,9 +225,8 @@ TEST_P(Gpt2Golden, WikiText2TestCount)
     EXPECT_EQ(Ids(ids.begin(), ids.begin() + 20), first20);
     EXPECT_EQ(Ids(ids.end() - 20, ids.end()), last20);
     EXPECT_EQ(tok->decode(ids), text);
-#ifdef NDEBUG
-    EXPECT_LT(seconds, 2.0);
-#endif
+    // The time is reported, not asserted: speed belongs to `basis-cli bench`, and a loaded machine (or a sanitizer
+    // build) is slower without being wrong.
 }
 
 INSTANTIATE_TEST_SUITE_P(Loaders, Gpt2Golden, ::testing::Values("vocab_merges", "tokenizer_json"),
