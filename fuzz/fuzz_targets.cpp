@@ -75,7 +75,7 @@ const fs::path& compressedMicro()
         const fs::path d = scratch() / "micro-compressed";
         auto model = DecoderModel::load(microModel());
         CompressionSettings s;
-        s.method = Method::Svd;
+        s.method = "svd";
         s.ratio = 30;
         const CompressionPlan plan = planCompression(model->config(), model->table(), s);
         const CompressionResult result = compressModel(*model, nullptr, plan);

@@ -1,5 +1,7 @@
 #include "compression_panel.h"
 
+#include "method_registry.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -25,12 +27,14 @@ CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
 {
     auto* form = new QFormLayout;
     m_method = new QComboBox;
-    m_method->addItem(QStringLiteral("Basis Sharing"), QStringLiteral("basis-sharing"));
-    m_method->addItem(QStringLiteral("SVD-LLM (whitened SVD per layer)"), QStringLiteral("svd-llm"));
-    m_method->addItem(QStringLiteral("SVD (plain, no calibration)"), QStringLiteral("svd"));
-    m_method->setToolTip(tr("<p><b>Basis Sharing</b>: the layers of a group share one whitened-SVD basis, each keeps "
-                            "its own coefficients.</p><p><b>SVD-LLM</b>: the same whitened SVD with one layer per "
-                            "group.</p><p><b>SVD</b>: plain truncated SVD at the same ranks; needs no calibration.</p>"));
+    QString methodTip;
+    for (const CompressionMethod* m : methods()) {
+        const QString display = QString::fromStdString(m->displayName());
+        m_method->addItem(display, QString::fromStdString(m->name()));
+        methodTip += QStringLiteral("<p><b>%1</b>: %2</p>").arg(display.toHtmlEscaped(),
+                                                                 QString::fromStdString(m->description()).toHtmlEscaped());
+    }
+    m_method->setToolTip(methodTip);
     form->addRow(tr("&Method"), m_method);
 
     m_groupSpin = new QSpinBox;
@@ -103,9 +107,16 @@ void CompressionPanel::changed()
 
 void CompressionPanel::updateEnabled()
 {
-    // Groups exist only for Basis Sharing; the SVD baselines compress every part layer by layer.
-    const bool grouped = m_method->currentData().toString() == QLatin1String("basis-sharing");
-    m_groupSpin->setEnabled(grouped);
+    // A control is enabled when the chosen method lists its setting (method.h); e.g. only methods that group
+    // layers read the group size.
+    const CompressionMethod& m = method(m_method->currentData().toString().toStdString());
+    m_groupSpin->setEnabled(m.uses(setting::GroupSize));
+    m_ratioSlider->setEnabled(m.uses(setting::Ratio));
+    m_ratioSpin->setEnabled(m.uses(setting::Ratio));
+    m_update->setEnabled(m.uses(setting::Update));
+    const bool parts = m.uses(setting::SharedParts) || m.uses(setting::PrivateParts);
+    for (auto& [name, combo] : m_parts)
+        combo->setEnabled(parts);
 }
 
 void CompressionPanel::updateTooltips()
@@ -155,12 +166,18 @@ void CompressionPanel::setModel(const ModelConfig& config, const ArchTable& tabl
 
 void CompressionPanel::setSettings(const CompressionSettings& s)
 {
-    // Resolve the part lists as Basis Sharing would, so that an SVD method keeps the user's shared choice for later.
+    method(s.method);   // an unknown name throws before any control moves
+    // Resolve the part lists as a method that groups layers would, so that a per-layer method keeps the user's
+    // shared choice for later.
     CompressionSettings asShared = s;
-    asShared.method = Method::BasisSharing;
+    for (const CompressionMethod* m : methods())
+        if (m->groupsLayers()) {
+            asShared.method = m->name();
+            break;
+        }
     const CompressionPlan plan = planCompression(m_config, m_table, asShared);   // throws before any control moves
     m_applying = true;
-    m_method->setCurrentIndex(m_method->findData(QString::fromStdString(methodName(s.method))));
+    m_method->setCurrentIndex(m_method->findData(QString::fromStdString(s.method)));
     m_groupSpin->setValue(int(s.groupSize));
     m_ratioSpin->setValue(s.ratio);
     m_update->setChecked(s.update);
@@ -177,7 +194,7 @@ void CompressionPanel::setSettings(const CompressionSettings& s)
 CompressionSettings CompressionPanel::settings() const
 {
     CompressionSettings s;
-    s.method = parseMethod(m_method->currentData().toString().toStdString());
+    s.method = m_method->currentData().toString().toStdString();
     s.groupSize = m_groupSpin->value();
     s.ratio = m_ratioSpin->value();
     s.update = m_update->isChecked();

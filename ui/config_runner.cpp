@@ -7,6 +7,7 @@
 #include "studio_document.h"
 #include "generate_view.h"
 #include "main_window.h"
+#include "method_registry.h"
 
 #include <QTimer>
 
@@ -41,7 +42,7 @@ void ConfigRunner::start()
     EngineController* engine = w->engine();
     const RunConfig& c = w->currentConfig();
     const CompressionSettings settings = w->compressionPanel()->settings();
-    if (settings.method != Method::Svd)
+    if (basis::method(settings.method).needsStatistics())
         m_steps.push_back({tr("calibrate"), Wait::Calibrated, [w, engine] { engine->calibrate(w->calibrationPanel()->setup()); }});
     m_steps.push_back({tr("compress"), Wait::Compressed, [w, engine, settings] { engine->compress(w->compressOptions(settings)); }});
     // The config's evaluations as `basis-cli run` reads them (config_jobs.h), on the dense and the compressed model.

@@ -12,6 +12,7 @@
 #include "layers_view.h"
 #include "heatmap_view.h"
 #include "log_dock.h"
+#include "method_registry.h"
 #include "model_summary_view.h"
 #include "plan_summary_view.h"
 #include "plan_text.h"
@@ -211,7 +212,7 @@ void MainWindow::connectEngine()
         for (const GroupSummary& g : s.groups)
             energy += g.energy;
         const QString what = tr("Compressed (%1, ratio %2 %, g = %3): %4 in %5 s; mean energy kept %6.")
-                                 .arg(QString::fromStdString(methodName(s.settings.method)))
+                                 .arg(QString::fromStdString(s.settings.method))
                                  .arg(s.settings.ratio)
                                  .arg(s.settings.groupSize)
                                  .arg(beforeAfterText(s.modelBefore, s.modelAfter,
@@ -366,13 +367,13 @@ void MainWindow::compress()
         return;
     }
     const CompressionSettings settings = m_compression->settings();
-    if (settings.method != Method::Svd && !m_doc->isCalibrated()) {
+    if (basis::method(settings.method).needsStatistics() && !m_doc->isCalibrated()) {
         // One click does both: calibrate with the panel's setting (by default the built-in TinyStories text), then
         // compress once the statistics are there (the `calibrated` handler posts it).
         const CalibrateOptions setup = m_calibration->setup();
         if (setup.text.empty() || !QFileInfo::exists(QString::fromStdString(setup.text.string()))) {
             log(Severity::Error, tr("Compress: %1 needs calibration, and the Calibration panel has no text to read; "
-                                    "choose one.").arg(QString::fromStdString(methodName(settings.method))));
+                                    "choose one.").arg(QString::fromStdString(settings.method)));
             return;
         }
         log(Severity::Info, tr("Compress: calibrating first on %1.").arg(QString::fromStdString(setup.text.string())));

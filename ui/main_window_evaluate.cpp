@@ -23,7 +23,7 @@ namespace {
 QString describe(const CompressionSettings& s)
 {
     return QStringLiteral("%1, ratio %2 %, g = %3")
-        .arg(QString::fromStdString(methodName(s.method)))
+        .arg(QString::fromStdString(s.method))
         .arg(s.ratio)
         .arg(s.groupSize);
 }

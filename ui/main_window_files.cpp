@@ -9,6 +9,7 @@
 #include "engine_controller.h"
 #include "error.h"
 #include "log_dock.h"
+#include "method_registry.h"
 #include "model_location.h"
 #include "resources.h"
 #include "recent_models.h"
@@ -150,10 +151,10 @@ bool MainWindow::exportConfig(const QString& file)
         m_modelSpec.empty() ? std::filesystem::absolute(m_doc->model()->dir) : std::filesystem::path(m_modelSpec);
     const CompressionSettings compression = m_compression->settings();
     CalibrateOptions calibration = m_calibration->setup();
-    if (calibration.text.empty() && compression.method != Method::Svd) {
+    if (calibration.text.empty() && basis::method(compression.method).needsStatistics()) {
         // basis-cli run refuses such a file; better to say so now than to write it.
         log(Severity::Error, tr("Export settings: choose a calibration text first (%1 needs calibration).")
-                                 .arg(QString::fromStdString(methodName(compression.method))));
+                                 .arg(QString::fromStdString(compression.method)));
         return false;
     }
     if (m_calibration->cacheIsAutomatic())

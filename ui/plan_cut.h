@@ -27,7 +27,7 @@ struct PartCut {
 
 struct PlanCut {
     double ratio = 0;
-    Method method = Method::BasisSharing;
+    std::string method;                // a registered method's name
     int64_t groupSize = 1;
     int64_t layers = 0;
     std::vector<PartCut> parts;        // plan order

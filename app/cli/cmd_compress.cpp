@@ -3,6 +3,7 @@
 #include "commands.h"
 
 #include "error.h"
+#include "method_registry.h"
 #include "output_folder.h"
 #include "workspace.h"
 
@@ -26,7 +27,7 @@ double since(std::chrono::steady_clock::time_point t0)
 void printCompression(const CompressArgs& a, const CompressionSettings& asked, const CompressionSummary& s)
 {
     const CompressionPlan& plan = s.plan;
-    std::printf("%s: %s, ratio %.2f%%, group size %lld%s -> %s\n", a.model.c_str(), methodName(asked.method).c_str(),
+    std::printf("%s: %s, ratio %.2f%%, group size %lld%s -> %s\n", a.model.c_str(), asked.method.c_str(),
                 asked.ratio, (long long)plan.settings.groupSize, asked.update ? ", update" : "", a.out.c_str());
     std::printf("  target projections %lld -> %lld parameters (%.2f%% removed); model %lld -> %lld (%.2f%% removed)\n",
                 (long long)plan.targetBefore, (long long)plan.targetAfter, plan.removedPercentOfTarget(),
@@ -55,7 +56,7 @@ nlohmann::json compressionJson(const CompressArgs& a, const CompressionSettings&
             k.push_back(g.k);
         ks[p.spec->part] = k;
     }
-    return {{"method", methodName(asked.method)},
+    return {{"method", asked.method},
             {"ratio", asked.ratio},
             {"group_size", plan.settings.groupSize},
             {"update", asked.update},
@@ -101,15 +102,15 @@ int runCompress(const CompressArgs& a)
     if (ws.load(a.model, a.run, loadJob()).compressed)
         throw Error(a.model + ": this folder is already compressed; compress the original model");
     CompressOptions options = a.compress;
-    options.settings.method = parseMethod(a.method);
+    options.settings.method = method(a.method).name();
     const CompressionSettings& settings = options.settings;
     ws.plan(settings);   // validate before any work
     Workspace::prepareCompressedOutput(a.out, {a.model, a.calibDir}, cliJob());
 
     CalibrateOptions calib = a.calib;
-    if (settings.method != Method::Svd || settings.update) {
+    if (method(settings.method).needsStatistics() || settings.update) {
         if (a.calibDir.empty() && calib.text.empty())
-            throw Error(methodName(settings.method) + " needs calibration: pass --calib DIR or --text FILE");
+            throw Error(settings.method + " needs calibration: pass --calib DIR or --text FILE");
         // The update reads its text as the calibration does (the flags' cut), by default the calibration text.
         if (settings.update && options.updateText.empty() && calib.text.empty())
             throw Error("--update with --calib needs --update-text FILE (the statistics are collected on the compressed model)");

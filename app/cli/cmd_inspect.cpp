@@ -4,6 +4,7 @@
 #include "architecture.h"
 #include "compression_plan.h"
 #include "decoder_model.h"
+#include "method_registry.h"
 #include "calibration_cache.h"
 #include "spectra.h"
 #include "model_config.h"
@@ -58,7 +59,7 @@ int runInspect(const InspectArgs& a)
     std::vector<double> energy;   // per compressed group, in plan order, when spectra are at hand
     if (a.ratio > 0) {
         CompressionSettings s;
-        s.method = parseMethod(a.method);
+        s.method = method(a.method).name();
         s.ratio = a.ratio;
         s.groupSize = a.groupSize;
         s.shared = a.share;
@@ -78,7 +79,7 @@ int runInspect(const InspectArgs& a)
             parts.push_back({{"part", p.spec->part}, {"shared", p.shared}, {"compressed", p.compressed},
                              {"before", p.weightsBefore}, {"after", p.weightsAfter}, {"groups", groups}});
         }
-        j["compression"] = {{"method", methodName(s.method)}, {"ratio", s.ratio}, {"group_size", plan->settings.groupSize},
+        j["compression"] = {{"method", s.method}, {"ratio", s.ratio}, {"group_size", plan->settings.groupSize},
                             {"parts", parts}, {"target_before", plan->targetBefore}, {"target_after", plan->targetAfter},
                             {"model_before", plan->modelBefore}, {"model_after", plan->modelAfter},
                             {"removed_percent_of_target", plan->removedPercentOfTarget()},
@@ -127,7 +128,7 @@ int runInspect(const InspectArgs& a)
     if (plan) {
         size_t energyIndex = 0;
         std::printf("\n%s at %.2f%%, group size %lld (k = floor((1 - r/100) n_in n_out g / (n_in + g n_out))):\n",
-                    methodName(plan->settings.method).c_str(), plan->settings.ratio, (long long)plan->settings.groupSize);
+                    plan->settings.method.c_str(), plan->settings.ratio, (long long)plan->settings.groupSize);
         for (const PartPlan& p : plan->parts) {
             std::string k;
             for (const GroupPlan& g : p.groups)

@@ -4,6 +4,8 @@
 
 #include "compression_plan.h"
 #include "error.h"
+#include "method.h"
+#include "method_help.h"
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
@@ -47,8 +49,8 @@ int main(int argc, char** argv)
     inspectCmd->add_option("--model", inspect.model, kModelHelp)->required();
     inspectCmd->add_flag("--json", inspect.json, "Print one JSON object");
     inspectCmd->add_option("--ratio", inspect.ratio, "Account for this compression ratio (% of target parameters removed)");
-    inspectCmd->add_option("--group-size", inspect.groupSize, "Layers per group for shared parts")->capture_default_str();
-    inspectCmd->add_option("--method", inspect.method, "basis-sharing, svd-llm or svd")->capture_default_str();
+    inspectCmd->add_option("--group-size", inspect.groupSize, settingHelp(basis::setting::GroupSize))->capture_default_str();
+    inspectCmd->add_option("--method", inspect.method, methodFlagHelp())->capture_default_str();
     inspectCmd->add_option("--share", inspect.share, "Parts shared across a group")->delimiter(',');
     inspectCmd->add_option("--private", inspect.privateParts, "Parts compressed layer by layer")->delimiter(',');
     inspectCmd->add_option("--calib", inspect.calib, "Calibration cache with spectra: also print the energy kept");
@@ -66,20 +68,21 @@ int main(int argc, char** argv)
     calibrateCmd->add_flag("--json", calibrate.json, "Print one JSON object as the last line");
 
     CompressArgs compress;
-    auto* compressCmd = app.add_subcommand("compress", "Compress with basis-sharing, svd-llm or svd and save the result");
+    auto* compressCmd = app.add_subcommand("compress", "Compress with " + methodFlagHelp() + " and save the result");
+    compressCmd->footer(methodsFooter());
     compressCmd->add_option("--model", compress.model, kModelHelp)->required();
     auto* calibOpt = compressCmd->add_option("--calib", compress.calibDir, "Calibration cache folder (from calibrate)");
     auto* textOpt = compressCmd->add_option("--text", compress.calib.text, "Calibrate on this text instead");
     calibOpt->excludes(textOpt);
     addCalibOptions(compressCmd, compress.calib);
     basis::CompressionSettings& settings = compress.compress.settings;
-    compressCmd->add_option("--method", compress.method, "basis-sharing, svd-llm or svd")->default_val(basis::methodName(settings.method));
-    compressCmd->add_option("--ratio", settings.ratio, "Percent of the target projections' parameters removed")->required();
+    compressCmd->add_option("--method", compress.method, methodFlagHelp())->default_val(settings.method);
+    compressCmd->add_option("--ratio", settings.ratio, settingHelp(basis::setting::Ratio))->required();
     // 1, not CompressionSettings' 2: the command line's (and the YAML's) default since the first release.
-    compressCmd->add_option("--group-size", settings.groupSize, "Layers per group for shared parts")->default_val(1);
-    compressCmd->add_option("--share", settings.shared, "Parts shared across a group (default: the method's published choice)")->delimiter(',');
-    compressCmd->add_option("--private", settings.privateParts, "Parts compressed layer by layer")->delimiter(',');
-    compressCmd->add_flag("--update", settings.update, "Refit coefficients on statistics of the compressed model");
+    compressCmd->add_option("--group-size", settings.groupSize, settingHelp(basis::setting::GroupSize))->default_val(1);
+    compressCmd->add_option("--share", settings.shared, settingHelp(basis::setting::SharedParts))->delimiter(',');
+    compressCmd->add_option("--private", settings.privateParts, settingHelp(basis::setting::PrivateParts))->delimiter(',');
+    compressCmd->add_flag("--update", settings.update, settingHelp(basis::setting::Update));
     compressCmd->add_option("--update-text", compress.compress.updateText, "Text for the update statistics (default: the calibration text)");
     compressCmd->add_option("--out", compress.out, "Output folder")->required();
     addRunOptions(compressCmd, compress.run);

@@ -5,6 +5,7 @@
 #include "atomic_file.h"
 #include "compression_plan.h"
 #include "error.h"
+#include "method_registry.h"
 #include "thread_limits.h"
 #include "model_location.h"
 
@@ -201,7 +202,7 @@ void validate(Reader& r, const YAML::Node& root, RunConfig& c)
         return n.IsDefined() && n.IsMap() && n[key].IsDefined() ? n[key].Mark() : top;
     };
     try {
-        parseMethod(c.method);
+        method(c.method);
     } catch (const Error& e) {
         r.fail(at("basis_studio", "method"), e.what());
     }
@@ -220,7 +221,8 @@ void validate(Reader& r, const YAML::Node& root, RunConfig& c)
             r.fail(top, "missing required key basis_studio.model_path (a local Hugging Face folder, builtin:stories260k "
                         "or a Hub name org/name; model_args.model_name may name it instead)");
     }
-    if (c.calibrationText.empty() && c.datasetName.empty() && c.method != "svd" &&
+    const CompressionMethod* m = findMethod(c.method);   // an unknown one was reported above
+    if (c.calibrationText.empty() && c.datasetName.empty() && (!m || m->needsStatistics()) &&
         !(c.calibPath.size() && !c.buildCalib))
         r.fail(at("calibration_args", "dataset_name"),
                "no calibration data: set basis_studio.calibration_text or calibration_args.dataset_name");

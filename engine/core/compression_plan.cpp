@@ -1,6 +1,7 @@
 #include "compression_plan.h"
 
 #include "error.h"
+#include "method_registry.h"
 #include "param_count.h"
 
 #include <algorithm>
@@ -9,27 +10,6 @@
 #include <sstream>
 
 namespace basis {
-
-std::string methodName(Method m)
-{
-    switch (m) {
-    case Method::BasisSharing: return "basis-sharing";
-    case Method::SvdLlm: return "svd-llm";
-    case Method::Svd: return "svd";
-    }
-    return "?";
-}
-
-Method parseMethod(const std::string& name)
-{
-    if (name == "basis-sharing")
-        return Method::BasisSharing;
-    if (name == "svd-llm")
-        return Method::SvdLlm;
-    if (name == "svd")
-        return Method::Svd;
-    throw Error("unknown method '" + name + "' (expected basis-sharing, svd-llm or svd)");
-}
 
 int64_t rankFor(double ratio, int64_t nIn, int64_t nOut, int64_t g)
 {
@@ -109,6 +89,7 @@ std::set<std::string> resolveParts(const ArchTable& table, const std::vector<std
 
 CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, const CompressionSettings& s)
 {
+    const CompressionMethod& method = basis::method(s.method);
     if (!(s.ratio > 0.0 && s.ratio < 100.0))
         throw Error("compression ratio must be in (0, 100) percent of parameters removed, got " + std::to_string(s.ratio));
     if (s.groupSize < 1 || s.groupSize > c.layers)
@@ -132,8 +113,8 @@ CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, co
             if (!shared.count(p))
                 priv.insert(p);
     }
-    // The SVD baselines have no groups: every compressed part is per layer.
-    const bool grouped = s.method == Method::BasisSharing;
+    // Methods without groups (the SVD baselines) compress every part per layer.
+    const bool grouped = method.groupsLayers();
     if (!grouped) {
         priv.insert(shared.begin(), shared.end());
         shared.clear();
@@ -167,13 +148,13 @@ CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, co
             GroupPlan g;
             const int64_t n = static_cast<int64_t>(layers.size());
             g.layers = std::move(layers);
-            g.k = groupRank(s.ratio, spec.in, spec.out, part.shared ? plan.settings.groupSize : 1, n);
+            g.k = method.groupRankFor(s.ratio, spec.in, spec.out, part.shared ? plan.settings.groupSize : 1, n);
             if (g.k < 1)
                 throw Error("ratio " + std::to_string(s.ratio) + "% leaves no rank for part '" + spec.part + "' (" +
                             std::to_string(spec.in) + " x " + std::to_string(spec.out) + ", " + std::to_string(n) +
                             " layer(s) per group)");
             g.weightsBefore = dense1 * n;
-            g.weightsAfter = spec.in * g.k + n * g.k * spec.out;
+            g.weightsAfter = method.factoredWeights(spec.in, spec.out, g.k, n);
             part.weightsBefore += g.weightsBefore;
             part.weightsAfter += g.weightsAfter;
             part.groups.push_back(std::move(g));

@@ -8,14 +8,12 @@
 
 namespace basis {
 
-enum class Method { BasisSharing, SvdLlm, Svd };
-std::string methodName(Method m);          // "basis-sharing", "svd-llm", "svd"
-Method parseMethod(const std::string& name);
-
 struct CompressionSettings {
-    Method method = Method::BasisSharing;
+    // A registered method's name (engine/methods/method_registry.h): a name, not a pointer or an enum, so that the
+    // settings stay plain data that configs, the CLI and the studio copy, and a new method needs no edit here.
+    std::string method = "basis-sharing";
     double ratio = 20.0;                   // percent of the target projections' weights removed, in (0, 100)
-    int64_t groupSize = 2;                 // layers per group for shared parts (basis-sharing only)
+    int64_t groupSize = 2;                 // layers per group for shared parts (methods that group layers)
     // Parts grouped across layers and parts compressed layer by layer. Both empty: the architecture's
     // defaults. Only one given: every other part goes to the other list. Parts in neither stay dense.
     std::vector<std::string> shared, privateParts;
@@ -46,7 +44,7 @@ struct PartPlan {
 };
 
 struct CompressionPlan {
-    CompressionSettings settings;          // as resolved (explicit part lists, group size 1 for svd methods)
+    CompressionSettings settings;          // as resolved (explicit part lists, group size 1 for per-layer methods)
     std::vector<PartPlan> parts;           // in ArchTable order
     int64_t targetBefore = 0, targetAfter = 0;   // weights of the compressed projections
     int64_t modelBefore = 0, modelAfter = 0;     // whole model, distinct parameters
@@ -55,8 +53,9 @@ struct CompressionPlan {
     const PartPlan* part(const std::string& name) const;
 };
 
-// Throws basis::Error for a ratio outside (0, 100), a group size outside 1..layers, unknown part names (the
-// message lists the known ones), a part both shared and private, or a ratio so high that k would be 0.
+// Throws basis::Error for an unknown method (the message lists the registered ones), a ratio outside (0, 100), a group
+// size outside 1..layers, unknown part names (the message lists the known ones), a part both shared and private,
+// or a ratio so high that k would be 0. Ranks and counts come from the method's planner hooks (method.h).
 CompressionPlan planCompression(const ModelConfig& config, const ArchTable& table, const CompressionSettings& settings);
 
 // Consecutive groups [0, g), [g, 2g), ... with a smaller last group when g does not divide the layer count.

@@ -1,5 +1,7 @@
 #include "config_jobs.h"
 
+#include "method_registry.h"
+
 namespace basis {
 
 RunSetup runSetupFrom(const RunConfig& c)
@@ -48,7 +50,7 @@ std::vector<std::string> resolveLabels(const RunConfig& c, const std::vector<std
 CompressOptions compressOptionsFrom(const RunConfig& c)
 {
     CompressOptions o;
-    o.settings.method = parseMethod(c.method);
+    o.settings.method = method(c.method).name();   // unknown names: an error listing the registered ones
     o.settings.ratio = c.compressionRatio;
     o.settings.groupSize = c.groupSize;
     o.settings.shared = resolveLabels(c, c.sharePart);
@@ -103,7 +105,7 @@ RunConfig runConfigFrom(const std::filesystem::path& model, const ModelConfig& c
     c.modelPath = model.string();
     if (c.modelName.empty())
         c.modelName = model.filename().string();
-    c.method = methodName(s.method);
+    c.method = s.method;
     c.compressionRatio = s.ratio;
     c.groupSize = s.groupSize;
     c.projectionNames.clear();

@@ -3,6 +3,7 @@
 #include "atomic_file.h"
 #include "config_jobs.h"
 #include "error.h"
+#include "method_registry.h"
 #include "model_location.h"
 #include "workspace.h"
 
@@ -114,7 +115,7 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
         ws.plan(compress.settings);   // checked against the model before any work
     });
 
-    if (compress.settings.method != Method::Svd) {
+    if (method(compress.settings.method).needsStatistics()) {
         stage(hooks, "calibrate", timings, [&] {
             if (!c.buildCalib) {
                 if (c.calibPath.empty())

@@ -7,6 +7,7 @@
 #include "datasets.h"
 #include "decoder_model.h"
 #include "error.h"
+#include "method_registry.h"
 #include "generate.h"
 #include "multiple_choice.h"
 #include "run_options.h"
@@ -257,8 +258,9 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     if (m->model.compressed)
         throw Error(m->dense->dir().string() + ": this folder is already compressed; compress the original model");
     const CompressionPlan plan = planCompression(m->dense->config(), m->dense->table(), options.settings);
-    if (options.settings.method != Method::Svd && !m->stats)
-        throw Error(methodName(options.settings.method) + " needs calibration statistics: calibrate first");
+    const bool needsStats = method(options.settings.method).needsStatistics();
+    if (needsStats && !m->stats)
+        throw Error(options.settings.method + " needs calibration statistics: calibrate first");
     const auto t0 = std::chrono::steady_clock::now();
     // A fresh copy of the dense weights (memory-mapped, so cheap for float32) keeps the loaded model dense for
     // comparisons; it lives on the compression device (default: the loaded model's).
@@ -266,7 +268,7 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     auto copy = DecoderModel::load(m->dense->dir(), RunOptions{device, dtypeName(m->dense->dtype()), m->threads});
     m->calibrationRecord.erase("update_text");   // of an earlier compression's update
     m->denseWeights = options.settings.update ? snapshotDenseWeights(*copy) : std::vector<std::vector<at::Tensor>>{};
-    CompressionResult result = compressModel(*copy, options.settings.method == Method::Svd ? nullptr : m->stats.get(), plan, job);
+    CompressionResult result = compressModel(*copy, needsStats ? m->stats.get() : nullptr, plan, job);
 
     CompressionSummary s;
     s.plan = result.plan;
@@ -375,7 +377,7 @@ ModelVariant variantOf(const DecoderModel& model, const DecoderModel& dense, con
     v.variant = compressed ? "compressed" : "dense";
     v.method = "dense";
     if (compressed && result) {
-        v.method = methodName(result->plan.settings.method);
+        v.method = result->plan.settings.method;
         v.ratio = result->plan.settings.ratio;
         v.groupSize = result->plan.settings.groupSize;
     } else if (dense.config().raw.contains("compression")) {

@@ -2,6 +2,8 @@
 
 #include "decoder_model.h"
 #include "error.h"
+#include "factorizer_registry.h"
+#include "method_registry.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -103,9 +105,11 @@ CompressionResult compressModel(DecoderModel& model, const CalibrationStats* sta
 {
     c10::InferenceMode inference;
     const auto started = std::chrono::steady_clock::now();
-    const bool whiten = plan.settings.method != Method::Svd;
-    if (whiten && !stats)
-        throw Error(methodName(plan.settings.method) + " needs calibration statistics (--calib or --text)");
+    const CompressionMethod& method = basis::method(plan.settings.method);
+    const Factorizer& factorizer = basis::factorizer(method.factorizerName());
+    const bool gram = method.statistics() == MethodStatistics::InputGram;
+    if (gram && !stats)
+        throw Error(method.name() + " needs calibration statistics (--calib or --text)");
     int64_t totalGroups = 0, done = 0;
     for (const PartPlan& p : plan.parts)
         totalGroups += static_cast<int64_t>(p.groups.size());
@@ -132,19 +136,15 @@ CompressionResult compressModel(DecoderModel& model, const CalibrationStats* sta
             gr.part = spec.part;
             gr.layers = g.layers;
             gr.k = g.k;
-            at::Tensor s = whiten ? whiteningFactor(groupGram(*stats, spec, g.layers), &gr.jitter) : at::Tensor();
-            auto [u, sv, vh] = at::linalg_svd(whiten ? at::matmul(s, w) : w, /*full_matrices=*/false);
-            at::Tensor uk = u.narrow(1, 0, g.k) * sv.narrow(0, 0, g.k).unsqueeze(0);
-            // B = S^-1 U_k diag(s_k): a triangular solve instead of an explicit inverse.
-            at::Tensor b = whiten ? at::linalg_solve_triangular(s, uk, /*upper=*/true) : uk;
-            at::Tensor vk = vh.narrow(0, 0, g.k);
-            Pending p{index, g.layers, b.to(model.device(), model.dtype()).contiguous(), {}};
+            GroupFactors f = factorizer.factorize(w, gram ? groupGram(*stats, spec, g.layers) : at::Tensor(), g.k);
+            gr.jitter = f.jitter;
+            Pending p{index, g.layers, f.basis.to(model.device(), model.dtype()).contiguous(), {}};
             for (size_t i = 0; i < g.layers.size(); ++i)
-                p.coeffs.push_back(vk.narrow(1, static_cast<int64_t>(i) * spec.out, spec.out)
+                p.coeffs.push_back(f.coefficients.narrow(1, static_cast<int64_t>(i) * spec.out, spec.out)
                                        .to(model.device(), model.dtype())
                                        .contiguous());
-            gr.singularValues = sv;
-            gr.energy = energyKept(sv, g.k);
+            gr.singularValues = f.singularValues;
+            gr.energy = energyKept(f.singularValues, g.k);
             result.groups.push_back(std::move(gr));
             pending.push_back(std::move(p));
             ++done;

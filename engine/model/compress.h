@@ -1,5 +1,5 @@
 #pragma once
-// Basis Sharing and its SVD baselines, applied to a loaded model through its linear slots.
+// Compression methods applied to a loaded model through its linear slots, and the whitening they share.
 #include "calibration.h"
 #include "compression_plan.h"
 #include "progress.h"
@@ -45,8 +45,9 @@ struct CompressionResult {
 // can refit coefficients against the original layer.
 std::vector<std::vector<at::Tensor>> snapshotDenseWeights(const DecoderModel& model);
 
-// Replaces every compressed part of the plan: B = S^-1 U_k diag(s_k) shared by the group (one tensor for all its
-// layers), C_l = the layer's columns of V_k^T. `stats` is required unless the method is plain svd.
+// Replaces every compressed part of the plan with the factors of its method's factorizer (engine/methods), e.g.
+// B = S^-1 U_k diag(s_k) shared by the group (one tensor for all its layers), C_l = the layer's columns of V_k^T.
+// `stats` is required when the method's statistics() is not None.
 CompressionResult compressModel(DecoderModel& model, const CalibrationStats* stats, const CompressionPlan& plan,
                                 const JobContext& job = {});
 

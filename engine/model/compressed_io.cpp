@@ -75,7 +75,7 @@ nlohmann::json compressionSection(const CompressionResult& result, const nlohman
         parts[p.spec->part] = {{"module", p.spec->module}, {"shared", p.shared}, {"groups", groups}};
     }
     nlohmann::json j = {{"format", "basis-studio/1"},
-                        {"method", methodName(plan.settings.method)},
+                        {"method", plan.settings.method},
                         {"ratio", plan.settings.ratio},
                         {"group_size", plan.settings.groupSize},
                         {"update", plan.settings.update},

@@ -8,6 +8,7 @@
 #include "compressed_io.h"
 #include "decoder_model.h"
 #include "error.h"
+#include "method_registry.h"
 #include "param_count.h"
 #include "perplexity.h"
 #include "safetensors.h"
@@ -27,7 +28,7 @@ using basis::test::expectError;
 namespace fs = std::filesystem;
 const char* kStories = "models/stories260K/hf";
 
-basis::CompressionSettings settings(basis::Method m, double ratio, int64_t g)
+basis::CompressionSettings settings(const std::string& m, double ratio, int64_t g)
 {
     basis::CompressionSettings s;
     s.method = m;
@@ -71,7 +72,7 @@ TEST_P(PlanCounts, EqualFormulaAndCompressedModel)
     auto model = basis::DecoderModel::load(dir);
     for (double ratio : {20.0, 45.0})
         for (int64_t g : {1, 3}) {
-            auto plan = basis::planCompression(model->config(), model->table(), settings(basis::Method::BasisSharing, ratio, g));
+            auto plan = basis::planCompression(model->config(), model->table(), settings("basis-sharing", ratio, g));
             int64_t before = 0, after = 0;
             for (const auto& p : plan.parts) {
                 if (!p.compressed)
@@ -91,7 +92,7 @@ TEST_P(PlanCounts, EqualFormulaAndCompressedModel)
             EXPECT_EQ(plan.modelBefore - plan.modelAfter, before - after);
         }
     // Plain SVD needs no statistics; the compressed model holds what the plan said.
-    auto plan = basis::planCompression(model->config(), model->table(), settings(basis::Method::Svd, 30, 1));
+    auto plan = basis::planCompression(model->config(), model->table(), settings("svd", 30, 1));
     basis::compressModel(*model, nullptr, plan);
     EXPECT_EQ(model->parameterCount(), plan.modelAfter);
 }
@@ -104,10 +105,10 @@ TEST(Plan, DefaultPartsFollowThePublishedMethod)
     const fs::path dir = basis::test::scratchDir("plan-defaults");
     basis::writeSyntheticCheckpoint(basis::synthPreset("mistral-micro"), dir, 1);
     auto model = basis::DecoderModel::load(dir);
-    auto plan = basis::planCompression(model->config(), model->table(), settings(basis::Method::BasisSharing, 20, 2));
+    auto plan = basis::planCompression(model->config(), model->table(), settings("basis-sharing", 20, 2));
     EXPECT_EQ(plan.settings.shared, (std::vector<std::string>{"q", "gate", "up"}));
     EXPECT_EQ(plan.settings.privateParts, (std::vector<std::string>{"k", "v", "o", "down"}));
-    auto svd = basis::planCompression(model->config(), model->table(), settings(basis::Method::SvdLlm, 20, 2));
+    auto svd = basis::planCompression(model->config(), model->table(), settings("svd-llm", 20, 2));
     EXPECT_EQ(svd.settings.groupSize, 1);
     EXPECT_TRUE(svd.settings.shared.empty());
 }
@@ -119,16 +120,16 @@ TEST(Plan, ClearErrors)
     auto cfg = basis::parseModelConfig(dir / "config.json");
     auto table = basis::archTable(cfg);
     auto plan = [&](basis::CompressionSettings s) { basis::planCompression(cfg, table, s); };
-    expectError([&] { plan(settings(basis::Method::BasisSharing, 0, 1)); }, {"ratio", "(0, 100)"});
-    expectError([&] { plan(settings(basis::Method::BasisSharing, 100, 1)); }, {"ratio", "(0, 100)"});
-    expectError([&] { plan(settings(basis::Method::BasisSharing, 20, 5)); }, {"group size", "4 layers"});
-    auto s = settings(basis::Method::BasisSharing, 20, 2);
+    expectError([&] { plan(settings("basis-sharing", 0, 1)); }, {"ratio", "(0, 100)"});
+    expectError([&] { plan(settings("basis-sharing", 100, 1)); }, {"ratio", "(0, 100)"});
+    expectError([&] { plan(settings("basis-sharing", 20, 5)); }, {"group size", "4 layers"});
+    auto s = settings("basis-sharing", 20, 2);
     s.shared = {"q", "qq"};
     expectError([&] { plan(s); }, {"unknown shared part 'qq'", "q, k, v, o, gate, up, down"});
     s.shared = {"q"};
     s.privateParts = {"q"};
     expectError([&] { plan(s); }, {"'q'", "both shared and private"});
-    expectError([] { basis::parseMethod("lora"); }, {"unknown method 'lora'"});
+    expectError([] { basis::method("lora"); }, {"unknown method 'lora'", "basis-sharing, svd-llm, svd"});
 }
 
 // Statistics equal the reference's X^T X (Basis Sharing calib.py hooks, golden files) for layer 1.
@@ -160,7 +161,7 @@ TEST(Update, RefitWithOriginalStatisticsReproducesCoefficients)
     auto model = basis::DecoderModel::load(basis::test::sharedPath(kStories));
     auto stats = storiesStats(*model);
     auto dense = basis::snapshotDenseWeights(*model);
-    auto plan = basis::planCompression(model->config(), model->table(), settings(basis::Method::SvdLlm, 30, 1));
+    auto plan = basis::planCompression(model->config(), model->table(), settings("svd-llm", 30, 1));
     basis::compressModel(*model, &stats, plan);
     std::vector<at::Tensor> before;
     for (int64_t l = 0; l < model->layerCount(); ++l)
@@ -181,7 +182,7 @@ TEST(SaveLoad, BitIdenticalLogitsSharedBasisStoredOnceAndDenseExport)
     BASIS_REQUIRE_SHARED(kStories);
     auto model = basis::DecoderModel::load(basis::test::sharedPath(kStories));
     auto stats = storiesStats(*model);
-    auto plan = basis::planCompression(model->config(), model->table(), settings(basis::Method::BasisSharing, 30, 2));
+    auto plan = basis::planCompression(model->config(), model->table(), settings("basis-sharing", 30, 2));
     auto result = basis::compressModel(*model, &stats, plan);
     EXPECT_EQ(model->parameterCount(), plan.modelAfter);
     // Layers of a group reference one basis tensor.
@@ -229,13 +230,13 @@ TEST(Spectra, EnergyFromStoredSpectraEqualsCompression)
     const basis::Spectra spectra = basis::loadSpectra(file);
     EXPECT_TRUE(spectra.has(3));
     EXPECT_FALSE(spectra.has(2));
-    auto plan = basis::planCompression(model->config(), model->table(), settings(basis::Method::BasisSharing, 40, 3));
+    auto plan = basis::planCompression(model->config(), model->table(), settings("basis-sharing", 40, 3));
     const std::vector<double> predicted = spectra.energyKept(plan);
     const auto result = basis::compressModel(*model, &stats, plan);
     ASSERT_EQ(predicted.size(), result.groups.size());
     for (size_t i = 0; i < predicted.size(); ++i)
         EXPECT_NEAR(predicted[i], result.groups[i].energy, 1e-12) << result.groups[i].part;
-    auto g2 = basis::planCompression(model->config(), model->table(), settings(basis::Method::BasisSharing, 40, 2));
+    auto g2 = basis::planCompression(model->config(), model->table(), settings("basis-sharing", 40, 2));
     expectError([&] { spectra.energyKept(g2); }, {"group size 2", "--spectra 2"});
 }
 

@@ -41,7 +41,7 @@ json describe(const basis::RunConfig& c)
             {"calib.text", k.text.string()}, {"calib.dataset", k.dataset}, {"calib.dataDir", k.dataDir.string()},
             {"calib.samples", k.samples}, {"calib.context", k.context}, {"calib.sampling", k.sampling},
             {"calib.seed", k.seed}, {"calib.batch", k.batch}, {"calib.bos", k.bos}, {"calib.cacheDir", k.cacheDir.string()},
-            {"compress.method", basis::methodName(o.settings.method)}, {"compress.ratio", o.settings.ratio},
+            {"compress.method", o.settings.method}, {"compress.ratio", o.settings.ratio},
             {"compress.groupSize", o.settings.groupSize}, {"compress.shared", o.settings.shared},
             {"compress.private", o.settings.privateParts}, {"compress.update", o.settings.update},
             {"compress.updateText", o.updateText.string()}, {"compress.updateCacheDir", o.updateCacheDir.string()},

@@ -126,7 +126,7 @@ private slots:
         panel()->ratioSlider()->setValue(ratio);   // as a dragged slider does
         QCOMPARE(panel()->ratioSpin()->value(), double(ratio));
         CompressionSettings s;
-        s.method = parseMethod(method.toStdString());
+        s.method = method.toStdString();
         s.ratio = ratio;
         s.groupSize = group;
         verifyShows(s);

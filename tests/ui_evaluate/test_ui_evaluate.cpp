@@ -188,7 +188,7 @@ void TestUiEvaluate::compressedRowsAndPlot()
 {
     // Plain SVD needs no calibration: quick to reach a compressed model.
     CompressionSettings s = m_window->compressionPanel()->settings();
-    s.method = Method::Svd;
+    s.method = "svd";
     s.ratio = 30;
     s.groupSize = 1;
     m_window->compressionPanel()->setSettings(s);
