@@ -215,9 +215,10 @@ void CalibrationPanel::updateForm()
                               .arg(samples == 0 ? tr("the whole text") : formatCount(samples * context))
                               .arg(m_maxPositions > 1 ? tr("; this model reads at most %1").arg(m_maxPositions) : QString()));
     const QString note = m_device->property("cudaNote").toString();
-    m_device->setToolTip(tr("Where the calibration forward passes run. CPU uses the loaded model. A CUDA device loads a "
-                            "second copy of the weights on that GPU for the calibration and frees it afterwards; the "
-                            "statistics are summed on the CPU, so compression and evaluation stay on the CPU model.%1")
+    m_device->setToolTip(tr("Where the calibration passes and the compression run. CPU uses the loaded model. A CUDA "
+                            "device loads a copy of the weights on that GPU for the calibration (freed afterwards) and "
+                            "keeps the compressed model there, so its evaluations run on the GPU while the dense model "
+                            "stays on the CPU: compare speeds on one device.%1")
                              .arg(note.isEmpty() ? QString() : tr("\nCUDA is unavailable: %1.").arg(note)));
     m_run->setToolTip(tr("Collect xᵀx at every projection input on the engine thread (Ctrl+K), on %1: %2. A matching "
                          "cache is reused; a cancelled run leaves no cache.")

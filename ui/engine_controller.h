@@ -13,7 +13,9 @@ public:
 
     StudioDocument* document() const { return m_document; }
 
-    void loadModel(const QString& dir, const RunSetup& setup = {});
+    // The studio keeps the loaded weights on the CPU unless told otherwise (the Calibration panel's device is where
+    // the passes and the compression run).
+    void loadModel(const QString& dir, const RunSetup& setup = RunSetup{"cpu", "float32", 0});
     void makeDemoModel(const QString& preset, const QString& dir, const QString& tokenizerDir = {});
     void calibrate(const CalibrateOptions& options);
     void compress(const CompressOptions& options);   // factorize, then refit when settings.update

@@ -390,7 +390,15 @@ CompressOptions MainWindow::compressOptions(const CompressionSettings& settings)
     o.settings = settings;
     // The compressed copy lives where the calibration passes run (the panel's device), and the update's
     // statistics are the calibration text's through the compressed model, as `basis-cli compress --update` does.
-    o.device = m_calibration->setup().device;
+    const CalibrateOptions calibration = m_calibration->setup();
+    o.device = calibration.device;
+    // Without statistics (svd) the update still reads the panel's text, cut as the panel says; a config's
+    // update_text and update cache apply as in `basis-cli run`.
+    if (!m_doc->isCalibrated())
+        o.updateCalibration = calibration;
+    o.updateText = m_baseConfig.updateText;
+    if (!m_baseConfig.buildUpdateCalib)
+        o.updateCacheDir = m_baseConfig.updateCalibPath;
     return o;
 }
 

@@ -33,7 +33,8 @@ struct Workspace::State {
     std::string tokenizerError;                 // ... and loadTokenizer's reason (none found, or a malformed file)
     std::unique_ptr<CalibrationStats> stats;    // of `dense`
     std::optional<CalibrateOptions> calibration;   // how `stats` were made (absent for a cache given alone)
-    nlohmann::json calibrationRecord = nlohmann::json::object();
+    nlohmann::json calibrationRecord = nlohmann::json::object();   // of the statistics `stats`
+    nlohmann::json compressedRecord = nlohmann::json::object();    // of the statistics `compressed` was made with
     std::unique_ptr<DecoderModel> compressed;   // a second copy of the weights, compressed in place
     std::unique_ptr<CompressionResult> result;
     std::vector<std::vector<at::Tensor>> denseWeights;   // of the compressed copy before factorizing, for the refit
@@ -266,8 +267,7 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     // comparisons; it lives on the compression device (default: the loaded model's).
     const std::string device = options.device.empty() ? m->run.device : options.device;
     auto copy = DecoderModel::load(m->dense->dir(), RunOptions{device, dtypeName(m->dense->dtype()), m->threads});
-    m->calibrationRecord.erase("update_text");   // of an earlier compression's update
-    m->denseWeights = options.settings.update ? snapshotDenseWeights(*copy) : std::vector<std::vector<at::Tensor>>{};
+    auto denseWeights = options.settings.update ? snapshotDenseWeights(*copy) : std::vector<std::vector<at::Tensor>>{};
     CompressionResult result = compressModel(*copy, needsStats ? m->stats.get() : nullptr, plan, job);
 
     CompressionSummary s;
@@ -282,8 +282,11 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     s.factorizeSeconds = result.seconds;
     s.section = compressionSection(result);
     s.seconds = since(t0);
+    // Nothing of the workspace changes until the factorization has succeeded.
     m->compressed = std::move(copy);
     m->result = std::make_unique<CompressionResult>(std::move(result));
+    m->denseWeights = std::move(denseWeights);
+    m->compressedRecord = m->calibrationRecord;   // a later calibration does not rewrite this model's provenance
     m->summary = s;
     return s;
 }
@@ -313,7 +316,7 @@ CompressionSummary Workspace::refit(const CompressOptions& options, const JobCon
     const CalibrationOutcome updated = calibrateFromText(*m->compressed, *m->tokenizer, requestFor(text), job);
     refitCoefficients(*m->compressed, m->denseWeights, updated.stats, m->result->plan, job);
     m->denseWeights.clear();
-    m->calibrationRecord["update_text"] = text.dataset.empty() ? text.text.string() : text.dataset;
+    m->compressedRecord["update_text"] = text.dataset.empty() ? text.text.string() : text.dataset;
     m->summary.refitted = true;
     m->summary.refitSeconds = since(t0);
     m->summary.seconds += m->summary.refitSeconds;
@@ -322,17 +325,32 @@ CompressionSummary Workspace::refit(const CompressOptions& options, const JobCon
 
 CompressionSummary Workspace::compress(const CompressOptions& options, const JobContext& job)
 {
-    CompressionSummary s = factorize(options, job);
-    if (options.settings.update)
-        s = refit(options, job);
-    return s;
+    if (!options.settings.update)
+        return factorize(options, job);
+    // With the update the compression is one step: when the refit fails or is cancelled, the workspace keeps the
+    // compressed model it had before (which front ends still show), not a factorized one without its refit.
+    auto compressed = std::move(m->compressed);
+    auto result = std::move(m->result);
+    auto record = m->compressedRecord;
+    const CompressionSummary summary = m->summary;
+    try {
+        factorize(options, job);
+        return refit(options, job);
+    } catch (...) {
+        m->compressed = std::move(compressed);
+        m->result = std::move(result);
+        m->compressedRecord = std::move(record);
+        m->summary = summary;
+        m->denseWeights.clear();
+        throw;
+    }
 }
 
 void Workspace::saveCompressed(const fs::path& out, const nlohmann::json& extra, const JobContext& job)
 {
     if (!m->compressed || !m->result)
         throw Error("nothing to save: compress first");
-    nlohmann::json record = {{"calibration", m->calibrationRecord}};
+    nlohmann::json record = {{"calibration", m->compressedRecord}};
     if (extra.is_object())
         record.update(extra);
     saveCompressedModel(*m->compressed, *m->result, out, record, job);
