@@ -94,7 +94,7 @@ int runBenchForward(const BenchArgs& a)
     at::Tensor ids = at::randint(c.vocabSize, {1, a.context}, gen, at::TensorOptions().dtype(at::kLong));
     const char* coretype = std::getenv("OPENBLAS_CORETYPE");
     std::printf("bench forward: %s (%s, %lld parameters), context %lld, %s, OPENBLAS_CORETYPE=%s\n", a.model.c_str(),
-                archName(c.arch).c_str(), (long long)params, (long long)a.context, a.dtype.c_str(),
+                c.arch.c_str(), (long long)params, (long long)a.context, a.dtype.c_str(),
                 coretype ? coretype : "(unset)");
     std::printf("%8s %12s %12s %14s %14s\n", "threads", "tokens/s", "seconds", "GEMM GFLOP/s", "BLAS fraction");
 

@@ -40,7 +40,7 @@ int runInspect(const InspectArgs& a)
                                {"out", p.spec->out}, {"site", inputSiteName(p.spec->site)}, {"weights", p.weights},
                                {"bias", p.bias}, {"parameters", p.weights + p.bias}});
     nlohmann::json j = {
-        {"model", dir.string()}, {"architecture", archName(c.arch)}, {"layers", c.layers}, {"hidden", c.hidden},
+        {"model", dir.string()}, {"architecture", c.arch}, {"layers", c.layers}, {"hidden", c.hidden},
         {"heads", c.heads}, {"kv_heads", c.kvHeads}, {"head_dim", c.headDim}, {"intermediate", c.intermediate},
         {"vocab", c.vocabSize}, {"max_positions", c.maxPositions}, {"tied_embeddings", t.lmHead.empty()},
         {"dtype", dtypeList}, {"projections_per_layer", projections},
@@ -91,7 +91,7 @@ int runInspect(const InspectArgs& a)
     }
     std::printf("%s: %s, %lld layers, hidden %lld, %lld heads (%lld key/value), head_dim %lld, MLP %lld, vocab %lld, "
                 "%lld positions, %s embeddings, weights %s\n",
-                dir.string().c_str(), archName(c.arch).c_str(), (long long)c.layers, (long long)c.hidden,
+                dir.string().c_str(), c.arch.c_str(), (long long)c.layers, (long long)c.hidden,
                 (long long)c.heads, (long long)c.kvHeads, (long long)c.headDim, (long long)c.intermediate,
                 (long long)c.vocabSize, (long long)c.maxPositions, t.lmHead.empty() ? "tied" : "untied", dtypeList.c_str());
     if (synthetic)

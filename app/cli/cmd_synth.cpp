@@ -24,12 +24,12 @@ int runSynth(const SynthArgs& a)
     over(s.intermediate, a.intermediate);
     over(s.vocab, a.vocab);
     over(s.maxPositions, a.maxPositions);
-    if (s.arch == Arch::GPT2 || s.arch == Arch::OPT)
+    if (!architecture(s.arch).separateKvHeads)
         s.kvHeads = s.heads;
     if (custom)
         s.name += "-custom";
     writeSyntheticCheckpoint(s, a.out, a.seed, a.tokenizer);
-    std::printf("wrote %s: %s shape '%s' with RANDOM weights (seed %llu)%s\n", a.out.c_str(), archName(s.arch).c_str(),
+    std::printf("wrote %s: %s shape '%s' with RANDOM weights (seed %llu)%s\n", a.out.c_str(), s.arch.c_str(),
                 s.name.c_str(), (unsigned long long)a.seed, a.tokenizer.empty() ? "" : ", tokenizer copied");
     return 0;
 }

@@ -10,7 +10,8 @@
 namespace basis {
 
 // What a projection does inside the block; the decoder wires slots by role.
-enum class Role { Q, K, V, QKV, O, Gate, Up, Down, FcIn, FcOut };
+// QKV is a fused [q | k | v] projection (with GQA sizes), GateUp a fused [gate | up] one (Phi-3).
+enum class Role { Q, K, V, QKV, O, Gate, Up, GateUp, Down, FcIn, FcOut };
 
 // Where a projection reads its input. Projections at one site see the same activations, so calibration
 // keeps one statistic per site (q/k/v share AttnIn, gate/up share MlpIn).
@@ -44,9 +45,14 @@ struct ArchTable {
     std::vector<std::string> partNames() const;
 };
 
+// The table of the config's registered architecture (engine/core/archs/).
 ArchTable archTable(const ModelConfig& config);
 
 // Parts shared across a group by default in the published Basis Sharing method; the others stay private.
-std::vector<std::string> defaultSharedParts(Arch arch);
+std::vector<std::string> defaultSharedParts(const ModelConfig& config);
+
+// Helpers for the architecture files.
+ProjectionSpec projection(std::string part, std::string module, Role role, InputSite site, int64_t in, int64_t out,
+                          bool storedInOut, bool bias);
 
 } // namespace basis

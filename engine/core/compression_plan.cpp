@@ -103,7 +103,7 @@ CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, co
             throw Error("part '" + p + "' is listed as both shared and private");
     const std::vector<std::string> all = table.partNames();
     if (shared.empty() && priv.empty())
-        shared = resolveParts(table, defaultSharedParts(c.arch), "shared");
+        shared = resolveParts(table, defaultSharedParts(c), "shared");
     if (s.shared.empty() && !priv.empty()) {
         for (const auto& p : all)
             if (!priv.count(p))

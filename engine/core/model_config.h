@@ -10,15 +10,23 @@
 
 namespace basis {
 
-enum class Arch { GPT2, Llama, OPT, Mistral };
 enum class Activation { GeluTanh, GeluExact, Relu, Silu };
 enum class NormKind { LayerNorm, RMSNorm };
 
-std::string archName(Arch arch);          // "gpt2", "llama", "opt", "mistral"
 std::string activationName(Activation act);
 
+// Rescaled rotary frequencies (config.json rope_scaling). Only the types the decoder implements exist here;
+// the parser refuses the others by name.
+struct RopeScaling {
+    enum class Type { None, Llama3 };
+    Type type = Type::None;
+    double factor = 1.0;                  // llama3: low frequencies are divided by this
+    double lowFreqFactor = 1.0, highFreqFactor = 4.0;
+    int64_t originalMaxPositions = 0;
+};
+
 struct ModelConfig {
-    Arch arch = Arch::Llama;
+    std::string arch;                     // model_type of the registered architecture (engine/core/archs/)
     std::string modelType;                // as written in config.json
     int64_t vocabSize = 0;
     int64_t hidden = 0;
@@ -36,12 +44,16 @@ struct ModelConfig {
     bool mlpBias = false;
     // RoPE (LLaMA, Mistral); 0 when positions are learned.
     double ropeTheta = 0.0;
+    RopeScaling ropeScaling;
+    // Gemma: RMSNorm gain is (1 + w), and embeddings are multiplied by sqrt(hidden) in the model dtype.
+    bool rmsNormUnitOffset = false;
+    bool scaleEmbeddings = false;
     // Learned absolute positions (GPT-2, OPT); OPT stores them shifted by 2.
     bool learnedPositions = false;
     int64_t positionOffset = 0;
     // Mistral: a query attends to at most this many keys (itself included); 0 = unlimited.
     int64_t slidingWindow = 0;
-    // GPT-2 attention scaling switches.
+    // Attention scaling switches (GPT-2's config keys; every other architecture scales by 1/sqrt(head_dim)).
     bool scaleAttnWeights = true;
     bool scaleAttnByInverseLayerIdx = false;
     // OPT: pre- or post-norm blocks, the final norm, and project_in/out when word_embed_proj_dim differs.

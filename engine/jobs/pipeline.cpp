@@ -98,7 +98,7 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
         modelDir = resolveModelFolder(c.modelPath);   // builtin:NAME, a folder, or a Hub name in the local cache
         return ws.load(modelDir, runSetupFrom(c), hooks.job);
     });
-    const std::string arch = archName(model.config.arch);
+    const std::string arch = model.config.arch;
     if (!c.modelType.empty() && c.modelType.rfind(arch, 0) != 0)
         throw Error("stage load: model_args.model_type is '" + c.modelType + "' but " + modelDir.string() + " holds a " +
                     arch + " model");

@@ -17,6 +17,13 @@ at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps)
     return weight * h.to(x.scalar_type());
 }
 
+at::Tensor rmsNormUnitOffset(const at::Tensor& x, const at::Tensor& weight, double eps)
+{
+    at::Tensor h = x.to(at::kFloat);
+    h = h * at::rsqrt(h.pow(2).mean({-1}, /*keepdim=*/true) + eps);
+    return (h * (weight.to(at::kFloat) + 1.0)).to(x.scalar_type());
+}
+
 at::Tensor layerNorm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double eps)
 {
     return at::layer_norm(x, {x.size(-1)}, weight, bias, eps);
@@ -33,14 +40,32 @@ at::Tensor activate(const at::Tensor& x, Activation act)
     return x;
 }
 
-void ropeTables(int64_t start, int64_t tokens, int64_t headDim, double theta, c10::Device device,
-                c10::ScalarType dtype, at::Tensor& cos, at::Tensor& sin)
+at::Tensor ropeInverseFrequencies(int64_t headDim, double theta, const RopeScaling& scaling, c10::Device device)
 {
-    // As transformers: inv_freq = 1 / theta^(arange(0, d, 2) / d) in float32, freqs = pos x inv_freq.
-    auto f32 = at::TensorOptions().dtype(at::kFloat).device(device);
+    // As transformers: inv_freq = 1 / theta^(arange(0, d, 2) / d) in float32.
     at::Tensor exponents = at::arange(0, headDim, 2, at::TensorOptions().dtype(at::kLong).device(device)).to(at::kFloat) /
         static_cast<double>(headDim);
     at::Tensor invFreq = at::reciprocal(at::pow(theta, exponents));
+    if (scaling.type != RopeScaling::Type::Llama3)
+        return invFreq;
+    // transformers' _compute_llama3_parameters, in its float32 operation order: wavelengths above
+    // L / low_freq_factor are divided by factor, those below L / high_freq_factor kept, and the band between
+    // interpolated by s = (L / wavelength - low) / (high - low).
+    const double L = static_cast<double>(scaling.originalMaxPositions);
+    const double lowWavelen = L / scaling.lowFreqFactor, highWavelen = L / scaling.highFreqFactor;
+    at::Tensor wavelen = 2 * M_PI / invFreq;
+    at::Tensor scaled = at::where(wavelen > lowWavelen, invFreq / scaling.factor, invFreq);
+    at::Tensor smooth = (L / wavelen - scaling.lowFreqFactor) / (scaling.highFreqFactor - scaling.lowFreqFactor);
+    at::Tensor smoothed = (1 - smooth) * scaled / scaling.factor + smooth * scaled;
+    at::Tensor medium = (wavelen >= highWavelen).logical_and(wavelen <= lowWavelen);
+    return at::where(medium, smoothed, scaled);
+}
+
+void ropeTables(int64_t start, int64_t tokens, int64_t headDim, double theta, const RopeScaling& scaling,
+                c10::Device device, c10::ScalarType dtype, at::Tensor& cos, at::Tensor& sin)
+{
+    auto f32 = at::TensorOptions().dtype(at::kFloat).device(device);
+    at::Tensor invFreq = ropeInverseFrequencies(headDim, theta, scaling, device);
     at::Tensor positions = at::arange(start, start + tokens, f32);
     at::Tensor freqs = at::outer(positions, invFreq);
     at::Tensor emb = at::cat({freqs, freqs}, -1);

@@ -8,12 +8,16 @@ namespace basis::blocks {
 
 // LLaMA RMSNorm: computed in float32, scaled by the gain in the input dtype.
 at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps);
+// Gemma RMSNorm: gain (1 + w), all in float32, then back to the input dtype.
+at::Tensor rmsNormUnitOffset(const at::Tensor& x, const at::Tensor& weight, double eps);
 at::Tensor layerNorm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double eps);
 at::Tensor activate(const at::Tensor& x, Activation act);
 
+// The head_dim / 2 inverse frequencies, float32, as transformers computes them (with llama3 rescaling).
+at::Tensor ropeInverseFrequencies(int64_t headDim, double theta, const RopeScaling& scaling, c10::Device device);
 // cos and sin tables [tokens, head_dim] for positions start..start+tokens-1 (rotate_half convention).
-void ropeTables(int64_t start, int64_t tokens, int64_t headDim, double theta, c10::Device device,
-                c10::ScalarType dtype, at::Tensor& cos, at::Tensor& sin);
+void ropeTables(int64_t start, int64_t tokens, int64_t headDim, double theta, const RopeScaling& scaling,
+                c10::Device device, c10::ScalarType dtype, at::Tensor& cos, at::Tensor& sin);
 // x [batch, heads, tokens, head_dim]
 at::Tensor applyRope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 

@@ -134,7 +134,8 @@ void DecoderModel::observe(int64_t l, InputSite site, const at::Tensor& x) const
 at::Tensor DecoderModel::norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const
 {
     if (m_config.norm == NormKind::RMSNorm)
-        return blocks::rmsNorm(x, w, m_config.normEps);
+        return m_config.rmsNormUnitOffset ? blocks::rmsNormUnitOffset(x, w, m_config.normEps)
+                                          : blocks::rmsNorm(x, w, m_config.normEps);
     return blocks::layerNorm(x, w, b, m_config.normEps);
 }
 
@@ -152,8 +153,8 @@ at::Tensor DecoderModel::attention(int64_t l, const at::Tensor& x, KVCache* cach
         case Role::Q: q = s.forward(x); break;
         case Role::K: k = s.forward(x); break;
         case Role::V: v = s.forward(x); break;
-        case Role::QKV: {
-            auto parts = s.forward(x).split(c.heads * D, -1);
+        case Role::QKV: {   // rows [q | k | v], k and v with the key/value heads' size (GQA)
+            auto parts = s.forward(x).split_with_sizes({c.heads * D, c.kvHeads * D, c.kvHeads * D}, -1);
             q = parts[0], k = parts[1], v = parts[2];
             break;
         }
@@ -180,9 +181,9 @@ at::Tensor DecoderModel::attention(int64_t l, const at::Tensor& x, KVCache* cach
         cache->values[l] = v;
     }
     double scale = 1.0;
-    if (c.arch != Arch::GPT2 || c.scaleAttnWeights)
+    if (c.scaleAttnWeights)
         scale /= std::sqrt(static_cast<double>(D));
-    if (c.arch == Arch::GPT2 && c.scaleAttnByInverseLayerIdx)
+    if (c.scaleAttnByInverseLayerIdx)
         scale /= static_cast<double>(l + 1);
     at::Tensor ctx = blocks::causalAttention(q.contiguous(), k, v, start, scale, c.slidingWindow);
 
@@ -202,6 +203,11 @@ at::Tensor DecoderModel::mlp(int64_t l, const at::Tensor& x) const
         switch (s.spec().role) {
         case Role::Gate: gate = s.forward(x); break;
         case Role::Up: up = s.forward(x); break;
+        case Role::GateUp: {   // rows [gate | up]
+            auto parts = s.forward(x).chunk(2, -1);
+            gate = parts[0], up = parts[1];
+            break;
+        }
         case Role::FcIn: hidden = blocks::activate(s.forward(x), m_config.activation); break;
         default: break;
         }
@@ -249,6 +255,8 @@ at::Tensor DecoderModel::hiddenStates(const at::Tensor& idsIn, KVCache* cache) c
                         std::to_string(m_embed.size(0)) + "-token vocabulary (the tokenizer does not belong to this model)");
     }
     at::Tensor x = at::embedding(m_embed, ids);
+    if (c.scaleEmbeddings)   // Gemma: x sqrt(hidden), the factor rounded to the model dtype as transformers does
+        x = x * at::scalar_tensor(std::sqrt(static_cast<double>(c.hidden)), x.options());
     if (m_projectIn.defined())
         x = at::linear(x, m_projectIn);
     if (m_positions.defined()) {
@@ -258,7 +266,7 @@ at::Tensor DecoderModel::hiddenStates(const at::Tensor& idsIn, KVCache* cache) c
     }
     at::Tensor cos, sin;
     if (c.ropeTheta > 0)
-        blocks::ropeTables(start, T, c.headDim, c.ropeTheta, m_device, m_dtype, cos, sin);
+        blocks::ropeTables(start, T, c.headDim, c.ropeTheta, c.ropeScaling, m_device, m_dtype, cos, sin);
     for (int64_t l = 0; l < c.layers; ++l)
         x = layerForward(l, x, cache, start, cos, sin);
     if (m_finalNormW.defined())

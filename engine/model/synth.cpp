@@ -15,39 +15,14 @@ namespace basis {
 
 namespace {
 
-SynthShape shape(std::string name, Arch arch, int64_t vocab, int64_t hidden, int64_t layers, int64_t heads, int64_t kvHeads,
-                 int64_t intermediate, int64_t maxPositions, bool tie, int64_t window = 0)
-{
-    SynthShape s;
-    s.name = std::move(name);
-    s.arch = arch;
-    s.vocab = vocab;
-    s.hidden = hidden;
-    s.layers = layers;
-    s.heads = heads;
-    s.kvHeads = kvHeads;
-    s.intermediate = intermediate;
-    s.maxPositions = maxPositions;
-    s.tieEmbeddings = tie;
-    s.slidingWindow = window;
-    return s;
-}
-
 std::vector<SynthShape> presets()
 {
-    return {
-        // Real published shapes.
-        shape("gpt2-124m", Arch::GPT2, 50257, 768, 12, 12, 12, 3072, 1024, true),
-        shape("opt-125m", Arch::OPT, 50272, 768, 12, 12, 12, 3072, 2048, true),
-        // Small LLaMA/Mistral-style shapes for benchmarks: MHA, and GQA with 4 query heads per kv head.
-        shape("llama-tiny", Arch::Llama, 32000, 512, 8, 8, 8, 1376, 2048, false),
-        shape("mistral-tiny", Arch::Mistral, 32000, 512, 8, 8, 2, 1792, 2048, false, 4096),
-        // Very small shapes for fast tests.
-        shape("gpt2-micro", Arch::GPT2, 512, 64, 4, 4, 4, 256, 256, true),
-        shape("opt-micro", Arch::OPT, 512, 64, 4, 4, 4, 256, 256, true),
-        shape("llama-micro", Arch::Llama, 512, 64, 4, 8, 4, 172, 256, false),
-        shape("mistral-micro", Arch::Mistral, 512, 64, 4, 8, 2, 160, 256, false, 32),
-    };
+    std::vector<SynthShape> real, micro;
+    for (const ArchDefinition* a : architectures())
+        for (const SynthShape& s : a->synthShapes)
+            (s.micro ? micro : real).push_back(s);
+    real.insert(real.end(), micro.begin(), micro.end());
+    return real;
 }
 
 } // namespace
@@ -73,34 +48,7 @@ SynthShape synthPreset(const std::string& name)
 
 nlohmann::json synthConfigJson(const SynthShape& s, uint64_t seed)
 {
-    nlohmann::json j;
-    switch (s.arch) {
-    case Arch::GPT2:
-        j = {{"architectures", {"GPT2LMHeadModel"}}, {"model_type", "gpt2"}, {"vocab_size", s.vocab},
-             {"n_embd", s.hidden}, {"n_layer", s.layers}, {"n_head", s.heads}, {"n_inner", s.intermediate},
-             {"n_positions", s.maxPositions}, {"n_ctx", s.maxPositions}, {"layer_norm_epsilon", 1e-5},
-             {"activation_function", "gelu_new"}, {"bos_token_id", s.vocab - 1}, {"eos_token_id", s.vocab - 1},
-             {"tie_word_embeddings", true}};
-        break;
-    case Arch::OPT:
-        j = {{"architectures", {"OPTForCausalLM"}}, {"model_type", "opt"}, {"vocab_size", s.vocab},
-             {"hidden_size", s.hidden}, {"num_hidden_layers", s.layers}, {"num_attention_heads", s.heads},
-             {"ffn_dim", s.intermediate}, {"max_position_embeddings", s.maxPositions}, {"do_layer_norm_before", true},
-             {"word_embed_proj_dim", s.hidden}, {"activation_function", "relu"}, {"enable_bias", true},
-             {"bos_token_id", 2}, {"eos_token_id", 2}, {"pad_token_id", 1}, {"tie_word_embeddings", true}};
-        break;
-    case Arch::Llama:
-    case Arch::Mistral:
-        j = {{"architectures", {s.arch == Arch::Llama ? "LlamaForCausalLM" : "MistralForCausalLM"}},
-             {"model_type", archName(s.arch)}, {"vocab_size", s.vocab}, {"hidden_size", s.hidden},
-             {"num_hidden_layers", s.layers}, {"num_attention_heads", s.heads}, {"num_key_value_heads", s.kvHeads},
-             {"head_dim", s.hidden / s.heads}, {"intermediate_size", s.intermediate},
-             {"max_position_embeddings", s.maxPositions}, {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0},
-             {"hidden_act", "silu"}, {"tie_word_embeddings", s.tieEmbeddings}, {"bos_token_id", 1}, {"eos_token_id", 2}};
-        if (s.arch == Arch::Mistral)
-            j["sliding_window"] = s.slidingWindow > 0 ? nlohmann::json(s.slidingWindow) : nlohmann::json(nullptr);
-        break;
-    }
+    nlohmann::json j = architecture(s.arch).synthConfig(s);
     j["torch_dtype"] = "float32";
     j["basis_studio_synthetic"] = {
         {"random_weights", true}, {"shape", s.name}, {"seed", seed},
@@ -132,14 +80,16 @@ void writeSyntheticCheckpoint(const SynthShape& s, const std::filesystem::path& 
         normal(table.embedPositions, {cfg.maxPositions + cfg.positionOffset, cfg.hidden}, stdev / 2);
     if (!table.lmHead.empty())
         normal(table.lmHead, {cfg.vocabSize, cfg.hidden}, stdev);
+    // A unit gain: Gemma stores w of the gain (1 + w).
+    const double normGain = cfg.rmsNormUnitOffset ? 0.0 : 1.0;
     if (!table.finalNorm.empty()) {
-        constant(table.finalNorm + ".weight", {cfg.hidden}, 1.0);
+        constant(table.finalNorm + ".weight", {cfg.hidden}, normGain);
         if (table.normHasBias)
             constant(table.finalNorm + ".bias", {cfg.hidden}, 0.0);
     }
     for (int64_t l = 0; l < cfg.layers; ++l) {
         for (const std::string& n : {table.attnNorm, table.mlpNorm}) {
-            constant(table.layerTensor(l, n + ".weight"), {cfg.hidden}, 1.0);
+            constant(table.layerTensor(l, n + ".weight"), {cfg.hidden}, normGain);
             if (table.normHasBias)
                 constant(table.layerTensor(l, n + ".bias"), {cfg.hidden}, 0.0);
         }

@@ -2,6 +2,7 @@
 // Writes randomly initialised checkpoints of named shapes (config.json + model.safetensors), so that
 // tests and benchmarks can use real shapes no real checkpoint here has. The output says it is random:
 // config.json carries "basis_studio_synthetic" and the folder a RANDOM_WEIGHTS.txt.
+#include "arch_registry.h"
 #include "model_config.h"
 
 #include <filesystem>
@@ -10,16 +11,8 @@
 
 namespace basis {
 
-struct SynthShape {
-    std::string name;                 // preset name, or "custom"
-    Arch arch = Arch::Llama;
-    int64_t vocab = 0, hidden = 0, layers = 0, heads = 0, kvHeads = 0, intermediate = 0, maxPositions = 0;
-    int64_t slidingWindow = 0;        // Mistral
-    bool tieEmbeddings = false;
-};
-
-// gpt2-124m, opt-125m, llama-tiny, mistral-tiny, and tiny test shapes gpt2-micro, opt-micro, llama-micro,
-// mistral-micro. Throws basis::Error listing the names for an unknown one.
+// The shapes every registered architecture lists (real ones first, then the *-micro test shapes).
+// Throws basis::Error listing the names for an unknown one.
 SynthShape synthPreset(const std::string& name);
 std::vector<std::string> synthPresetNames();
 
