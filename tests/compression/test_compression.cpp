@@ -97,8 +97,66 @@ TEST_P(PlanCounts, EqualFormulaAndCompressedModel)
     EXPECT_EQ(model->parameterCount(), plan.modelAfter);
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, PlanCounts, ::testing::Values("gpt2-micro", "opt-micro", "llama-micro", "mistral-micro"),
+INSTANTIATE_TEST_SUITE_P(Shapes, PlanCounts,
+                         ::testing::Values("gpt2-micro", "opt-micro", "llama-micro", "mistral-micro", "qwen2-micro",
+                                           "llama3-micro", "phi3-micro", "gemma-micro"),
                          [](const auto& info) { return basis::test::paramName(info.param); });
+
+// Every method on the micro shape of every architecture: the compressed model holds the parameters the plan
+// announced, save -> load gives bit-identical logits and the same count, and the dense export runs the same
+// model (up to the float rounding of B C).
+class MicroCompression : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MicroCompression, PlanSaveLoadAndDenseExportAgree)
+{
+    const fs::path dir = basis::test::scratchDir("micro-" + GetParam());
+    basis::writeSyntheticCheckpoint(basis::synthPreset(GetParam()), dir, 11);
+    std::vector<std::vector<int64_t>> calib;
+    for (int64_t r = 0; r < 4; ++r) {
+        calib.emplace_back();
+        for (int64_t t = 0; t < 96; ++t)
+            calib.back().push_back((r * 131 + t * 37) % 512);
+    }
+    at::Tensor ids = (at::arange(0, 48, at::kLong) * 29 + 3).remainder(512).unsqueeze(0);
+    for (const basis::CompressionMethod* m : basis::methods()) {
+        auto model = basis::DecoderModel::load(dir);
+        auto stats = basis::collectStatistics(*model, calib, 2);
+        const int64_t g = m->name() == "basis-sharing" ? 2 : 1;
+        auto plan = basis::planCompression(model->config(), model->table(), settings(m->name(), 30, g));
+        auto result = basis::compressModel(*model, m->needsStatistics() ? &stats : nullptr, plan);
+        EXPECT_EQ(model->parameterCount(), plan.modelAfter) << m->name();
+        const fs::path out = basis::test::scratchDir("micro-saved-" + GetParam() + "-" + m->name()) / "model";
+        basis::saveCompressedModel(*model, result, out);
+        auto loaded = basis::DecoderModel::load(out);
+        EXPECT_EQ(loaded->parameterCount(), plan.modelAfter) << m->name();
+        at::Tensor logits = model->forward(ids);
+        EXPECT_TRUE(at::equal(logits, loaded->forward(ids))) << m->name();
+        const fs::path denseDir = basis::test::scratchDir("micro-dense-" + GetParam() + "-" + m->name()) / "model";
+        basis::exportDense(*loaded, denseDir);
+        auto dense = basis::DecoderModel::load(denseDir);
+        EXPECT_EQ(dense->parameterCount(), basis::denseParameterCounts(dense->config(), dense->table()).total);
+        const double scale = logits.abs().max().item<double>();
+        EXPECT_LT((dense->forward(ids) - logits).abs().max().item<double>(), 1e-4 * scale) << m->name();
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, MicroCompression,
+                         ::testing::Values("gpt2-micro", "opt-micro", "llama-micro", "mistral-micro", "qwen2-micro",
+                                           "llama3-micro", "phi3-micro", "gemma-micro"),
+                         [](const auto& info) { return basis::test::paramName(info.param); });
+
+// The defaults of the new architectures: GQA k/v private (Qwen2, Gemma); Phi-3's fused projections shared.
+TEST(Plan, DefaultPartsOfTheNewArchitectures)
+{
+    auto plan = [](const std::string& shape) {
+        auto cfg = basis::parseModelConfig(basis::synthConfigJson(basis::synthPreset(shape), 0), shape);
+        return basis::planCompression(cfg, basis::archTable(cfg), settings("basis-sharing", 20, 2)).settings;
+    };
+    EXPECT_EQ(plan("qwen2-micro").shared, (std::vector<std::string>{"q", "gate", "up"}));
+    EXPECT_EQ(plan("gemma-micro").privateParts, (std::vector<std::string>{"k", "v", "o", "down"}));
+    EXPECT_EQ(plan("phi3-micro").shared, (std::vector<std::string>{"qkv", "gate_up"}));
+    EXPECT_EQ(plan("phi3-micro").privateParts, (std::vector<std::string>{"o", "down"}));
+}
 
 TEST(Plan, DefaultPartsFollowThePublishedMethod)
 {
@@ -136,7 +194,7 @@ TEST(Plan, ClearErrors)
 TEST(Calibration, MatchesReferenceGram)
 {
     BASIS_REQUIRE_SHARED("golden/llama");
-    for (std::string arch : {"gpt2", "opt", "llama", "mistral"}) {
+    for (std::string arch : {"gpt2", "opt", "llama", "mistral", "qwen2", "llama3", "phi3", "gemma"}) {
         const auto dir = basis::test::sharedPath("golden/" + arch);
         auto model = basis::DecoderModel::load(dir);
         auto ids = nlohmann::json::parse(basis::readFile(dir / "input_ids.json")).at("input_ids").get<std::vector<std::vector<int64_t>>>();

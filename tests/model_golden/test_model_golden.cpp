@@ -2,6 +2,7 @@
 #include "test_support.h"
 
 #include "atomic_file.h"
+#include "blocks.h"
 #include "decoder_model.h"
 #include "safetensors.h"
 #include "weights.h"
@@ -108,7 +109,28 @@ TEST_P(GoldenForward, ParameterCountMatchesReference)
     EXPECT_EQ(model->parameterCount(), meta.at("num_parameters_unique").get<int64_t>());
 }
 
-INSTANTIATE_TEST_SUITE_P(Archs, GoldenForward, ::testing::Values("gpt2", "opt", "llama", "mistral"),
+INSTANTIATE_TEST_SUITE_P(Archs, GoldenForward,
+                         ::testing::Values("gpt2", "opt", "llama", "mistral", "qwen2", "llama3", "phi3", "gemma"),
                          [](const auto& info) { return info.param; });
+
+// The rotary inverse frequencies equal transformers' float32 buffer (llama3: after its rescaling), bit for bit.
+TEST(Rope, InverseFrequenciesMatchTransformers)
+{
+    BASIS_REQUIRE_SHARED("golden/llama3");
+    for (std::string arch : {"qwen2", "llama3", "phi3", "gemma"}) {
+        const auto dir = basis::test::sharedPath("golden/" + arch);
+        const auto cfg = basis::parseModelConfig(dir / "config.json");
+        const auto meta = nlohmann::json::parse(basis::readFile(dir / "meta.json"));
+        const std::vector<float> expected = meta.at("rope_inv_freq_float32").get<std::vector<float>>();
+        at::Tensor got = basis::blocks::ropeInverseFrequencies(cfg.headDim, cfg.ropeTheta, cfg.ropeScaling, at::kCPU);
+        ASSERT_EQ(got.numel(), static_cast<int64_t>(expected.size())) << arch;
+        for (size_t i = 0; i < expected.size(); ++i)
+            EXPECT_EQ(got[static_cast<int64_t>(i)].item<float>(), expected[i]) << arch << " frequency " << i;
+    }
+    // Without the scaling the llama3 fixture's frequencies differ (the test can fail).
+    const auto cfg = basis::parseModelConfig(basis::test::sharedPath("golden/llama3/config.json"));
+    at::Tensor plain = basis::blocks::ropeInverseFrequencies(cfg.headDim, cfg.ropeTheta, {}, at::kCPU);
+    EXPECT_GT(plain[7].item<float>() / 1.289173155782919e-06f, 7.9f);
+}
 
 } // namespace

@@ -33,15 +33,54 @@ fs::path writeConfig(const std::string& name, const std::string& content)
 TEST(ModelConfig, ParsesEveryGoldenArchitecture)
 {
     BASIS_REQUIRE_SHARED("golden/llama");
-    for (std::string arch : {"gpt2", "opt", "llama", "mistral"}) {
+    for (std::string arch : {"gpt2", "opt", "llama", "mistral", "qwen2", "llama3", "phi3", "gemma"}) {
         auto c = basis::parseModelConfig(basis::test::sharedPath("golden/" + arch + "/config.json"));
-        EXPECT_EQ(c.arch, arch);
+        EXPECT_EQ(c.arch, arch == "llama3" ? "llama" : arch);
         EXPECT_EQ(c.layers, 3);
         EXPECT_EQ(c.hidden, 64);
     }
     auto m = basis::parseModelConfig(basis::test::sharedPath("golden/mistral/config.json"));
     EXPECT_EQ(m.kvHeads, 2);
     EXPECT_EQ(m.slidingWindow, 64);
+}
+
+// What the decoder does not implement is refused, naming the file and the key or value.
+TEST(ModelConfig, UnsupportedRopeScalingAndWindowsAreRefused)
+{
+    BASIS_REQUIRE_SHARED("golden/llama3");
+    auto golden = [](const std::string& arch) {
+        return nlohmann::json::parse(basis::readFile(basis::test::sharedPath("golden/" + arch + "/config.json")));
+    };
+    for (std::string type : {"linear", "dynamic", "yarn", "longrope"}) {
+        auto j = golden("llama3");
+        j["rope_scaling"]["rope_type"] = type;
+        auto path = writeConfig("cfg-rope-" + type, j.dump());
+        expectError([&] { basis::parseModelConfig(path); }, {path.string(), "rope_type '" + type + "'", "not supported"});
+    }
+    auto j = golden("llama3");
+    j["rope_scaling"].erase("original_max_position_embeddings");
+    auto path = writeConfig("cfg-rope-missing", j.dump());
+    expectError([&] { basis::parseModelConfig(path); }, {path.string(), "rope_scaling.original_max_position_embeddings"});
+    auto q = golden("qwen2");
+    q["use_sliding_window"] = true;
+    path = writeConfig("cfg-qwen2-window", q.dump());
+    expectError([&] { basis::parseModelConfig(path); }, {path.string(), "use_sliding_window"});
+    auto m = golden("mistral");
+    m["rope_scaling"] = golden("llama3").at("rope_scaling");
+    path = writeConfig("cfg-mistral-rope", m.dump());
+    expectError([&] { basis::parseModelConfig(path); }, {path.string(), "rope_scaling", "mistral"});
+    // The flags each architecture sets, read by the decoder.
+    const auto gemma = basis::parseModelConfig(golden("gemma"), "gemma");
+    EXPECT_TRUE(gemma.rmsNormUnitOffset && gemma.scaleEmbeddings && gemma.tieEmbeddings);
+    EXPECT_EQ(gemma.activation, basis::Activation::GeluTanh);
+    const auto llama3 = basis::parseModelConfig(golden("llama3"), "llama3");
+    EXPECT_EQ(llama3.ropeScaling.type, basis::RopeScaling::Type::Llama3);
+    EXPECT_EQ(llama3.ropeScaling.originalMaxPositions, 64);
+    const auto phi3 = basis::parseModelConfig(golden("phi3"), "phi3");
+    const auto table = basis::archTable(phi3);
+    ASSERT_EQ(table.partNames(), (std::vector<std::string>{"qkv", "o", "gate_up", "down"}));
+    EXPECT_EQ(table.projections[0].out, 64 + 2 * 32);   // q then k, v with the key/value heads' size
+    EXPECT_EQ(table.projections[2].out, 2 * 160);
 }
 
 TEST(ModelConfig, InvalidJsonNamesTheFile)
@@ -77,12 +116,16 @@ TEST(ParameterCounts, SyntheticShapesMatchPublishedTotals)
     };
     EXPECT_EQ(count("gpt2-124m"), 124439808);   // GPT2LMHeadModel num_parameters()
     EXPECT_EQ(count("opt-125m"), 125239296);    // OPTForCausalLM num_parameters()
+    EXPECT_EQ(count("qwen2-0.5b"), 494032768);  // Qwen2-0.5B model card / num_parameters()
+    EXPECT_EQ(count("llama3-8b"), 8030261248);  // Meta-Llama-3.1-8B num_parameters()
+    EXPECT_EQ(count("phi3-mini"), 3821079552);  // Phi-3-mini-4k-instruct num_parameters()
+    EXPECT_EQ(count("gemma-2b"), 2506172416);   // gemma-2b num_parameters()
 }
 
 TEST(ParameterCounts, MatchGoldenModels)
 {
     BASIS_REQUIRE_SHARED("golden/llama");
-    for (std::string arch : {"gpt2", "opt", "llama", "mistral"}) {
+    for (std::string arch : {"gpt2", "opt", "llama", "mistral", "qwen2", "llama3", "phi3", "gemma"}) {
         const auto dir = basis::test::sharedPath("golden/" + arch);
         auto cfg = basis::parseModelConfig(dir / "config.json");
         auto meta = nlohmann::json::parse(basis::readFile(dir / "meta.json"));
@@ -113,7 +156,9 @@ TEST_P(SynthShapes, WriteLoadAndRun)
     EXPECT_EQ(basis::readFile(dir / "model.safetensors"), basis::readFile(again / "model.safetensors"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Micro, SynthShapes, ::testing::Values("gpt2-micro", "opt-micro", "llama-micro", "mistral-micro"),
+INSTANTIATE_TEST_SUITE_P(Micro, SynthShapes,
+                         ::testing::Values("gpt2-micro", "opt-micro", "llama-micro", "mistral-micro", "qwen2-micro",
+                                           "llama3-micro", "phi3-micro", "gemma-micro"),
                          [](const auto& info) { return basis::test::paramName(info.param); });
 
 // Sliding window: with a window shorter than the sequence, the KV-cache path and the full pass agree, and
