@@ -86,6 +86,14 @@ struct BenchArgs {
     bool json = false;
 };
 
+struct BenchTokenizerArgs {
+    std::string tokenizer;           // a GPT-2 tokenizer folder
+    std::string text;                // a text file; empty: the WikiText-2 test split under dataDir
+    std::string dataDir;
+    int repeats = 3;
+    bool json = false;
+};
+
 struct TasksArgs {
     std::string model;
     TasksJobOptions tasks;
@@ -114,5 +122,6 @@ int runSynth(const SynthArgs& a);
 int runRecover(const RecoverArgs& a);
 int runBenchForward(const BenchArgs& a);
 int runBenchPlan();
+int runBenchTokenizer(const BenchTokenizerArgs& a);
 
 } // namespace basis::cli

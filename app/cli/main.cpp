@@ -187,6 +187,14 @@ int main(int argc, char** argv)
     benchFwd->add_option("--dtype", bench.dtype, "float32 or bfloat16")->capture_default_str();
     benchFwd->add_flag("--json", bench.json, "Print one JSON object as the last line");
     auto* benchPlan = benchCmd->add_subcommand("plan", "Time of one live parameter count (planCompression), 32-layer model");
+    BenchTokenizerArgs benchTok;
+    auto* benchTokCmd = benchCmd->add_subcommand(
+        "tokenizer", "Encode speed: GPT-2's hand-written pre-tokenizer against PCRE2 with the same pattern (ids must agree)");
+    benchTokCmd->add_option("--tokenizer", benchTok.tokenizer, "GPT-2 tokenizer folder (vocab.json + merges.txt, or tokenizer.json)")->required();
+    benchTokCmd->add_option("--text", benchTok.text, "Text file to encode (default: WikiText-2 test under --data-dir)");
+    benchTokCmd->add_option("--data-dir", benchTok.dataDir, "Folder holding wikitext-2-raw/");
+    benchTokCmd->add_option("--repeats", benchTok.repeats, "Timed repeats (best reported)")->capture_default_str();
+    benchTokCmd->add_flag("--json", benchTok.json, "Print one JSON object as the last line");
 
     try {
         app.parse(argc, argv);
@@ -198,7 +206,7 @@ int main(int argc, char** argv)
     try {
         // Only the chosen command's options are filled: the others stay empty and are skipped.
         resolveModelOptions({&inspect.model, &calibrate.model, &compress.model, &exportArgs.model, &ppl.model, &tput.model,
-                             &tput.compare, &tasks.model, &gen.model, &synth.tokenizer, &bench.model});
+                             &tput.compare, &tasks.model, &gen.model, &synth.tokenizer, &bench.model, &benchTok.tokenizer});
         if (*inspectCmd)
             return runInspect(inspect);
         if (*runCmd)
@@ -227,6 +235,8 @@ int main(int argc, char** argv)
             return runBenchForward(bench);
         if (*benchPlan)
             return runBenchPlan();
+        if (*benchTokCmd)
+            return runBenchTokenizer(benchTok);
     } catch (const basis::Cancelled&) {
         std::cerr << "basis-cli: cancelled\n";
         return 130;

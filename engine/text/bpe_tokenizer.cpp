@@ -4,6 +4,7 @@
 
 #include "error.h"
 #include "json_io.h"
+#include "regex_pretokenizer.h"
 
 #include <nlohmann/json.hpp>
 
@@ -432,21 +433,72 @@ std::string typeOf(const json& j)
     return describeJson(j);
 }
 
-// Only what GPT-2-style files use is implemented; anything else would tokenize differently, so it is refused
-// rather than silently giving other ids. Returns ByteLevel's add_prefix_space.
-bool checkPipeline(const json& root, const std::filesystem::path& path)
+// The normalizer and pre-tokenizer a tokenizer.json asks for.
+struct Pipeline {
+    bool addPrefixSpace = false;
+    bool nfc = false;
+    std::string splitPattern;   // empty: GPT-2's ByteLevel regex
+};
+
+bool isNfc(const json& n)
 {
+    if (!n.is_object() || !n.contains("type"))
+        return false;
+    if (n["type"] == "NFC")
+        return true;
+    // A Sequence holding only NFC, as some exports write it.
+    const auto list = n.find("normalizers");
+    return n["type"] == "Sequence" && list != n.end() && list->is_array() && list->size() == 1 && isNfc((*list)[0]);
+}
+
+// Sequence[Split(Regex, Isolated), ByteLevel(use_regex=false)] (LLaMA-3, Qwen2): the Split's pattern.
+std::string splitPattern(const json& pre, const std::filesystem::path& path)
+{
+    const auto list = pre.find("pretokenizers");
+    if (list == pre.end() || !list->is_array() || list->size() != 2 || !(*list)[0].is_object() || !(*list)[1].is_object() ||
+        (*list)[0].value("type", std::string()) != "Split" || (*list)[1].value("type", std::string()) != "ByteLevel")
+        fail(path, "unsupported pre_tokenizer Sequence (only [Split, ByteLevel] is implemented)");
+    const json& split = (*list)[0];
+    const json& byteLevel = (*list)[1];
+    const auto pattern = split.find("pattern");
+    if (pattern == split.end() || !pattern->is_object() || !pattern->contains("Regex") || !(*pattern)["Regex"].is_string())
+        fail(path, "pre_tokenizer Split: only a {\"Regex\": ...} pattern is implemented");
+    if (split.value("behavior", std::string()) != "Isolated")
+        fail(path, "pre_tokenizer Split: behavior " + typeOf(split.value("behavior", json())) +
+                       " is not supported (only Isolated)");
+    if (boolField(split, "invert"))
+        fail(path, "pre_tokenizer Split: invert=true is not supported");
+    if (boolField(byteLevel, "add_prefix_space"))
+        fail(path, "pre_tokenizer Sequence: ByteLevel with add_prefix_space=true after a Split is not supported");
+    if (!byteLevel.contains("use_regex") || !byteLevel["use_regex"].is_boolean() || byteLevel["use_regex"].get<bool>())
+        fail(path, "pre_tokenizer Sequence: the ByteLevel after a Split must have use_regex=false (it would split twice)");
+    return (*pattern)["Regex"].get<std::string>();
+}
+
+// Only what GPT-2, LLaMA-3 and Qwen2 files use is implemented; anything else would tokenize differently, so it
+// is refused rather than silently giving other ids.
+Pipeline checkPipeline(const json& root, const std::filesystem::path& path)
+{
+    Pipeline p;
     const auto norm = root.find("normalizer");
-    if (norm != root.end() && !norm->is_null())
-        fail(path, "unsupported normalizer " + typeOf(*norm) +
-                       " (only byte-level BPE without normalizer is implemented)");
+    if (norm != root.end() && !norm->is_null()) {
+        if (!isNfc(*norm))
+            fail(path, "unsupported normalizer " + typeOf(*norm) + " (only NFC, or none, is implemented)");
+        p.nfc = true;
+    }
     const auto pre = root.find("pre_tokenizer");
-    if (pre == root.end() || pre->is_null() || !pre->is_object() || pre->value("type", std::string()) != "ByteLevel")
+    const std::string type = pre != root.end() && pre->is_object() ? pre->value("type", std::string()) : std::string();
+    if (type == "Sequence") {
+        p.splitPattern = splitPattern(*pre, path);
+        return p;
+    }
+    if (type != "ByteLevel")
         fail(path, "unsupported pre_tokenizer " + (pre == root.end() ? std::string("null") : typeOf(*pre)) +
-                       " (only GPT-2's ByteLevel is implemented)");
+                       " (only GPT-2's ByteLevel and Sequence[Split, ByteLevel] are implemented)");
     if (pre->contains("use_regex") && (*pre)["use_regex"].is_boolean() && !(*pre)["use_regex"].get<bool>())
         fail(path, "unsupported pre_tokenizer ByteLevel with use_regex=false");
-    return boolField(*pre, "add_prefix_space");
+    p.addPrefixSpace = boolField(*pre, "add_prefix_space");
+    return p;
 }
 
 // What tokenizer.json contributes to a BpeTokenizer.
@@ -454,7 +506,7 @@ struct TokenizerJson {
     std::vector<std::pair<std::string, int64_t>> vocab;
     MergeList merges;
     std::vector<AddedToken> added;
-    bool addPrefixSpace = false;
+    Pipeline pipeline;
     std::string unkToken;   // empty: none
 };
 
@@ -470,7 +522,7 @@ TokenizerJson parseTokenizerJson(const std::filesystem::path& path)
     if (!model->contains("merges")) fail(path, "model.merges is missing");
 
     TokenizerJson out;
-    out.addPrefixSpace = checkPipeline(root, path);
+    out.pipeline = checkPipeline(root, path);
     out.vocab = parseVocab((*model)["vocab"], path, "model.vocab");
     out.merges = parseMergesJson((*model)["merges"], path);
     out.added = parseAddedTokens(root, path);
@@ -517,6 +569,8 @@ struct BpeTokenizer::Impl {
     std::unordered_map<uint64_t, Merge> merges;
     int64_t unkId = -1;
     bool addPrefixSpace = false;
+    bool nfc = false;
+    std::unique_ptr<RegexPreTokenizer> regex;   // null: the hand-written GPT-2 pre-tokenizer
 
     std::unordered_map<std::string, int64_t> tokenIds;   // vocabulary and added tokens
     std::vector<std::string> idBytes;                    // id -> raw bytes (or added token text)
@@ -646,9 +700,15 @@ void BpeTokenizer::Impl::bpe(std::string_view piece, std::vector<int64_t>& out) 
     for (int32_t i = 0; i >= 0; i = syms[size_t(i)].next) emitSymbol(syms[size_t(i)].id, out);
 }
 
-void BpeTokenizer::Impl::encodeSegment(std::string_view text, std::vector<int64_t>& out) const
+void BpeTokenizer::Impl::encodeSegment(std::string_view raw, std::vector<int64_t>& out) const
 {
-    PreTokenizer(text).run([&](std::string_view piece) { bpe(piece, out); });
+    // tokenizers normalizes each segment between added tokens, then pre-tokenizes it.
+    const std::string normalized = nfc ? nfcNormalize(raw) : std::string();
+    const std::string_view text = nfc ? std::string_view(normalized) : raw;
+    if (regex)
+        regex->split(text, [&](std::string_view piece) { bpe(piece, out); });
+    else
+        PreTokenizer(text).run([&](std::string_view piece) { bpe(piece, out); });
 }
 
 // Longest added token starting at pos, or null.
@@ -719,7 +779,12 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::fromTokenizerJson(const std::filesys
     }
     std::unique_ptr<BpeTokenizer> tok(new BpeTokenizer());
     tok->m_impl->build(parsed.vocab, parsed.merges, std::move(parsed.added));
-    tok->m_impl->addPrefixSpace = parsed.addPrefixSpace;
+    tok->m_impl->addPrefixSpace = parsed.pipeline.addPrefixSpace;
+    tok->m_impl->nfc = parsed.pipeline.nfc;
+    // GPT-2's own pattern keeps the hand-written pre-tokenizer: it gives the same pieces (tests/tokenizer_bpe)
+    // and is faster (basis-cli bench-tokenizer).
+    if (!parsed.pipeline.splitPattern.empty() && parsed.pipeline.splitPattern != kGpt2PreTokenizerPattern)
+        tok->m_impl->regex = std::make_unique<RegexPreTokenizer>(parsed.pipeline.splitPattern, tokenizerJson.string());
     if (!parsed.unkToken.empty()) tok->m_impl->unkId = tok->tokenId(parsed.unkToken);
     return tok;
 }
@@ -758,6 +823,14 @@ std::string BpeTokenizer::decode(const std::vector<int64_t>& ids) const
 }
 
 int64_t BpeTokenizer::vocabSize() const { return m_impl->vocabSize; }
+
+void BpeTokenizer::setPreTokenizerRegex(const std::string& pattern)
+{
+    m_impl->regex = std::make_unique<RegexPreTokenizer>(pattern, "pre-tokenizer pattern");
+}
+
+bool BpeTokenizer::usesRegexPreTokenizer() const { return m_impl->regex != nullptr; }
+bool BpeTokenizer::normalizesNfc() const { return m_impl->nfc; }
 
 int64_t BpeTokenizer::tokenId(const std::string& token) const
 {

@@ -1,7 +1,8 @@
 #pragma once
 // GPT-2 byte-level BPE (vocab.json + merges.txt, or tokenizer.json's model section). Malformed files give a
-// basis::Error naming the file; tokenizer.json pipelines other than GPT-2's (a normalizer, a non-ByteLevel
-// pre-tokenizer) are refused rather than tokenized differently.
+// basis::Error naming the file. tokenizer.json pipelines: GPT-2's ByteLevel, or (LLaMA-3, Qwen2) an optional NFC
+// normalizer and Sequence[Split(regex, Isolated), ByteLevel], the regex run by PCRE2; others are refused
+// rather than tokenized differently.
 #include "tokenizer.h"
 
 #include <string>
@@ -29,6 +30,12 @@ public:
     // added token such as "<|endoftext|>"), or -1.
     int64_t tokenId(const std::string& token) const;
 
+    // Runs this PCRE2 pattern as the pre-tokenizer instead of the current one (benchmarks and the proof that
+    // the GPT-2 fast path and the regex agree). Throws basis::Error when it does not compile.
+    void setPreTokenizerRegex(const std::string& pattern);
+    bool usesRegexPreTokenizer() const;
+    bool normalizesNfc() const;
+
     ~BpeTokenizer() override;
 
 private:
@@ -36,6 +43,10 @@ private:
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };
+
+// GPT-2's pre-tokenizer pattern as tokenizer.json files write it.
+inline constexpr const char* kGpt2PreTokenizerPattern =
+    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 // GPT-2's pre-tokenizer, equivalent to the regex
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+

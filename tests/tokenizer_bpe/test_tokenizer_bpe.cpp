@@ -284,7 +284,7 @@ TEST_F(TokenizerJsonVariants, UnsupportedPipelinesAreErrors)
     other["model"]["type"] = "WordPiece";
     EXPECT_NE(errorOf([&] { BpeTokenizer::fromTokenizerJson(save(other)); }).find("model.type"), std::string::npos);
     other = root;
-    other["normalizer"] = {{"type", "NFC"}};
+    other["normalizer"] = {{"type", "NFKC"}};   // NFC is implemented (test_tokenizer_regex); NFKC is not
     EXPECT_NE(errorOf([&] { BpeTokenizer::fromTokenizerJson(save(other)); }).find("normalizer"), std::string::npos);
     other = root;
     other["pre_tokenizer"] = {{"type", "Whitespace"}};
