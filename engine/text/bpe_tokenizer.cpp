@@ -508,6 +508,7 @@ struct TokenizerJson {
     std::vector<AddedToken> added;
     Pipeline pipeline;
     std::string unkToken;   // empty: none
+    bool ignoreMerges = false;
 };
 
 TokenizerJson parseTokenizerJson(const std::filesystem::path& path)
@@ -526,6 +527,8 @@ TokenizerJson parseTokenizerJson(const std::filesystem::path& path)
     out.vocab = parseVocab((*model)["vocab"], path, "model.vocab");
     out.merges = parseMergesJson((*model)["merges"], path);
     out.added = parseAddedTokens(root, path);
+    // LLaMA-3: a piece that is itself a vocabulary token is emitted as is, without merging.
+    out.ignoreMerges = boolField(*model, "ignore_merges");
     const auto unk = model->find("unk_token");
     if (unk != model->end() && unk->is_string()) out.unkToken = unk->get<std::string>();
     return out;
@@ -570,6 +573,7 @@ struct BpeTokenizer::Impl {
     int64_t unkId = -1;
     bool addPrefixSpace = false;
     bool nfc = false;
+    bool ignoreMerges = false;
     std::unique_ptr<RegexPreTokenizer> regex;   // null: the hand-written GPT-2 pre-tokenizer
 
     std::unordered_map<std::string, int64_t> tokenIds;   // vocabulary and added tokens
@@ -657,6 +661,17 @@ void BpeTokenizer::Impl::bpe(std::string_view piece, std::vector<int64_t>& out) 
     if (n == 1) {
         emitSymbol(byteSymbol[uint8_t(piece[0])], out);
         return;
+    }
+    if (ignoreMerges) {
+        thread_local std::string token;
+        token.clear();
+        for (const char c : piece)
+            appendUtf8(token, byteToCodePoint()[uint8_t(c)]);
+        const auto it = tokenIds.find(token);
+        if (it != tokenIds.end() && size_t(it->second) < idKind.size() && idKind[size_t(it->second)] == 1) {
+            out.push_back(it->second);
+            return;
+        }
     }
     // Scratch reused across calls (encode is const and may run on several threads at once).
     thread_local std::vector<Symbol> syms;
@@ -781,6 +796,7 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::fromTokenizerJson(const std::filesys
     tok->m_impl->build(parsed.vocab, parsed.merges, std::move(parsed.added));
     tok->m_impl->addPrefixSpace = parsed.pipeline.addPrefixSpace;
     tok->m_impl->nfc = parsed.pipeline.nfc;
+    tok->m_impl->ignoreMerges = parsed.ignoreMerges;
     // GPT-2's own pattern keeps the hand-written pre-tokenizer: it gives the same pieces (tests/tokenizer_bpe)
     // and is faster (basis-cli bench-tokenizer).
     if (!parsed.pipeline.splitPattern.empty() && parsed.pipeline.splitPattern != kGpt2PreTokenizerPattern)

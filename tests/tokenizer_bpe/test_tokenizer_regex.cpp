@@ -223,6 +223,19 @@ TEST_F(TokenizerJsonPipelines, NfcNormalizer)
     EXPECT_EQ(with->encode("<|endoftext|>" + decomposed).front(), 50256);
 }
 
+// model.ignore_merges (LLaMA-3): a piece that is a vocabulary token is that token, whatever the merges give.
+TEST_F(TokenizerJsonPipelines, IgnoreMergesEmitsWholeVocabularyPieces)
+{
+    json j = root;
+    j["model"]["vocab"]["\u0120helloworld"] = 50257;   // " helloworld": no merge sequence reaches it
+    const auto merging = BpeTokenizer::fromTokenizerJson(save(j));
+    j["model"]["ignore_merges"] = true;
+    const auto ignoring = BpeTokenizer::fromTokenizerJson(save(j));
+    EXPECT_EQ(ignoring->encode("say helloworld"), (Ids{ignoring->encode("say").at(0), 50257}));
+    EXPECT_GT(merging->encode(" helloworld").size(), 1u);
+    EXPECT_EQ(ignoring->encode("Hello world"), merging->encode("Hello world"));   // other pieces: unchanged
+}
+
 TEST_F(TokenizerJsonPipelines, UnsupportedVariantsAreRefusedByName)
 {
     const std::string p = basis::kGpt2PreTokenizerPattern;
