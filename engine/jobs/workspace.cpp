@@ -126,7 +126,7 @@ CompressionPlan Workspace::plan(const CompressionSettings& settings) const
 {
     if (!m->dense)
         throw Error("compression needs a model: open one first");
-    return planCompression(m->dense->config(), m->dense->table(), settings);
+    return planCompression(m->dense->config(), m->dense->table(), settings, static_cast<int64_t>(c10::elementSize(m->dense->dtype())));
 }
 
 ModelSummary Workspace::load(const fs::path& dir, const RunSetup& run, const JobContext& job)
@@ -258,7 +258,8 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
         throw Error("compression needs a model: open one first");
     if (m->model.compressed)
         throw Error(m->dense->dir().string() + ": this folder is already compressed; compress the original model");
-    const CompressionPlan plan = planCompression(m->dense->config(), m->dense->table(), options.settings);
+    const CompressionPlan plan =
+        planCompression(m->dense->config(), m->dense->table(), options.settings, static_cast<int64_t>(c10::elementSize(m->dense->dtype())));
     const bool needsStats = method(options.settings.method).needsStatistics();
     if (needsStats && !m->stats)
         throw Error(options.settings.method + " needs calibration statistics: calibrate first");
