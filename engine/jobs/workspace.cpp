@@ -279,7 +279,7 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     s.targetBefore = result.plan.targetBefore;
     s.targetAfter = result.plan.targetAfter;
     for (const GroupResult& g : result.groups)
-        s.groups.push_back({g.part, g.layers, g.k, g.energy});
+        s.groups.push_back({g.part, g.layers, g.k, g.energy, g.iterationErrors, g.bestIteration});
     s.factorizeSeconds = result.seconds;
     s.section = compressionSection(result);
     s.seconds = since(t0);

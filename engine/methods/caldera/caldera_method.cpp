@@ -98,8 +98,8 @@ public:
     std::string description() const override
     {
         return "Every weight rounded to nearest on b bits, asymmetric min-max per group of 64 input columns of a "
-               "row (caldera with k = 0 and the rtn step). Needs no calibration; with statistics its error is "
-               "reported in the H-norm.";
+               "row (caldera with k = 0 and the rtn step). Needs no calibration; its per-projection error is "
+               "the unwhitened relative error (H = I).";
     }
     MethodStatistics statistics() const override { return MethodStatistics::None; }
     std::vector<MethodSetting> settings() const override

@@ -42,7 +42,11 @@ CompressionResult compressQuantizedModel(DecoderModel& model, const CalibrationS
         for (const PartPlan& part : plan.parts) {
             if (!part.compressed)
                 continue;
-            const size_t index = static_cast<size_t>(part.spec - projections.data());
+            // The plan's specs may point into another copy's table: find the part by name.
+            const ProjectionSpec* own = model.table().findPart(part.spec->part);
+            if (!own)
+                throw Error("internal: unknown part " + part.spec->part);
+            const size_t index = static_cast<size_t>(own - projections.data());
             const ProjectionSpec& spec = projections.at(index);
             const GroupPlan* group = nullptr;
             for (const GroupPlan& g : part.groups)
