@@ -399,6 +399,37 @@ TEST(Stories, SaveLoadIsBitIdenticalAndBytesAreAsStored)
     expectError([&] { basis::DecoderModel::load(bad); }, {"lowrank_l", "has shape [64,8]", "needs [64,9]"});
 }
 
+TEST(Stories, ReportsEachProjectionAndCancelLeavesTheModelDense)
+{
+    BASIS_REQUIRE_SHARED(kStories);
+    auto model = basis::DecoderModel::load(basis::test::sharedPath(kStories));
+    basis::CompressionSettings s;
+    s.method = "rtn";
+    const auto plan = basis::planCompression(model->config(), model->table(), s);
+    // Cancelled at the tenth projection: an error, and no slot changed.
+    basis::CancelToken token;
+    int64_t reports = 0, total = 0, cancelAt = 10;
+    basis::JobContext job;
+    job.cancel = &token;
+    job.progress = [&](int64_t done, int64_t all, const std::string& what) {
+        reports = done;
+        total = all;
+        EXPECT_NE(what.find("quantizing"), std::string::npos) << what;
+        if (done == cancelAt)
+            token.cancel();
+    };
+    EXPECT_THROW(basis::compressModel(*model, nullptr, plan, job), basis::Cancelled);
+    EXPECT_EQ(reports, 10);
+    EXPECT_EQ(total, 7 * model->layerCount());   // one report per projection of every layer
+    for (int64_t l = 0; l < model->layerCount(); ++l)
+        for (const auto& slot : model->layer(l).slots)
+            EXPECT_FALSE(slot.isQuantized());
+    token.reset();
+    cancelAt = -1;
+    basis::compressModel(*model, nullptr, plan, job);
+    EXPECT_EQ(reports, 7 * model->layerCount());
+}
+
 TEST(Stories, RtnNeedsNoStatisticsAndGptqDoes)
 {
     BASIS_REQUIRE_SHARED(kStories);
