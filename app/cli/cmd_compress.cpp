@@ -18,6 +18,24 @@ namespace basis::cli {
 
 namespace {
 
+bool isQuantizing(const CompressionSettings& s) { return method(s.method).storageLayout() == "quantized-lowrank"; }
+
+// Each method flag given must be a setting of the method (a flag it ignores would be a silent no-op), and the
+// methods that read the ratio need it.
+void checkMethodFlags(const CompressArgs& a, const CompressionMethod& m)
+{
+    const std::vector<std::pair<std::string, const char*>> keys = {
+        {"--ratio", setting::Ratio}, {"--bits", setting::Bits}, {"--rank", setting::Rank},
+        {"--q-step", setting::QStep}, {"--iters", setting::Iters}, {"--factor-dtype", setting::FactorDtype}};
+    for (const auto& [flag, key] : keys) {
+        const bool given = std::find(a.methodFlags.begin(), a.methodFlags.end(), flag) != a.methodFlags.end();
+        if (given && !m.uses(key))
+            throw Error(flag + " is not a setting of " + m.name());
+        if (!given && flag == "--ratio" && m.uses(key))
+            throw Error("--ratio is required by " + m.name());
+    }
+}
+
 double since(std::chrono::steady_clock::time_point t0)
 {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -27,11 +45,23 @@ double since(std::chrono::steady_clock::time_point t0)
 void printCompression(const CompressArgs& a, const CompressionSettings& asked, const CompressionSummary& s)
 {
     const CompressionPlan& plan = s.plan;
-    std::printf("%s: %s, ratio %.2f%%, group size %lld%s -> %s\n", a.model.c_str(), asked.method.c_str(),
-                asked.ratio, (long long)plan.settings.groupSize, asked.update ? ", update" : "", a.out.c_str());
+    if (isQuantizing(plan.settings))
+        std::printf("%s: %s -> %s\n", a.model.c_str(), asked.method.c_str(), a.out.c_str());
+    else
+        std::printf("%s: %s, ratio %.2f%%, group size %lld%s -> %s\n", a.model.c_str(), asked.method.c_str(),
+                    asked.ratio, (long long)plan.settings.groupSize, asked.update ? ", update" : "", a.out.c_str());
     std::printf("  target projections %lld -> %lld parameters (%.2f%% removed); model %lld -> %lld (%.2f%% removed)\n",
                 (long long)plan.targetBefore, (long long)plan.targetAfter, plan.removedPercentOfTarget(),
                 (long long)plan.modelBefore, (long long)plan.modelAfter, plan.removedPercentOfModel());
+    std::printf("  bytes as stored: target projections %lld -> %lld, model %lld -> %lld; %.4f bits per weight "
+                "(formula %.4f)\n",
+                (long long)plan.targetBytesBefore, (long long)plan.targetBytesAfter, (long long)plan.modelBytesBefore,
+                (long long)plan.modelBytesAfter, plan.bitsPerWeight(), plan.bitsPerWeightFormula);
+    if (isQuantizing(plan.settings))
+        std::printf("  Q %lld bits in groups of %lld columns, rank %lld, q step %s, %lld iteration(s), factors %s\n",
+                    (long long)plan.settings.quant.bits, (long long)kQuantGroupColumns, (long long)plan.settings.quant.rank,
+                    plan.settings.quant.qStep.c_str(), (long long)plan.settings.quant.iters,
+                    plan.settings.quant.factorDtype.c_str());
     for (const PartPlan& p : plan.parts) {
         if (!p.compressed) {
             std::printf("  %-14s dense\n", p.spec->part.c_str());
@@ -68,6 +98,19 @@ nlohmann::json compressionJson(const CompressArgs& a, const CompressionSettings&
             {"model_parameters_before", plan.modelBefore},
             {"model_parameters_after", plan.modelAfter},
             {"removed_percent_of_target", plan.removedPercentOfTarget()},
+            {"element_bytes", plan.elementBytes},
+            {"target_bytes_before", plan.targetBytesBefore},
+            {"target_bytes_after", plan.targetBytesAfter},
+            {"model_bytes_before", plan.modelBytesBefore},
+            {"model_bytes_after", plan.modelBytesAfter},
+            {"bits_per_weight", plan.bitsPerWeight()},
+            {"bits_per_weight_formula", plan.bitsPerWeightFormula},
+            {"quant",
+             isQuantizing(plan.settings)
+                 ? nlohmann::json{{"bits", plan.settings.quant.bits}, {"rank", plan.settings.quant.rank},
+                                  {"q_step", plan.settings.quant.qStep}, {"iters", plan.settings.quant.iters},
+                                  {"factor_dtype", plan.settings.quant.factorDtype}}
+                 : nlohmann::json()},
             {"out", a.out}};
 }
 
@@ -103,6 +146,7 @@ int runCompress(const CompressArgs& a)
         throw Error(a.model + ": this folder is already compressed; compress the original model");
     CompressOptions options = a.compress;
     options.settings.method = method(a.method).name();
+    checkMethodFlags(a, method(options.settings.method));
     const CompressionSettings& settings = options.settings;
     ws.plan(settings);   // validate before any work
     Workspace::prepareCompressedOutput(a.out, {a.model, a.calibDir}, cliJob());

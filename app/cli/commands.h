@@ -20,6 +20,7 @@ struct InspectArgs {
     std::string method = "basis-sharing";
     std::vector<std::string> share, privateParts;
     std::string calib;               // a calibration cache with spectra: print the energy kept
+    QuantSettings quant;             // --bits, --rank, --q-step, --iters of a quantizing method's plan
 };
 
 struct CalibrateArgs {
@@ -37,6 +38,7 @@ struct CompressArgs {
     CompressOptions compress;
     RunSetup run;
     bool json = false;
+    std::vector<std::string> methodFlags;   // --ratio, --bits, ... as given: each must be a setting of the method
 };
 
 struct ExportArgs {

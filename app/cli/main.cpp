@@ -54,6 +54,9 @@ int main(int argc, char** argv)
     inspectCmd->add_option("--share", inspect.share, "Parts shared across a group")->delimiter(',');
     inspectCmd->add_option("--private", inspect.privateParts, "Parts compressed layer by layer")->delimiter(',');
     inspectCmd->add_option("--calib", inspect.calib, "Calibration cache with spectra: also print the energy kept");
+    inspectCmd->add_option("--bits", inspect.quant.bits, settingHelp(basis::setting::Bits))->capture_default_str();
+    inspectCmd->add_option("--rank", inspect.quant.rank, settingHelp(basis::setting::Rank))->capture_default_str();
+    inspectCmd->add_option("--factor-dtype", inspect.quant.factorDtype, settingHelp(basis::setting::FactorDtype))->capture_default_str();
 
     CalibrateArgs calibrate;
     auto* calibrateCmd = app.add_subcommand("calibrate", "Collect x^T x statistics at every projection input into a cache folder");
@@ -77,7 +80,14 @@ int main(int argc, char** argv)
     addCalibOptions(compressCmd, compress.calib);
     basis::CompressionSettings& settings = compress.compress.settings;
     compressCmd->add_option("--method", compress.method, methodFlagHelp())->default_val(settings.method);
-    compressCmd->add_option("--ratio", settings.ratio, settingHelp(basis::setting::Ratio))->required();
+    // Required by the methods that read it (checked in runCompress, as every method flag is).
+    compressCmd->add_option("--ratio", settings.ratio, settingHelp(basis::setting::Ratio));
+    compressCmd->add_option("--bits", settings.quant.bits, settingHelp(basis::setting::Bits))->capture_default_str();
+    compressCmd->add_option("--rank", settings.quant.rank, settingHelp(basis::setting::Rank))->capture_default_str();
+    compressCmd->add_option("--q-step", settings.quant.qStep, settingHelp(basis::setting::QStep))->capture_default_str();
+    compressCmd->add_option("--iters", settings.quant.iters, settingHelp(basis::setting::Iters))->capture_default_str();
+    compressCmd->add_option("--factor-dtype", settings.quant.factorDtype, settingHelp(basis::setting::FactorDtype))
+        ->capture_default_str();
     // 1, not CompressionSettings' 2: the command line's (and the YAML's) default since the first release.
     compressCmd->add_option("--group-size", settings.groupSize, settingHelp(basis::setting::GroupSize))->default_val(1);
     compressCmd->add_option("--share", settings.shared, settingHelp(basis::setting::SharedParts))->delimiter(',');
@@ -215,8 +225,12 @@ int main(int argc, char** argv)
             return runConfigCheck(checkArgs);
         if (*calibrateCmd)
             return runCalibrate(calibrate);
-        if (*compressCmd)
+        if (*compressCmd) {
+            for (const char* flag : {"--ratio", "--bits", "--rank", "--q-step", "--iters", "--factor-dtype"})
+                if (compressCmd->count(flag) > 0)
+                    compress.methodFlags.push_back(flag);
             return runCompress(compress);
+        }
         if (*exportCmd)
             return runExport(exportArgs);
         if (*recoverCmd)

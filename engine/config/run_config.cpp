@@ -50,7 +50,8 @@ bool RunConfig::operator==(const RunConfig& o) const
     };
     auto ours = [](const RunConfig& c) {
         return std::tie(c.modelPath, c.method, c.calibrationText, c.updateText, c.dataDir, c.sampling, c.seed, c.bos,
-                        c.device, c.dtype, c.threads, c.evaluations, c.throughput, c.tasks, c.resultsPath);
+                        c.device, c.dtype, c.threads, c.evaluations, c.throughput, c.tasks, c.resultsPath,
+                        c.quant.bits, c.quant.rank, c.quant.qStep, c.quant.iters, c.quant.factorDtype);
     };
     return published(*this) == published(o) && ours(*this) == ours(o);
 }
@@ -206,6 +207,12 @@ void validate(Reader& r, const YAML::Node& root, RunConfig& c)
     } catch (const Error& e) {
         r.fail(at("basis_studio", "method"), e.what());
     }
+    try {
+        validateQuantSettings(c.quant);
+    } catch (const Error& e) {
+        r.fail(at("basis_studio", "bits"), std::string("basis_studio quantization keys (bits, rank, q_step, iters, "
+                                                       "factor_dtype): ") + e.what());
+    }
     if (!(c.compressionRatio > 0 && c.compressionRatio < 100))
         r.fail(at("model_args", "compression_ratio"), "compression_ratio must be in (0, 100) percent of parameters removed");
     if (c.groupSize < 1)
@@ -349,6 +356,11 @@ LoadedConfig parseDocument(const std::string& yaml, const std::string& source, c
             r.section(n, name,
                       {{"model_path", str(c.modelPath)},
                        {"method", str(c.method)},
+                       {"bits", i64(c.quant.bits)},
+                       {"rank", i64(c.quant.rank)},
+                       {"q_step", str(c.quant.qStep)},
+                       {"iters", i64(c.quant.iters)},
+                       {"factor_dtype", str(c.quant.factorDtype)},
                        {"calibration_text", str(c.calibrationText)},
                        {"update_text", str(c.updateText)},
                        {"data_dir", str(c.dataDir)},
@@ -476,6 +488,11 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
     y << YAML::Key << "basis_studio" << YAML::Value << YAML::BeginMap;
     kv("model_path", c.modelPath);
     kv("method", c.method);
+    kv("bits", c.quant.bits);
+    kv("rank", c.quant.rank);
+    kv("q_step", c.quant.qStep);
+    kv("iters", c.quant.iters);
+    kv("factor_dtype", c.quant.factorDtype);
     kv("calibration_text", c.calibrationText);
     kv("update_text", c.updateText);
     kv("data_dir", c.dataDir);

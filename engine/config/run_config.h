@@ -2,6 +2,8 @@
 // A whole headless run described in YAML: the published Basis Sharing keys (model_args, calibration_args,
 // after_calibration_update_args, model_saving, lora_args) plus our own `basis_studio` section for what they
 // lack. Torch-free: reading, validating, resolving defaults and writing.
+#include "quant_settings.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -64,6 +66,7 @@ struct RunConfig {
     // basis_studio (ours)
     std::string modelPath;                               // a folder, builtin:NAME or org/name[@rev] (model_location.h)
     std::string method = "basis-sharing";
+    QuantSettings quant;                                 // bits, rank, q_step, iters, factor_dtype (caldera, rtn, gptq)
     std::string calibrationText;                         // overrides calibration_args.dataset_name
     std::string updateText;                              // default: the calibration text
     std::string dataDir;                                 // where dataset names resolve

@@ -53,6 +53,11 @@ double CompressionPlan::removedPercentOfModel() const
     return modelBefore ? 100.0 * static_cast<double>(modelBefore - modelAfter) / static_cast<double>(modelBefore) : 0.0;
 }
 
+double CompressionPlan::bitsPerWeight() const
+{
+    return targetBefore ? 8.0 * static_cast<double>(targetBytesAfter) / static_cast<double>(targetBefore) : 0.0;
+}
+
 const PartPlan* CompressionPlan::part(const std::string& name) const
 {
     for (const PartPlan& p : parts)
@@ -87,9 +92,12 @@ std::set<std::string> resolveParts(const ArchTable& table, const std::vector<std
 
 } // namespace
 
-CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, const CompressionSettings& s)
+CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, const CompressionSettings& asked,
+                                int64_t elementBytes)
 {
-    const CompressionMethod& method = basis::method(s.method);
+    const CompressionMethod& method = basis::method(asked.method);
+    CompressionSettings s = asked;
+    method.resolveSettings(s);
     if (!(s.ratio > 0.0 && s.ratio < 100.0))
         throw Error("compression ratio must be in (0, 100) percent of parameters removed, got " + std::to_string(s.ratio));
     if (s.groupSize < 1 || s.groupSize > c.layers)
@@ -128,7 +136,9 @@ CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, co
         plan.settings.groupSize = 1;
     const DenseCounts dense = denseParameterCounts(c, table);
     plan.modelBefore = dense.total;
-    int64_t saved = 0;
+    plan.elementBytes = elementBytes;
+    int64_t saved = 0, bytesSaved = 0;
+    double formulaWeighted = 0;
     for (const ProjectionSpec& spec : table.projections) {
         PartPlan part;
         part.spec = &spec;
@@ -141,6 +151,7 @@ CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, co
         const int64_t dense1 = spec.in * spec.out;
         if (!part.compressed) {
             part.weightsBefore = part.weightsAfter = dense1 * c.layers;
+            part.bytesBefore = part.bytesAfter = dense1 * c.layers * elementBytes;
             plan.parts.push_back(std::move(part));
             continue;
         }
@@ -148,23 +159,39 @@ CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, co
             GroupPlan g;
             const int64_t n = static_cast<int64_t>(layers.size());
             g.layers = std::move(layers);
-            g.k = method.groupRankFor(s.ratio, spec.in, spec.out, part.shared ? plan.settings.groupSize : 1, n);
-            if (g.k < 1)
+            g.k = method.rankOf(s, spec.in, spec.out, part.shared ? plan.settings.groupSize : 1, n);
+            if (g.k < 0 || g.k > std::min(spec.in, spec.out * n))
+                throw Error("rank " + std::to_string(g.k) + " is above min(m, d) = " +
+                            std::to_string(std::min(spec.in, spec.out * n)) + " of part '" + spec.part + "' (" +
+                            std::to_string(spec.out) + " x " + std::to_string(spec.in) + ")");
+            if (g.k < 1 && !method.allowsRankZero())
                 throw Error("ratio " + std::to_string(s.ratio) + "% leaves no rank for part '" + spec.part + "' (" +
                             std::to_string(spec.in) + " x " + std::to_string(spec.out) + ", " + std::to_string(n) +
                             " layer(s) per group)");
             g.weightsBefore = dense1 * n;
             g.weightsAfter = method.factoredWeights(spec.in, spec.out, g.k, n);
+            g.bytesBefore = g.weightsBefore * elementBytes;
+            g.bytesAfter = method.storedBytes(s, spec.in, spec.out, g.k, n, elementBytes);
+            g.bitsFormula = method.bitsPerWeightFormula(s, spec.in, spec.out, g.k, n, elementBytes);
+            formulaWeighted += g.bitsFormula * static_cast<double>(g.weightsBefore);
             part.weightsBefore += g.weightsBefore;
             part.weightsAfter += g.weightsAfter;
+            part.bytesBefore += g.bytesBefore;
+            part.bytesAfter += g.bytesAfter;
             part.groups.push_back(std::move(g));
         }
         plan.targetBefore += part.weightsBefore;
         plan.targetAfter += part.weightsAfter;
+        plan.targetBytesBefore += part.bytesBefore;
+        plan.targetBytesAfter += part.bytesAfter;
         saved += part.weightsBefore - part.weightsAfter;
+        bytesSaved += part.bytesBefore - part.bytesAfter;
         plan.parts.push_back(std::move(part));
     }
     plan.modelAfter = plan.modelBefore - saved;
+    plan.modelBytesBefore = plan.modelBefore * elementBytes;
+    plan.modelBytesAfter = plan.modelBytesBefore - bytesSaved;
+    plan.bitsPerWeightFormula = plan.targetBefore ? formulaWeighted / static_cast<double>(plan.targetBefore) : 0.0;
     return plan;
 }
 

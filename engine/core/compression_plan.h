@@ -2,6 +2,7 @@
 // What a compression setting does to every projection, decided from config.json alone: groups, rank k per
 // group and exact parameter counts before and after. No SVD, no torch: this is what live counts call.
 #include "architecture.h"
+#include "quant_settings.h"
 
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@ struct CompressionSettings {
     // defaults. Only one given: every other part goes to the other list. Parts in neither stay dense.
     std::vector<std::string> shared, privateParts;
     bool update = false;                   // refit coefficients on the compressed model's statistics
+    QuantSettings quant;                   // bits, rank, q step, iterations of caldera / rtn / gptq
 };
 
 // k = floor((1 - r/100) * n_in * n_out * g / (n_in + g * n_out)): the basis (n_in x k) plus g coefficient
@@ -33,6 +35,8 @@ struct GroupPlan {
     std::vector<int64_t> layers;
     int64_t k = 0;
     int64_t weightsBefore = 0, weightsAfter = 0;   // basis counted once
+    int64_t bytesBefore = 0, bytesAfter = 0;       // as stored (dense weights at the plan's element size)
+    double bitsFormula = 0;                        // the method's bits per weight figure for this group
 };
 
 struct PartPlan {
@@ -41,6 +45,7 @@ struct PartPlan {
     bool compressed = true;                // false: left dense
     std::vector<GroupPlan> groups;
     int64_t weightsBefore = 0, weightsAfter = 0;
+    int64_t bytesBefore = 0, bytesAfter = 0;
 };
 
 struct CompressionPlan {
@@ -48,6 +53,15 @@ struct CompressionPlan {
     std::vector<PartPlan> parts;           // in ArchTable order
     int64_t targetBefore = 0, targetAfter = 0;   // weights of the compressed projections
     int64_t modelBefore = 0, modelAfter = 0;     // whole model, distinct parameters
+    // Bytes as stored: dense tensors at `elementBytes` each (float32 4, bfloat16 / float16 2), a shared basis once,
+    // packed integers with their scales and zeros (quantizing methods).
+    int64_t elementBytes = 4;
+    int64_t targetBytesBefore = 0, targetBytesAfter = 0;
+    int64_t modelBytesBefore = 0, modelBytesAfter = 0;
+    // Bits per weight of the compressed projections: exact (their stored bits / their dense weights, short last
+    // groups and row padding included) and the method's formula averaged weighted by each projection's m d.
+    double bitsPerWeight() const;
+    double bitsPerWeightFormula = 0;
     double removedPercentOfTarget() const;
     double removedPercentOfModel() const;
     const PartPlan* part(const std::string& name) const;
@@ -56,7 +70,9 @@ struct CompressionPlan {
 // Throws basis::Error for an unknown method (the message lists the registered ones), a ratio outside (0, 100), a group
 // size outside 1..layers, unknown part names (the message lists the known ones), a part both shared and private,
 // or a ratio so high that k would be 0. Ranks and counts come from the method's planner hooks (method.h).
-CompressionPlan planCompression(const ModelConfig& config, const ArchTable& table, const CompressionSettings& settings);
+// elementBytes: bytes of one dense weight as stored (4 for float32, 2 for bfloat16 / float16).
+CompressionPlan planCompression(const ModelConfig& config, const ArchTable& table, const CompressionSettings& settings,
+                                int64_t elementBytes = 4);
 
 // Consecutive groups [0, g), [g, 2g), ... with a smaller last group when g does not divide the layer count.
 std::vector<std::vector<int64_t>> layerGroups(int64_t layers, int64_t groupSize);

@@ -56,6 +56,7 @@ CompressOptions compressOptionsFrom(const RunConfig& c)
     o.settings.shared = resolveLabels(c, c.sharePart);
     o.settings.privateParts = resolveLabels(c, c.privatePart);
     o.settings.update = c.update;
+    o.settings.quant = c.quant;
     o.updateText = c.updateText;
     o.updateCacheDir = c.buildUpdateCalib ? std::filesystem::path() : std::filesystem::path(c.updateCalibPath);
     // The update reads its text as the calibration does, also when the statistics come from a cache (build_calib
@@ -112,6 +113,7 @@ RunConfig runConfigFrom(const std::filesystem::path& model, const ModelConfig& c
     c.sharePart = s.shared;
     c.privatePart = s.privateParts;
     c.update = s.update;
+    c.quant = s.quant;
     if (!cal.dataset.empty()) {
         c.datasetName = cal.dataset;
         c.dataDir = cal.dataDir.string();

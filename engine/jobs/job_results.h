@@ -43,6 +43,8 @@ struct GroupSummary {
     std::vector<int64_t> layers;
     int64_t k = 0;
     double energy = 0;               // fraction of sum(s^2) kept; 0 for plain svd without statistics
+    std::vector<double> iterationErrors;   // quantizing methods: relative H-error after each iteration
+    int64_t bestIteration = -1;            // the kept one
 };
 
 struct CompressionSummary {

@@ -126,7 +126,7 @@ CompressionPlan Workspace::plan(const CompressionSettings& settings) const
 {
     if (!m->dense)
         throw Error("compression needs a model: open one first");
-    return planCompression(m->dense->config(), m->dense->table(), settings);
+    return planCompression(m->dense->config(), m->dense->table(), settings, static_cast<int64_t>(c10::elementSize(m->dense->dtype())));
 }
 
 ModelSummary Workspace::load(const fs::path& dir, const RunSetup& run, const JobContext& job)
@@ -258,7 +258,8 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
         throw Error("compression needs a model: open one first");
     if (m->model.compressed)
         throw Error(m->dense->dir().string() + ": this folder is already compressed; compress the original model");
-    const CompressionPlan plan = planCompression(m->dense->config(), m->dense->table(), options.settings);
+    const CompressionPlan plan =
+        planCompression(m->dense->config(), m->dense->table(), options.settings, static_cast<int64_t>(c10::elementSize(m->dense->dtype())));
     const bool needsStats = method(options.settings.method).needsStatistics();
     if (needsStats && !m->stats)
         throw Error(options.settings.method + " needs calibration statistics: calibrate first");
@@ -278,7 +279,7 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     s.targetBefore = result.plan.targetBefore;
     s.targetAfter = result.plan.targetAfter;
     for (const GroupResult& g : result.groups)
-        s.groups.push_back({g.part, g.layers, g.k, g.energy});
+        s.groups.push_back({g.part, g.layers, g.k, g.energy, g.iterationErrors, g.bestIteration});
     s.factorizeSeconds = result.seconds;
     s.section = compressionSection(result);
     s.seconds = since(t0);

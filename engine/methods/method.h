@@ -11,6 +11,8 @@
 
 namespace basis {
 
+struct CompressionSettings;
+
 // The statistics a method's factorizer reads from calibration.
 enum class MethodStatistics {
     None,        // the weights alone (plain SVD)
@@ -28,7 +30,7 @@ inline constexpr const char* Update = "update";               // CompressionSett
 
 // One setting a method exposes, as the studio, the CLI help and the YAML reader describe it.
 struct MethodSetting {
-    enum class Type { Percent, Integer, Parts, Flag };
+    enum class Type { Percent, Integer, Parts, Flag, Choice };   // Choice: a word, the values in `help`
     std::string key;               // one of setting::*
     std::string label;             // the studio's label
     Type type = Type::Integer;
@@ -58,6 +60,20 @@ public:
     // Weights a group of `layers` layers holds after factorization at rank k. Default: one n_in x k basis plus
     // `layers` k x n_out coefficient matrices.
     virtual int64_t factoredWeights(int64_t nIn, int64_t nOut, int64_t k, int64_t layers) const;
+
+    // Hooks of methods with settings of their own (the quantizing methods, caldera/). planCompression calls
+    // resolveSettings first: it validates and fixes the method's settings in place (throws basis::Error naming
+    // the setting). rankOf: k of a group, default groupRankFor(s.ratio, ...). allowsRankZero: k = 0 is a valid
+    // plan (a pure quantizer). storedBytes: bytes the group stores after compression when a dense weight takes
+    // `elementBytes`, default factoredWeights x elementBytes. bitsPerWeightFormula: the method's published figure
+    // per weight of the group's dense matrices, default storedBytes x 8 / weights.
+    virtual void resolveSettings(CompressionSettings&) const {}
+    virtual int64_t rankOf(const CompressionSettings& s, int64_t nIn, int64_t nOut, int64_t groupSize, int64_t layers) const;
+    virtual bool allowsRankZero() const { return false; }
+    virtual int64_t storedBytes(const CompressionSettings& s, int64_t nIn, int64_t nOut, int64_t k, int64_t layers,
+                                int64_t elementBytes) const;
+    virtual double bitsPerWeightFormula(const CompressionSettings& s, int64_t nIn, int64_t nOut, int64_t k,
+                                        int64_t layers, int64_t elementBytes) const;
 
     // Storage. Default "factors": every layer's B (shared by its group, stored once) and C in model.safetensors as
     // compressed_io.cpp writes them. A method with another layout overrides this and teaches compressed_io the name.

@@ -8,11 +8,15 @@ namespace basis {
 const CompressionMethod& basisSharingMethod();
 const CompressionMethod& svdLlmMethod();
 const CompressionMethod& svdMethod();
+const CompressionMethod& calderaMethod();   // caldera/: caldera, rtn, gptq
+const CompressionMethod& rtnMethod();
+const CompressionMethod& gptqMethod();
 
 std::vector<const CompressionMethod*> methods()
 {
     // An explicit list, not self-registering statics: a static library drops objects nothing refers to.
-    return {&basisSharingMethod(), &svdLlmMethod(), &svdMethod()};
+    return {&basisSharingMethod(), &svdLlmMethod(), &svdMethod(),
+            &calderaMethod(), &rtnMethod(), &gptqMethod()};
 }
 
 const CompressionMethod* findMethod(const std::string& name)

@@ -1,5 +1,7 @@
 #include "compress.h"
 
+#include "compress_quantized.h"
+
 #include "decoder_model.h"
 #include "error.h"
 #include "factorizer_registry.h"
@@ -106,6 +108,8 @@ CompressionResult compressModel(DecoderModel& model, const CalibrationStats* sta
     c10::InferenceMode inference;
     const auto started = std::chrono::steady_clock::now();
     const CompressionMethod& method = basis::method(plan.settings.method);
+    if (method.storageLayout() == "quantized-lowrank")
+        return compressQuantizedModel(model, stats, plan, job);
     const Factorizer& factorizer = basis::factorizer(method.factorizerName());
     const bool gram = method.statistics() == MethodStatistics::InputGram;
     if (gram && !stats)

@@ -33,6 +33,10 @@ struct GroupResult {
     double energy = 0;                 // fraction of sum(s^2) kept
     double jitter = 0;                 // Cholesky shift, 0 when H was positive definite
     at::Tensor singularValues;         // float64, all of them
+    // Quantizing methods (caldera/): the relative H-error after each iteration and the kept one. energy is then
+    // 1 - err^2 of the kept iterate (the fraction of ||W H^1/2||^2 it reproduces, as the SVD's energy is).
+    std::vector<double> iterationErrors;
+    int64_t bestIteration = -1;
 };
 
 struct CompressionResult {

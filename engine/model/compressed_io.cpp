@@ -3,6 +3,8 @@
 #include "atomic_file.h"
 #include "decoder_model.h"
 #include "error.h"
+#include "method_registry.h"
+#include "quantized_io.h"
 #include "safetensors.h"
 #include "weights.h"
 
@@ -59,14 +61,26 @@ nlohmann::json compressionSection(const CompressionResult& result, const nlohman
 {
     const CompressionPlan& plan = result.plan;
     nlohmann::json parts = nlohmann::json::object();
+    const bool quantized = method(plan.settings.method).storageLayout() == "quantized-lowrank";
     size_t g = 0;
     for (const PartPlan& p : plan.parts) {
         if (!p.compressed)
             continue;
         nlohmann::json groups = nlohmann::json::array();
         for (size_t i = 0; i < p.groups.size(); ++i, ++g) {
-            nlohmann::json entry = {{"layers", p.groups[i].layers}, {"k", p.groups[i].k}, {"basis", basisName(*p.spec, i)}};
-            if (g < result.groups.size()) {
+            nlohmann::json entry = {{"layers", p.groups[i].layers}, {"k", p.groups[i].k}};
+            if (quantized) {   // quantized_io.h: the layout the loader reads from these keys
+                entry["bits"] = plan.settings.quant.bits;
+                entry["factor_dtype"] = plan.settings.quant.factorDtype;
+                entry["layout"] = "quantized-lowrank";
+                if (g < result.groups.size()) {
+                    entry["iteration_errors"] = result.groups[g].iterationErrors;
+                    entry["best_iteration"] = result.groups[g].bestIteration;
+                }
+            } else {
+                entry["basis"] = basisName(*p.spec, i);
+            }
+            if (g < result.groups.size() && !quantized) {
                 entry["energy_kept"] = result.groups[g].energy;
                 entry["cholesky_shift"] = result.groups[g].jitter;
             }
@@ -82,12 +96,27 @@ nlohmann::json compressionSection(const CompressionResult& result, const nlohman
                         {"shared", plan.settings.shared},
                         {"private", plan.settings.privateParts},
                         {"parts", parts},
+                        {"bytes",
+                         {{"element_bytes", plan.elementBytes},
+                          {"target_before", plan.targetBytesBefore},
+                          {"target_after", plan.targetBytesAfter},
+                          {"model_before", plan.modelBytesBefore},
+                          {"model_after", plan.modelBytesAfter},
+                          {"bits_per_weight", plan.bitsPerWeight()},
+                          {"bits_per_weight_formula", plan.bitsPerWeightFormula}}},
                         {"parameters",
                          {{"target_before", plan.targetBefore},
                           {"target_after", plan.targetAfter},
                           {"model_before", plan.modelBefore},
                           {"model_after", plan.modelAfter},
                           {"removed_percent_of_target", plan.removedPercentOfTarget()}}}};
+    if (quantized)
+        j["quant"] = {{"bits", plan.settings.quant.bits},
+                      {"rank", plan.settings.quant.rank},
+                      {"q_step", plan.settings.quant.qStep},
+                      {"iters", plan.settings.quant.iters},
+                      {"factor_dtype", plan.settings.quant.factorDtype},
+                      {"group_columns", kQuantGroupColumns}};
     if (!extra.is_null())
         j.update(extra);
     return j;
@@ -113,6 +142,14 @@ void saveCompressedModel(const DecoderModel& model, const CompressionResult& res
             job.checkCancelled();
             const auto& layers = p.groups[i].layers;
             const LinearSlot& first = model.layer(layers.front()).slots.at(index);
+            if (first.isQuantized()) {
+                for (int64_t l : layers) {
+                    forEachQuantizedTensor(table.layerTensor(l, p.spec->module), model.layer(l).slots.at(index).quantized(),
+                                           [&](const std::string& name, const at::Tensor& t) { set.add(name, t); });
+                    factorized[{p.spec->part, l}] = true;
+                }
+                continue;
+            }
             if (!first.isFactorized())
                 throw Error("save: part '" + p.spec->part + "' of layer " + std::to_string(layers.front()) + " is not compressed");
             set.add(basisName(*p.spec, i), first.basis());
@@ -149,8 +186,9 @@ void exportDense(const DecoderModel& model, const fs::path& out, const JobContex
     for (int64_t l = 0; l < model.layerCount(); ++l) {
         job.checkCancelled();
         for (const LinearSlot& s : model.layer(l).slots) {
-            at::Tensor w = s.isFactorized() ? s.weightInOut() : s.weight();
-            if (s.isFactorized() && !s.spec().storedInOut)
+            const bool rebuilt = s.isFactorized() || s.isQuantized();
+            at::Tensor w = rebuilt ? s.weightInOut() : s.weight();
+            if (rebuilt && !s.spec().storedInOut)
                 w = w.t();
             set.add(model.table().layerTensor(l, s.spec().module + ".weight"), w);
         }

@@ -3,6 +3,7 @@
 #include "blocks.h"
 #include "error.h"
 #include "output_folder.h"
+#include "quantized_io.h"
 #include "safetensors.h"
 #include "weights.h"
 
@@ -80,6 +81,8 @@ void DecoderModel::loadWeights(const Checkpoint& ckpt, bool headersOnly)
     struct Factor {
         std::string basis;
         int64_t k = 0;
+        int64_t bits = 0;            // > 0: the quantized-lowrank layout (quantized_io.h)
+        std::string factorDtype;
     };
     std::map<std::pair<std::string, int64_t>, Factor> factors;   // (part, layer) -> basis tensor and rank
     if (c.raw.contains("compression")) {
@@ -89,8 +92,13 @@ void DecoderModel::loadWeights(const Checkpoint& ckpt, bool headersOnly)
                 if (!m_table.findPart(it.key()))
                     throw Error("unknown part '" + it.key() + "'");
                 for (const auto& g : it.value().at("groups"))
-                    for (const auto& l : g.at("layers"))
-                        factors[{it.key(), l.get<int64_t>()}] = {g.at("basis").get<std::string>(), g.at("k").get<int64_t>()};
+                    for (const auto& l : g.at("layers")) {
+                        if (g.contains("bits"))
+                            factors[{it.key(), l.get<int64_t>()}] = {"", g.at("k").get<int64_t>(), g.at("bits").get<int64_t>(),
+                                                                     g.at("factor_dtype").get<std::string>()};
+                        else
+                            factors[{it.key(), l.get<int64_t>()}] = {g.at("basis").get<std::string>(), g.at("k").get<int64_t>(), 0, {}};
+                    }
             }
         } catch (const std::exception& e) {
             throw Error((m_dir / "config.json").string() + ": malformed \"compression\" section: " + e.what());
@@ -112,6 +120,13 @@ void DecoderModel::loadWeights(const Checkpoint& ckpt, bool headersOnly)
             auto f = factors.find({p.part, l});
             if (f != factors.end()) {
                 const Factor& factor = f->second;
+                if (factor.bits > 0) {
+                    lw.slots.emplace_back(l, p, at::Tensor(), b);
+                    lw.slots.back().setQuantized(loadQuantizedWeight(ckpt, m_table.layerTensor(l, p.module), p, factor.bits,
+                                                                     factor.k, factor.factorDtype, headersOnly),
+                                                 m_device, m_dtype);
+                    continue;
+                }
                 auto basis = bases.find(factor.basis);
                 if (basis == bases.end())
                     basis = bases.emplace(factor.basis, get(factor.basis, {p.in, factor.k})).first;
@@ -337,6 +352,11 @@ int64_t DecoderModel::parameterCount() const
         for (const at::Tensor* t : {&lw.attnNormW, &lw.attnNormB, &lw.mlpNormW, &lw.mlpNormB})
             add(*t);
         for (const LinearSlot& s : lw.slots) {
+            if (s.isQuantized()) {   // Q's m d weights and L R (the dequantized copy is not a parameter of its own)
+                total += s.parameterCount() - (s.bias().defined() ? s.bias().numel() : 0);
+                add(s.bias());
+                continue;
+            }
             add(s.weight());
             add(s.bias());
             add(s.basis());

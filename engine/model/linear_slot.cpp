@@ -11,6 +11,15 @@ LinearSlot::LinearSlot(int64_t layer, const ProjectionSpec& spec, at::Tensor wei
 
 at::Tensor LinearSlot::forward(const at::Tensor& x) const
 {
+    if (isQuantized()) {
+        // Q x + b as one GEMM on the dequantized Q, then L (R x) added by two thin GEMMs on the flattened rows.
+        at::Tensor y = at::linear(x, m_qDense, m_bias);
+        if (!m_lrIn.defined())
+            return y;
+        const auto shape = x.sizes().vec();
+        const at::Tensor xr = at::mm(x.reshape({-1, shape.back()}), m_lrIn);
+        return y.view({-1, m_spec.out}).addmm_(xr, m_lrOut).view(y.sizes());
+    }
     if (m_basis.defined()) {
         // (x B) C on the flattened rows: two plain GEMMs (every token of the batch in one call, so they run at the
         // BLAS rate), the bias fused into the second; B C is never formed.
@@ -36,6 +45,8 @@ at::Tensor LinearSlot::weightInOut() const
 {
     if (m_basis.defined())
         return at::matmul(m_basis, m_coeff);
+    if (isQuantized())
+        return m_lrIn.defined() ? at::addmm(m_qDense.t(), m_lrIn, m_lrOut) : m_qDense.t();
     return m_spec.storedInOut ? m_weight : m_weight.t();
 }
 
@@ -46,9 +57,28 @@ void LinearSlot::setFactorized(at::Tensor basis, at::Tensor coeff)
     m_weight = at::Tensor();
 }
 
+void LinearSlot::setQuantized(QuantizedWeight q, c10::Device device, c10::ScalarType dtype)
+{
+    const int64_t k = q.rank();
+    if (q.packed.is_meta()) {
+        m_qDense = at::empty({m_spec.out, m_spec.in}, at::TensorOptions().dtype(dtype).device(at::kMeta));
+        m_lrIn = k ? at::empty({m_spec.in, k}, m_qDense.options()) : at::Tensor();
+        m_lrOut = k ? at::empty({k, m_spec.out}, m_qDense.options()) : at::Tensor();
+    } else {
+        m_qDense = dequantizedQ(q, m_spec.in, dtype).to(device).contiguous();
+        m_lrIn = k ? q.lowR.t().to(device, dtype).contiguous() : at::Tensor();
+        m_lrOut = k ? q.lowL.t().to(device, dtype).contiguous() : at::Tensor();
+    }
+    m_quant = std::move(q);
+    m_weight = at::Tensor();
+    m_basis = m_coeff = at::Tensor();
+}
+
 int64_t LinearSlot::parameterCount(bool countBasis) const
 {
     int64_t n = m_bias.defined() ? m_bias.numel() : 0;
+    if (isQuantized())   // every weight of Q plus L and R
+        return n + m_spec.in * m_spec.out + m_quant.rank() * (m_spec.in + m_spec.out);
     if (m_basis.defined())
         return n + m_coeff.numel() + (countBasis ? m_basis.numel() : 0);
     return n + m_weight.numel();

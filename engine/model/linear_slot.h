@@ -3,6 +3,7 @@
 // calibration can see its input (through the model's input observer) and compression can swap the dense
 // weight for a factorized one without the decoder knowing.
 #include "architecture.h"
+#include "quantized_weight.h"
 
 #include <ATen/core/Tensor.h>
 
@@ -33,6 +34,14 @@ public:
     const at::Tensor& basis() const { return m_basis; }
     const at::Tensor& coeff() const { return m_coeff; }
 
+    // Replace the weight by y = Q x + L (R x) + b (quantized_weight.h): Q dequantized once here into the slot's
+    // dtype on `device`, L and R converted likewise. A meta `q.packed` (headers only) installs meta tensors.
+    void setQuantized(QuantizedWeight q, c10::Device device, c10::ScalarType dtype);
+    bool isQuantized() const { return m_quant.bits > 0; }
+    const QuantizedWeight& quantized() const { return m_quant; }
+    // Dequantized Q [out, in] in the model's dtype (quantized slots).
+    const at::Tensor& dequantized() const { return m_qDense; }
+
     int64_t parameterCount(bool countBasis = true) const;
 
 private:
@@ -40,6 +49,8 @@ private:
     ProjectionSpec m_spec;
     at::Tensor m_weight, m_bias;
     at::Tensor m_basis, m_coeff;
+    QuantizedWeight m_quant;
+    at::Tensor m_qDense, m_lrIn, m_lrOut;   // Q [out, in], R^T [in, k], L^T [k, out] in the model's dtype
 };
 
 } // namespace basis

@@ -162,7 +162,10 @@ double projectionMultiplyAddsPerToken(const DecoderModel& model)
         for (const LinearSlot& s : model.layer(l).slots)
             macs += s.isFactorized() ? static_cast<double>(s.inFeatures() * s.basis().size(1) +
                                                            s.coeff().size(0) * s.outFeatures())
-                                     : static_cast<double>(s.inFeatures() * s.outFeatures());
+                    : s.isQuantized()   // the dequantized Q, then R x and L (R x)
+                        ? static_cast<double>(s.inFeatures() * s.outFeatures() +
+                                              s.quantized().rank() * (s.inFeatures() + s.outFeatures()))
+                        : static_cast<double>(s.inFeatures() * s.outFeatures());
     return macs;
 }
 

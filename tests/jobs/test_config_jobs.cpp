@@ -44,7 +44,9 @@ json describe(const basis::RunConfig& c)
             {"compress.method", o.settings.method}, {"compress.ratio", o.settings.ratio},
             {"compress.groupSize", o.settings.groupSize}, {"compress.shared", o.settings.shared},
             {"compress.private", o.settings.privateParts}, {"compress.update", o.settings.update},
-            {"compress.updateText", o.updateText.string()}, {"compress.updateCacheDir", o.updateCacheDir.string()},
+            {"compress.updateText", o.updateText.string()}, {"compress.bits", o.settings.quant.bits},
+            {"compress.rank", o.settings.quant.rank}, {"compress.qStep", o.settings.quant.qStep},
+            {"compress.iters", o.settings.quant.iters}, {"compress.factorDtype", o.settings.quant.factorDtype}, {"compress.updateCacheDir", o.updateCacheDir.string()},
             {"update.text", u.text.string()}, {"update.dataset", u.dataset}, {"update.samples", u.samples},
             {"update.context", u.context}, {"update.seed", u.seed}, {"update.bos", u.bos},
             {"ppl.text", p.text.string()}, {"ppl.dataset", p.dataset}, {"ppl.dataDir", p.dataDir.string()},
@@ -92,6 +94,12 @@ TEST(ConfigJobs, EveryKeyReachesItsOption)
         {{"after_calibration_update_args.build_update_calib=false", "after_calibration_update_args.update_calib_path=/tmp/uc"},
          {{"compress.updateCacheDir", "/tmp/uc"}}},
         {{"model_args.stride=64"}, {{"ppl.stride", 64}}},
+        {{"basis_studio.method=caldera"}, {{"compress.method", "caldera"}}},
+        {{"basis_studio.bits=2"}, {{"compress.bits", 2}}},
+        {{"basis_studio.rank=16"}, {{"compress.rank", 16}}},
+        {{"basis_studio.q_step=ldlq"}, {{"compress.qStep", "ldlq"}}},
+        {{"basis_studio.iters=3"}, {{"compress.iters", 3}}},
+        {{"basis_studio.factor_dtype=float32"}, {{"compress.factorDtype", "float32"}}},
         {{"basis_studio.evaluate=[{ppl: {text: /tmp/other.txt, context: 32, stride: 16, protocol: token-mean}}, "
           "{throughput: {prompt_len: 8, gen_len: 2, repeats: 1}}, {tasks: {task: piqa, data: /tmp/p.jsonl, limit: 3}}]"},
          {{"ppl.text", "/tmp/other.txt"}, {"ppl.context", 32}, {"ppl.stride", 16}, {"ppl.protocol", "token-mean"},
@@ -115,6 +123,21 @@ TEST(ConfigJobs, EveryKeyReachesItsOption)
     EXPECT_EQ(base.at("compress.updateCacheDir"), "");
     EXPECT_TRUE(base.at("ppl.compressed").get<bool>() && base.at("throughput.compressed").get<bool>() &&
                 base.at("tasks.compressed").get<bool>());
+}
+
+TEST(ConfigJobs, QuantizationKeysAreValidatedAndWrittenBack)
+{
+    basis::test::expectError([] { basis::parseRunConfig(kBase, "base.yaml", {"basis_studio.bits=5"}); },
+                             {"base.yaml", "bits must be 2, 3, 4 or 8, got 5"});
+    basis::test::expectError([] { basis::parseRunConfig(kBase, "base.yaml", {"basis_studio.q_step=gptq"}); },
+                             {"q step must be rtn or ldlq"});
+    // The studio's export writes the keys; reading them back gives the same settings.
+    const basis::RunConfig c =
+        basis::parseRunConfig(kBase, "base.yaml", {"basis_studio.method=caldera", "basis_studio.bits=3", "basis_studio.rank=16"}).config;
+    const basis::RunConfig again = basis::parseRunConfig(basis::writeRunConfig(c), "again.yaml").config;
+    EXPECT_EQ(again.quant.bits, 3);
+    EXPECT_EQ(again.quant.rank, 16);
+    EXPECT_TRUE(again == c);
 }
 
 } // namespace

@@ -32,13 +32,21 @@ basis::CompressionSettings defaultsOf(const basis::CompressionMethod& m)
             s.groupSize = static_cast<int64_t>(d.defaultValue);
         else if (d.key == basis::setting::Update)
             s.update = d.defaultValue != 0;
+        else if (d.key == basis::setting::Bits)
+            s.quant.bits = static_cast<int64_t>(d.defaultValue);
+        else if (d.key == basis::setting::Rank)
+            s.quant.rank = static_cast<int64_t>(d.defaultValue);
+        else if (d.key == basis::setting::Iters)
+            s.quant.iters = static_cast<int64_t>(d.defaultValue);
     }
     return s;
 }
 
 } // namespace
 
-TEST(MethodRegistry, ListsTheThreeMethods)
+bool quantizing(const basis::CompressionMethod& m) { return m.storageLayout() == "quantized-lowrank"; }
+
+TEST(MethodRegistry, ListsTheRegisteredMethods)
 {
     std::vector<std::string> names;
     for (const basis::CompressionMethod* m : basis::methods()) {
@@ -46,11 +54,16 @@ TEST(MethodRegistry, ListsTheThreeMethods)
         EXPECT_FALSE(m->displayName().empty()) << m->name();
         EXPECT_GT(m->description().size(), 40u) << m->name();
         EXPECT_EQ(&basis::method(m->name()), m);
-        EXPECT_EQ(m->storageLayout(), "factors") << m->name();
-        EXPECT_NO_THROW(basis::factorizer(m->factorizerName())) << m->name();
+        // The factor methods run through a factorizer; the quantizing ones (caldera/) through compressQuantizedModel.
+        if (quantizing(*m)) {
+            EXPECT_TRUE(m->allowsRankZero()) << m->name();
+        } else {
+            EXPECT_EQ(m->storageLayout(), "factors") << m->name();
+            EXPECT_NO_THROW(basis::factorizer(m->factorizerName())) << m->name();
+        }
     }
-    EXPECT_EQ(names, (std::vector<std::string>{"basis-sharing", "svd-llm", "svd"}));
-    EXPECT_EQ(basis::methodNames(), "basis-sharing, svd-llm, svd");
+    EXPECT_EQ(names, (std::vector<std::string>{"basis-sharing", "svd-llm", "svd", "caldera", "rtn", "gptq"}));
+    EXPECT_EQ(basis::methodNames(), "basis-sharing, svd-llm, svd, caldera, rtn, gptq");
     EXPECT_EQ(basis::CompressionSettings{}.method, "basis-sharing");
 }
 
@@ -72,7 +85,9 @@ TEST(MethodRegistry, StatisticsAndGrouping)
 TEST(MethodRegistry, DescriptorsAreWellFormed)
 {
     const std::set<std::string> known{basis::setting::Ratio, basis::setting::GroupSize, basis::setting::SharedParts,
-                                      basis::setting::PrivateParts, basis::setting::Update};
+                                      basis::setting::PrivateParts, basis::setting::Update, basis::setting::Bits,
+                                      basis::setting::Rank, basis::setting::QStep, basis::setting::Iters,
+                                      basis::setting::FactorDtype};
     for (const basis::CompressionMethod* m : basis::methods()) {
         std::set<std::string> seen;
         for (const basis::MethodSetting& d : m->settings()) {
@@ -86,7 +101,8 @@ TEST(MethodRegistry, DescriptorsAreWellFormed)
                 }
             }
         }
-        EXPECT_TRUE(seen.count(basis::setting::Ratio)) << m->name();
+        // A factor method is sized by its ratio, a quantizing one by its bits.
+        EXPECT_TRUE(seen.count(quantizing(*m) ? basis::setting::Bits : basis::setting::Ratio)) << m->name();
     }
 }
 
@@ -124,8 +140,13 @@ TEST(MethodRegistry, DefaultsPlanStories260kByTheFormula)
             const auto k = static_cast<int64_t>(std::floor((1 - s.ratio / 100) * double(in * out * pg) / double(in + pg * out)));
             for (const basis::GroupPlan& grp : p.groups) {
                 const auto n = static_cast<int64_t>(grp.layers.size());
-                EXPECT_EQ(grp.k, std::min({k, in, n * out})) << p.spec->part;
-                EXPECT_EQ(grp.weightsAfter, in * grp.k + n * grp.k * out) << p.spec->part;
+                if (quantizing(*m)) {   // Q's m d weights plus L (m x k) and R (k x d); rtn and gptq have k = 0
+                    EXPECT_EQ(grp.k, m->uses(basis::setting::Rank) ? s.quant.rank : 0) << p.spec->part;
+                    EXPECT_EQ(grp.weightsAfter, in * out + grp.k * (in + out)) << p.spec->part;
+                } else {
+                    EXPECT_EQ(grp.k, std::min({k, in, n * out})) << p.spec->part;
+                    EXPECT_EQ(grp.weightsAfter, in * grp.k + n * grp.k * out) << p.spec->part;
+                }
                 EXPECT_EQ(grp.weightsBefore, n * in * out) << p.spec->part;
                 before += grp.weightsBefore;
                 after += grp.weightsAfter;
