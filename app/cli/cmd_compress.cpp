@@ -3,6 +3,7 @@
 #include "commands.h"
 
 #include "error.h"
+#include "feature_space_plan.h"
 #include "method_registry.h"
 #include "output_folder.h"
 #include "workspace.h"
@@ -27,8 +28,12 @@ double since(std::chrono::steady_clock::time_point t0)
 void printCompression(const CompressArgs& a, const CompressionSettings& asked, const CompressionSummary& s)
 {
     const CompressionPlan& plan = s.plan;
-    std::printf("%s: %s, ratio %.2f%%, group size %lld%s -> %s\n", a.model.c_str(), asked.method.c_str(),
-                asked.ratio, (long long)plan.settings.groupSize, asked.update ? ", update" : "", a.out.c_str());
+    if (method(asked.method).featureSpace())
+        std::printf("%s: %s, a rank per projection, policy %s -> %s\n", a.model.c_str(), asked.method.c_str(),
+                    asked.featureSpace.policy.c_str(), a.out.c_str());
+    else
+        std::printf("%s: %s, ratio %.2f%%, group size %lld%s -> %s\n", a.model.c_str(), asked.method.c_str(),
+                    asked.ratio, (long long)plan.settings.groupSize, asked.update ? ", update" : "", a.out.c_str());
     std::printf("  target projections %lld -> %lld parameters (%.2f%% removed); model %lld -> %lld (%.2f%% removed)\n",
                 (long long)plan.targetBefore, (long long)plan.targetAfter, plan.removedPercentOfTarget(),
                 (long long)plan.modelBefore, (long long)plan.modelAfter, plan.removedPercentOfModel());
@@ -57,7 +62,7 @@ nlohmann::json compressionJson(const CompressArgs& a, const CompressionSettings&
         ks[p.spec->part] = k;
     }
     return {{"method", asked.method},
-            {"ratio", asked.ratio},
+            {"ratio", method(asked.method).featureSpace() ? nlohmann::json(nullptr) : nlohmann::json(asked.ratio)},
             {"group_size", plan.settings.groupSize},
             {"update", asked.update},
             {"shared", plan.settings.shared},
@@ -69,6 +74,40 @@ nlohmann::json compressionJson(const CompressArgs& a, const CompressionSettings&
             {"model_parameters_after", plan.modelAfter},
             {"removed_percent_of_target", plan.removedPercentOfTarget()},
             {"out", a.out}};
+}
+
+// Per projection: the rank chosen (energy, fraction or file), after the policy, and what the break-even rule did.
+void printFeatureSpace(const FeatureSpaceReport& r)
+{
+    std::printf("  %-6s %-14s %5s %5s %5s %6s %11s  %s\n", "layer", "part", "m", "d", "kappa", "chosen", "utilization",
+                "rank after policy");
+    for (const ProjectionRank& p : r.projections) {
+        const std::string rank = p.chosen == kDenseRank ? "dense (ranks file)"
+                                 : p.dense ? std::to_string(p.rank) + " -> dense" + (p.flipped ? " (policy flip)" : "")
+                                           : std::to_string(p.rank);
+        std::printf("  %-6lld %-14s %5lld %5lld %5lld %6s %11.4f  %s\n", (long long)p.layer, p.spec->part.c_str(),
+                    (long long)p.m, (long long)p.d, (long long)p.kappa,
+                    p.chosen == kDenseRank ? "-" : std::to_string(p.chosen).c_str(), p.utilization, rank.c_str());
+    }
+    std::printf("  mean layer utilization (MLU) %.4f; %lld projection(s) made dense by the policy\n", r.mlu,
+                (long long)r.flips);
+}
+
+nlohmann::json featureSpaceJson(const FeatureSpaceReport& r, const CompressionSettings& s)
+{
+    nlohmann::json list = nlohmann::json::array();
+    for (const ProjectionRank& p : r.projections)
+        list.push_back({{"layer", p.layer}, {"part", p.spec->part}, {"m", p.m}, {"d", p.d}, {"kappa", p.kappa},
+                        {"chosen_rank", p.chosen == kDenseRank ? nlohmann::json(nullptr) : nlohmann::json(p.chosen)},
+                        {"rank", p.rank}, {"dense", p.dense}, {"policy_flip", p.flipped}, {"utilization", p.utilization}});
+    nlohmann::json j = {{"policy", s.featureSpace.policy}, {"mlu", r.mlu}, {"policy_flips", r.flips}, {"projections", list}};
+    if (s.featureSpace.fraction)
+        j["fraction"] = *s.featureSpace.fraction;
+    else if (!s.featureSpace.ranksFile.empty())
+        j["ranks_file"] = s.featureSpace.ranksFile.string();
+    else
+        j["energy"] = energyFor(s.method, s.featureSpace);
+    return j;
 }
 
 } // namespace
@@ -104,7 +143,20 @@ int runCompress(const CompressArgs& a)
     CompressOptions options = a.compress;
     options.settings.method = method(a.method).name();
     const CompressionSettings& settings = options.settings;
-    ws.plan(settings);   // validate before any work
+    const bool featureSpace = method(settings.method).featureSpace();
+    if (featureSpace && a.ratioGiven)
+        throw Error(settings.method + " picks a rank per projection: give --energy, --fraction or --ranks, not --ratio");
+    if (!featureSpace && !a.ratioGiven)
+        throw Error("--ratio is required for " + settings.method);
+    if (!featureSpace && (settings.featureSpace.energy || settings.featureSpace.fraction ||
+                          !settings.featureSpace.ranksFile.empty()))
+        throw Error("--energy, --fraction and --ranks are settings of utilized, hybrid, weight-svd and sfsd, not of " +
+                    settings.method);
+    // Validate before any work (ranks by energy wait for the statistics, their settings are checked now).
+    if (featureSpace && ranksNeedStatistics(settings.featureSpace))
+        validateFeatureSpace(settings.method, settings.featureSpace);
+    else
+        ws.plan(settings);
     Workspace::prepareCompressedOutput(a.out, {a.model, a.calibDir}, cliJob());
 
     CalibrateOptions calib = a.calib;
@@ -140,6 +192,8 @@ int runCompress(const CompressArgs& a)
     const double seconds = since(t0);
 
     printCompression(a, settings, s);
+    if (featureSpace)
+        printFeatureSpace(featureSpaceReport(ws.model().config, archTable(ws.model().config), s.settings));
     std::printf("  %.2f s (calibration %.2f s, factorization %.2f s, update %.2f s)\n", seconds, calibSeconds,
                 s.factorizeSeconds, s.refitSeconds);
     if (a.json) {
@@ -148,6 +202,9 @@ int runCompress(const CompressArgs& a)
         j["calibration_seconds"] = calibSeconds;
         j["factorization_seconds"] = s.factorizeSeconds;
         j["update_seconds"] = s.refitSeconds;
+        if (featureSpace)
+            j["feature_space"] = featureSpaceJson(featureSpaceReport(ws.model().config, archTable(ws.model().config), s.settings),
+                                                  s.settings);
         std::cout << j.dump() << std::endl;
     }
     return 0;

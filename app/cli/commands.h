@@ -4,6 +4,7 @@
 // The commands that run engine jobs carry the jobs' own options (job_options.h), whose defaults --help shows;
 // beside them only what the command line alone has (the model spec, --out, --json).
 #include "job_options.h"
+#include "rank_search_options.h"
 
 #include <cstdint>
 #include <string>
@@ -35,6 +36,16 @@ struct CompressArgs {
     std::string method;              // the name of compress.settings.method (parsed after the command line)
     CalibrateOptions calib;          // used with --text
     CompressOptions compress;
+    RunSetup run;
+    bool json = false;
+    bool ratioGiven = false;         // --ratio is required by the ratio methods, refused by the feature-space ones
+};
+
+struct SearchArgs {
+    std::string model;
+    std::string calib;               // a calibration text file, or a calibration cache folder
+    CalibrateOptions calibration;    // how a text is cut (--context also sets the search windows)
+    SearchOptions search;
     RunSetup run;
     bool json = false;
 };
@@ -106,6 +117,7 @@ int runInspect(const InspectArgs& a);
 int runCalibrate(const CalibrateArgs& a);
 int runCompress(const CompressArgs& a);
 int runExport(const ExportArgs& a);
+int runSearch(const SearchArgs& a);
 int runEvalPpl(const PplArgs& a);
 int runEvalTasks(const TasksArgs& a);
 int runEvalThroughput(const ThroughputArgs& a);

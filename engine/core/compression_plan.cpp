@@ -1,6 +1,7 @@
 #include "compression_plan.h"
 
 #include "error.h"
+#include "feature_space_plan.h"
 #include "method_registry.h"
 #include "param_count.h"
 
@@ -90,6 +91,8 @@ std::set<std::string> resolveParts(const ArchTable& table, const std::vector<std
 CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, const CompressionSettings& s)
 {
     const CompressionMethod& method = basis::method(s.method);
+    if (method.featureSpace())
+        return planFeatureSpace(c, table, s);   // a rank per projection, no ratio
     if (!(s.ratio > 0.0 && s.ratio < 100.0))
         throw Error("compression ratio must be in (0, 100) percent of parameters removed, got " + std::to_string(s.ratio));
     if (s.groupSize < 1 || s.groupSize > c.layers)

@@ -2,6 +2,7 @@
 // What a compression setting does to every projection, decided from config.json alone: groups, rank k per
 // group and exact parameter counts before and after. No SVD, no torch: this is what live counts call.
 #include "architecture.h"
+#include "feature_space_settings.h"
 
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@ struct CompressionSettings {
     // defaults. Only one given: every other part goes to the other list. Parts in neither stay dense.
     std::vector<std::string> shared, privateParts;
     bool update = false;                   // refit coefficients on the compressed model's statistics
+    FeatureSpaceSettings featureSpace;     // utilized, hybrid, weight-svd, sfsd: how ranks are picked
 };
 
 // k = floor((1 - r/100) * n_in * n_out * g / (n_in + g * n_out)): the basis (n_in x k) plus g coefficient

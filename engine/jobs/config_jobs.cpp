@@ -56,6 +56,10 @@ CompressOptions compressOptionsFrom(const RunConfig& c)
     o.settings.shared = resolveLabels(c, c.sharePart);
     o.settings.privateParts = resolveLabels(c, c.privatePart);
     o.settings.update = c.update;
+    o.settings.featureSpace.energy = c.energy;
+    o.settings.featureSpace.fraction = c.fraction;
+    o.settings.featureSpace.ranksFile = c.ranks;
+    o.settings.featureSpace.policy = c.policy;
     o.updateText = c.updateText;
     o.updateCacheDir = c.buildUpdateCalib ? std::filesystem::path() : std::filesystem::path(c.updateCalibPath);
     // The update reads its text as the calibration does, also when the statistics come from a cache (build_calib
@@ -112,6 +116,10 @@ RunConfig runConfigFrom(const std::filesystem::path& model, const ModelConfig& c
     c.sharePart = s.shared;
     c.privatePart = s.privateParts;
     c.update = s.update;
+    c.energy = s.featureSpace.energy;
+    c.fraction = s.featureSpace.fraction;
+    c.ranks = s.featureSpace.ranksFile.string();
+    c.policy = s.featureSpace.policy;
     if (!cal.dataset.empty()) {
         c.datasetName = cal.dataset;
         c.dataDir = cal.dataDir.string();

@@ -8,11 +8,16 @@ namespace basis {
 const CompressionMethod& basisSharingMethod();
 const CompressionMethod& svdLlmMethod();
 const CompressionMethod& svdMethod();
+const CompressionMethod& utilizedMethod();    // feature_space/
+const CompressionMethod& hybridMethod();
+const CompressionMethod& weightSvdMethod();
+const CompressionMethod& sfsdMethod();
 
 std::vector<const CompressionMethod*> methods()
 {
     // An explicit list, not self-registering statics: a static library drops objects nothing refers to.
-    return {&basisSharingMethod(), &svdLlmMethod(), &svdMethod()};
+    return {&basisSharingMethod(), &svdLlmMethod(), &svdMethod(),
+            &utilizedMethod(), &hybridMethod(), &weightSvdMethod(), &sfsdMethod()};
 }
 
 const CompressionMethod* findMethod(const std::string& name)

@@ -1,4 +1,4 @@
-// The method registry: the three built-in methods, each one's settings descriptor, its plan on stories260K against
+// The method registry: the built-in methods, each one's settings descriptor, its plan on stories260K against
 // the rank formula worked by hand, its factorizer, and the error an unknown name gives.
 #include "test_support.h"
 
@@ -6,6 +6,7 @@
 #include "compression_plan.h"
 #include "error.h"
 #include "factorizer_registry.h"
+#include "feature_space_settings.h"
 #include "method_registry.h"
 #include "model_config.h"
 
@@ -38,7 +39,7 @@ basis::CompressionSettings defaultsOf(const basis::CompressionMethod& m)
 
 } // namespace
 
-TEST(MethodRegistry, ListsTheThreeMethods)
+TEST(MethodRegistry, ListsTheBuiltInMethods)
 {
     std::vector<std::string> names;
     for (const basis::CompressionMethod* m : basis::methods()) {
@@ -47,10 +48,13 @@ TEST(MethodRegistry, ListsTheThreeMethods)
         EXPECT_GT(m->description().size(), 40u) << m->name();
         EXPECT_EQ(&basis::method(m->name()), m);
         EXPECT_EQ(m->storageLayout(), "factors") << m->name();
-        EXPECT_NO_THROW(basis::factorizer(m->factorizerName())) << m->name();
+        // The feature-space methods factorize per projection (compressFeatureSpace), not through a group factorizer.
+        if (!m->featureSpace()) {
+            EXPECT_NO_THROW(basis::factorizer(m->factorizerName())) << m->name();
+        }
     }
-    EXPECT_EQ(names, (std::vector<std::string>{"basis-sharing", "svd-llm", "svd"}));
-    EXPECT_EQ(basis::methodNames(), "basis-sharing, svd-llm, svd");
+    EXPECT_EQ(names, (std::vector<std::string>{"basis-sharing", "svd-llm", "svd", "utilized", "hybrid", "weight-svd", "sfsd"}));
+    EXPECT_EQ(basis::methodNames(), "basis-sharing, svd-llm, svd, utilized, hybrid, weight-svd, sfsd");
     EXPECT_EQ(basis::CompressionSettings{}.method, "basis-sharing");
 }
 
@@ -72,7 +76,8 @@ TEST(MethodRegistry, StatisticsAndGrouping)
 TEST(MethodRegistry, DescriptorsAreWellFormed)
 {
     const std::set<std::string> known{basis::setting::Ratio, basis::setting::GroupSize, basis::setting::SharedParts,
-                                      basis::setting::PrivateParts, basis::setting::Update};
+                                      basis::setting::PrivateParts, basis::setting::Update, basis::setting::Energy,
+                                      basis::setting::Fraction, basis::setting::Ranks, basis::setting::Policy};
     for (const basis::CompressionMethod* m : basis::methods()) {
         std::set<std::string> seen;
         for (const basis::MethodSetting& d : m->settings()) {
@@ -86,7 +91,13 @@ TEST(MethodRegistry, DescriptorsAreWellFormed)
                 }
             }
         }
-        EXPECT_TRUE(seen.count(basis::setting::Ratio)) << m->name();
+        // A ratio, or (feature-space methods) an energy and a ranks file.
+        if (m->featureSpace()) {
+            EXPECT_TRUE(seen.count(basis::setting::Energy) && seen.count(basis::setting::Ranks)) << m->name();
+            EXPECT_FALSE(seen.count(basis::setting::Ratio)) << m->name();
+        } else {
+            EXPECT_TRUE(seen.count(basis::setting::Ratio)) << m->name();
+        }
     }
 }
 
@@ -109,6 +120,8 @@ TEST(MethodRegistry, DefaultsPlanStories260kByTheFormula)
     const basis::ModelConfig c = basis::parseModelConfig(basis::test::sharedPath(kStories) / "config.json");
     const basis::ArchTable table = basis::archTable(c);
     for (const basis::CompressionMethod* m : basis::methods()) {
+        if (m->featureSpace())
+            continue;   // ranks by energy come from statistics: test_feature_space plans them
         SCOPED_TRACE(m->name());
         const basis::CompressionSettings s = defaultsOf(*m);
         const basis::CompressionPlan plan = basis::planCompression(c, table, s);
