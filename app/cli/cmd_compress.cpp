@@ -45,6 +45,8 @@ void printCompression(const CompressArgs& a, const CompressionSettings& asked, c
         std::string k;
         for (const GroupPlan& g : p.groups)
             k += (k.empty() ? "" : ",") + std::to_string(g.k);
+        if (p.groups.empty())
+            k = "none (every layer dense by the break-even rule)";
         std::printf("  %-14s %-7s k = %s\n", p.spec->part.c_str(), p.shared ? "shared" : "private", k.c_str());
     }
 }
@@ -152,11 +154,7 @@ int runCompress(const CompressArgs& a)
                           !settings.featureSpace.ranksFile.empty()))
         throw Error("--energy, --fraction and --ranks are settings of utilized, hybrid, weight-svd and sfsd, not of " +
                     settings.method);
-    // Validate before any work (ranks by energy wait for the statistics, their settings are checked now).
-    if (featureSpace && ranksNeedStatistics(settings.featureSpace))
-        validateFeatureSpace(settings.method, settings.featureSpace);
-    else
-        ws.plan(settings);
+    ws.checkSettings(settings);   // before any work (ranks by energy wait for the statistics)
     Workspace::prepareCompressedOutput(a.out, {a.model, a.calibDir}, cliJob());
 
     CalibrateOptions calib = a.calib;

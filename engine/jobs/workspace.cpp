@@ -134,6 +134,20 @@ CompressionPlan Workspace::plan(const CompressionSettings& settings) const
     return planCompression(m->dense->config(), m->dense->table(), settings);
 }
 
+void Workspace::checkSettings(const CompressionSettings& settings) const
+{
+    if (!m->dense)
+        throw Error("compression needs a model: open one first");
+    if (method(settings.method).featureSpace() && ranksNeedStatistics(settings.featureSpace) && !m->stats) {
+        validateFeatureSpace(settings.method, settings.featureSpace);
+        if (settings.update)
+            throw Error(settings.method + ": the coefficient update (--update) is not defined for the feature-space methods");
+        featureSpaceTargets(m->dense->table(), settings);   // unknown part names
+        return;
+    }
+    plan(settings);
+}
+
 ModelSummary Workspace::load(const fs::path& dir, const RunSetup& run, const JobContext& job)
 {
     // LibTorch's thread count is per calling thread with OpenMP: set it on the thread that runs the jobs.

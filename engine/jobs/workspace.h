@@ -68,6 +68,9 @@ public:
     const ModelSummary& model() const;   // throws when none is loaded
     // The compression settings checked and counted against the loaded model (torch-free planner).
     CompressionPlan plan(const CompressionSettings& settings) const;
+    // Checks settings before any work: the plan, or for ranks by energy (read off statistics not yet collected)
+    // the feature-space settings alone. Throws basis::Error naming what is wrong.
+    void checkSettings(const CompressionSettings& settings) const;
 
     // Cheap and thread-safe.
     static ComputeDevices computeDevices();

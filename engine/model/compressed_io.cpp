@@ -3,6 +3,8 @@
 #include "atomic_file.h"
 #include "decoder_model.h"
 #include "error.h"
+#include "feature_space_plan.h"
+#include "method_registry.h"
 #include "safetensors.h"
 #include "weights.h"
 
@@ -116,6 +118,17 @@ nlohmann::json compressionSection(const CompressionResult& result, const nlohman
                           {"model_before", plan.modelBefore},
                           {"model_after", plan.modelAfter},
                           {"removed_percent_of_target", plan.removedPercentOfTarget()}}}};
+    const FeatureSpaceSettings& f = plan.settings.featureSpace;
+    if (method(plan.settings.method).featureSpace()) {
+        // How the ranks were picked (each group's k is the rank after the policy and the break-even rule).
+        j["feature_space"] = {{"policy", f.policy}};
+        if (f.fraction)
+            j["feature_space"]["fraction"] = *f.fraction;
+        else if (!f.ranksFile.empty())
+            j["feature_space"]["ranks_file"] = f.ranksFile.string();
+        else
+            j["feature_space"]["energy"] = energyFor(plan.settings.method, f);
+    }
     if (!extra.is_null())
         j.update(extra);
     return j;

@@ -40,3 +40,9 @@ add_test(NAME cli.fs_search_then_compress COMMAND bash -c
          "rm -f '${WORK}/fs-search.json' '${WORK}/fs-search.json.log' && '${CLI}' search --model ${STORIES} --calib ${CALIB} --samples 8 --context 128 --search-tokens 1024 --start-layer 4 --delta 1.0 --out '${WORK}/fs-search.json' --json | tail -1 && '${CLI}' compress --model ${STORIES} --text ${CALIB} --samples 8 --context 128 --method sfsd --ranks '${WORK}/fs-search.json' --out '${WORK}/fs-search-model' --json | tail -1")
 set_tests_properties(cli.fs_search_then_compress PROPERTIES PASS_REGULAR_EXPRESSION
   "\"ranks\":\\{\"down\":\\[null,null,null,null,[0-9]+\\].*\"policy\":\"uniform\".*\"method\":\"sfsd\"")
+
+# The YAML pipeline with a feature-space method: its keys reach the engine (the planned count is energy 0.95's on
+# the first 8 chunks of 128 tokens of calib.txt, as compress gives it above).
+file(WRITE ${WORK}/fs-pipeline.yaml "model_args:\n  context_length: 128\n  stride: 128\ncalibration_args:\n  calibration_size: 8\nmodel_saving:\n  untrained_model_path: ${WORK}/fs-pipeline-model\nbasis_studio:\n  model_path: builtin:stories260k\n  calibration_text: ${CALIB}\n  method: utilized\n  energy: 0.95\n  results_path: ${WORK}/fs-pipeline.json\n")
+add_test(NAME cli.fs_pipeline_utilized COMMAND ${CLI} run --config ${WORK}/fs-pipeline.yaml --json)
+set_tests_properties(cli.fs_pipeline_utilized PROPERTIES PASS_REGULAR_EXPRESSION "\"model_after\":213004")

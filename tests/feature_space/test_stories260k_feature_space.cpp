@@ -152,6 +152,9 @@ TEST(Stories260kFeatureSpace, FactorsCountsSaveLoadAndDenseExport)
         const at::Tensor logits = model->forward(ids);
         EXPECT_TRUE(at::equal(loaded->forward(ids), logits));
         EXPECT_EQ(loaded->config().raw.at("compression").at("method"), c.method);
+        const nlohmann::json& recorded = loaded->config().raw.at("compression").at("feature_space");
+        EXPECT_EQ(recorded.at("policy"), "uniform");
+        EXPECT_EQ(recorded.contains("fraction"), c.fraction > 0);
         EXPECT_GT(rel(logits, denseLogits), 1e-4);   // compressed, not the dense model
         basis::exportDense(*loaded, out / "dense");
         auto exported = basis::DecoderModel::load(out / "dense");
