@@ -3,6 +3,7 @@
 #include "commands.h"
 
 #include "error.h"
+#include "feature_space_plan.h"
 #include "method_registry.h"
 #include "output_folder.h"
 #include "workspace.h"
@@ -47,6 +48,9 @@ void printCompression(const CompressArgs& a, const CompressionSettings& asked, c
     const CompressionPlan& plan = s.plan;
     if (isQuantizing(plan.settings))
         std::printf("%s: %s -> %s\n", a.model.c_str(), asked.method.c_str(), a.out.c_str());
+    else if (method(asked.method).featureSpace())
+        std::printf("%s: %s, a rank per projection, policy %s -> %s\n", a.model.c_str(), asked.method.c_str(),
+                    asked.featureSpace.policy.c_str(), a.out.c_str());
     else
         std::printf("%s: %s, ratio %.2f%%, group size %lld%s -> %s\n", a.model.c_str(), asked.method.c_str(),
                     asked.ratio, (long long)plan.settings.groupSize, asked.update ? ", update" : "", a.out.c_str());
@@ -70,6 +74,8 @@ void printCompression(const CompressArgs& a, const CompressionSettings& asked, c
         std::string k;
         for (const GroupPlan& g : p.groups)
             k += (k.empty() ? "" : ",") + std::to_string(g.k);
+        if (p.groups.empty())
+            k = "none (every layer dense by the break-even rule)";
         std::printf("  %-14s %-7s k = %s\n", p.spec->part.c_str(), p.shared ? "shared" : "private", k.c_str());
     }
 }
@@ -87,7 +93,7 @@ nlohmann::json compressionJson(const CompressArgs& a, const CompressionSettings&
         ks[p.spec->part] = k;
     }
     return {{"method", asked.method},
-            {"ratio", asked.ratio},
+            {"ratio", method(asked.method).featureSpace() ? nlohmann::json(nullptr) : nlohmann::json(asked.ratio)},
             {"group_size", plan.settings.groupSize},
             {"update", asked.update},
             {"shared", plan.settings.shared},
@@ -112,6 +118,40 @@ nlohmann::json compressionJson(const CompressArgs& a, const CompressionSettings&
                                   {"factor_dtype", plan.settings.quant.factorDtype}}
                  : nlohmann::json()},
             {"out", a.out}};
+}
+
+// Per projection: the rank chosen (energy, fraction or file), after the policy, and what the break-even rule did.
+void printFeatureSpace(const FeatureSpaceReport& r)
+{
+    std::printf("  %-6s %-14s %5s %5s %5s %6s %11s  %s\n", "layer", "part", "m", "d", "kappa", "chosen", "utilization",
+                "rank after policy");
+    for (const ProjectionRank& p : r.projections) {
+        const std::string rank = p.chosen == kDenseRank ? "dense (ranks file)"
+                                 : p.dense ? std::to_string(p.rank) + " -> dense" + (p.flipped ? " (policy flip)" : "")
+                                           : std::to_string(p.rank);
+        std::printf("  %-6lld %-14s %5lld %5lld %5lld %6s %11.4f  %s\n", (long long)p.layer, p.spec->part.c_str(),
+                    (long long)p.m, (long long)p.d, (long long)p.kappa,
+                    p.chosen == kDenseRank ? "-" : std::to_string(p.chosen).c_str(), p.utilization, rank.c_str());
+    }
+    std::printf("  mean layer utilization (MLU) %.4f; %lld projection(s) made dense by the policy\n", r.mlu,
+                (long long)r.flips);
+}
+
+nlohmann::json featureSpaceJson(const FeatureSpaceReport& r, const CompressionSettings& s)
+{
+    nlohmann::json list = nlohmann::json::array();
+    for (const ProjectionRank& p : r.projections)
+        list.push_back({{"layer", p.layer}, {"part", p.spec->part}, {"m", p.m}, {"d", p.d}, {"kappa", p.kappa},
+                        {"chosen_rank", p.chosen == kDenseRank ? nlohmann::json(nullptr) : nlohmann::json(p.chosen)},
+                        {"rank", p.rank}, {"dense", p.dense}, {"policy_flip", p.flipped}, {"utilization", p.utilization}});
+    nlohmann::json j = {{"policy", s.featureSpace.policy}, {"mlu", r.mlu}, {"policy_flips", r.flips}, {"projections", list}};
+    if (s.featureSpace.fraction)
+        j["fraction"] = *s.featureSpace.fraction;
+    else if (!s.featureSpace.ranksFile.empty())
+        j["ranks_file"] = s.featureSpace.ranksFile.string();
+    else
+        j["energy"] = energyFor(s.method, s.featureSpace);
+    return j;
 }
 
 } // namespace
@@ -146,9 +186,17 @@ int runCompress(const CompressArgs& a)
         throw Error(a.model + ": this folder is already compressed; compress the original model");
     CompressOptions options = a.compress;
     options.settings.method = method(a.method).name();
-    checkMethodFlags(a, method(options.settings.method));
     const CompressionSettings& settings = options.settings;
-    ws.plan(settings);   // validate before any work
+    const bool featureSpace = method(settings.method).featureSpace();
+    const bool ratioGiven = std::find(a.methodFlags.begin(), a.methodFlags.end(), "--ratio") != a.methodFlags.end();
+    if (featureSpace && ratioGiven)
+        throw Error(settings.method + " picks a rank per projection: give --energy, --fraction or --ranks, not --ratio");
+    checkMethodFlags(a, method(options.settings.method));
+    if (!featureSpace && (settings.featureSpace.energy || settings.featureSpace.fraction ||
+                          !settings.featureSpace.ranksFile.empty()))
+        throw Error("--energy, --fraction and --ranks are settings of utilized, hybrid, weight-svd and sfsd, not of " +
+                    settings.method);
+    ws.checkSettings(settings);   // before any work (ranks by energy wait for the statistics)
     Workspace::prepareCompressedOutput(a.out, {a.model, a.calibDir}, cliJob());
 
     CalibrateOptions calib = a.calib;
@@ -184,6 +232,8 @@ int runCompress(const CompressArgs& a)
     const double seconds = since(t0);
 
     printCompression(a, settings, s);
+    if (featureSpace)
+        printFeatureSpace(featureSpaceReport(ws.model().config, archTable(ws.model().config), s.settings));
     std::printf("  %.2f s (calibration %.2f s, factorization %.2f s, update %.2f s)\n", seconds, calibSeconds,
                 s.factorizeSeconds, s.refitSeconds);
     if (a.json) {
@@ -192,6 +242,9 @@ int runCompress(const CompressArgs& a)
         j["calibration_seconds"] = calibSeconds;
         j["factorization_seconds"] = s.factorizeSeconds;
         j["update_seconds"] = s.refitSeconds;
+        if (featureSpace)
+            j["feature_space"] = featureSpaceJson(featureSpaceReport(ws.model().config, archTable(ws.model().config), s.settings),
+                                                  s.settings);
         std::cout << j.dump() << std::endl;
     }
     return 0;

@@ -4,6 +4,7 @@
 // The commands that run engine jobs carry the jobs' own options (job_options.h), whose defaults --help shows;
 // beside them only what the command line alone has (the model spec, --out, --json).
 #include "job_options.h"
+#include "rank_search_options.h"
 
 #include <cstdint>
 #include <string>
@@ -39,6 +40,15 @@ struct CompressArgs {
     RunSetup run;
     bool json = false;
     std::vector<std::string> methodFlags;   // --ratio, --bits, ... as given: each must be a setting of the method
+};
+
+struct SearchArgs {
+    std::string model;
+    std::string calib;               // a calibration text file, or a calibration cache folder
+    CalibrateOptions calibration;    // how a text is cut (--context also sets the search windows)
+    SearchOptions search;
+    RunSetup run;
+    bool json = false;
 };
 
 struct ExportArgs {
@@ -116,6 +126,7 @@ int runInspect(const InspectArgs& a);
 int runCalibrate(const CalibrateArgs& a);
 int runCompress(const CompressArgs& a);
 int runExport(const ExportArgs& a);
+int runSearch(const SearchArgs& a);
 int runEvalPpl(const PplArgs& a);
 int runEvalTasks(const TasksArgs& a);
 int runEvalThroughput(const ThroughputArgs& a);

@@ -88,6 +88,14 @@ int main(int argc, char** argv)
     compressCmd->add_option("--iters", settings.quant.iters, settingHelp(basis::setting::Iters))->capture_default_str();
     compressCmd->add_option("--factor-dtype", settings.quant.factorDtype, settingHelp(basis::setting::FactorDtype))
         ->capture_default_str();
+    // Feature-space methods (utilized, hybrid, weight-svd, sfsd): one of --energy, --fraction, --ranks.
+    compressCmd->add_option_function<double>("--energy", [&](const double& e) { settings.featureSpace.energy = e; },
+                                             settingHelp(basis::setting::Energy));
+    compressCmd->add_option_function<double>("--fraction", [&](const double& f) { settings.featureSpace.fraction = f; },
+                                             settingHelp(basis::setting::Fraction));
+    compressCmd->add_option("--ranks", settings.featureSpace.ranksFile, settingHelp(basis::setting::Ranks));
+    compressCmd->add_option("--policy", settings.featureSpace.policy, settingHelp(basis::setting::Policy))
+        ->capture_default_str();
     // 1, not CompressionSettings' 2: the command line's (and the YAML's) default since the first release.
     compressCmd->add_option("--group-size", settings.groupSize, settingHelp(basis::setting::GroupSize))->default_val(1);
     compressCmd->add_option("--share", settings.shared, settingHelp(basis::setting::SharedParts))->delimiter(',');
@@ -97,6 +105,29 @@ int main(int argc, char** argv)
     compressCmd->add_option("--out", compress.out, "Output folder")->required();
     addRunOptions(compressCmd, compress.run);
     compressCmd->add_flag("--json", compress.json, "Print one JSON object as the last line");
+
+    SearchArgs search;
+    auto* searchCmd = app.add_subcommand("search", "Surgical rank search: from the last layer down, the smallest fraction "
+                                                   "of each projection's break-even rank that keeps the perplexity "
+                                                   "within the budget; writes a ranks JSON for compress --ranks");
+    searchCmd->add_option("--model", search.model, kModelHelp)->required();
+    searchCmd->add_option("--calib", search.calib, "Calibration text file (or a calibration cache folder, then "
+                                                   "--search-text is needed)")->required();
+    addCalibOptions(searchCmd, search.calibration);
+    searchCmd->add_option("--method", search.search.method, "The method whose factors are tried (utilized, hybrid, "
+                                                            "weight-svd or sfsd)")->capture_default_str();
+    searchCmd->add_option("--search-text", search.search.searchText, "Text the perplexity is measured on (default: "
+                                                                     "the calibration text)");
+    searchCmd->add_option("--search-tokens", search.search.searchTokens, "Its first N tokens, in windows of the "
+                                                                         "context (stride = context)")->capture_default_str();
+    searchCmd->add_option("--delta", search.search.delta, "Budget: accept while ppl <= base x (1 + delta), base the "
+                                                          "dense model's")->capture_default_str();
+    searchCmd->add_option("--start-layer", search.search.startLayer, "Layers below it stay dense")->capture_default_str();
+    searchCmd->add_option("--out", search.search.out, "The ranks JSON to write")->required();
+    searchCmd->add_option("--log", search.search.log, "The trial log (default: OUT.log); an existing one is resumed");
+    searchCmd->add_flag("--restart", search.search.restart, "Discard an existing log instead of resuming it");
+    addRunOptions(searchCmd, search.run);
+    searchCmd->add_flag("--json", search.json, "Print one JSON object as the last line");
 
     ConfigArgs runArgs;
     auto* runCmd = app.add_subcommand("run", "Run a YAML config: calibrate, compress, update, save, evaluate");
@@ -215,8 +246,9 @@ int main(int argc, char** argv)
 
     try {
         // Only the chosen command's options are filled: the others stay empty and are skipped.
-        resolveModelOptions({&inspect.model, &calibrate.model, &compress.model, &exportArgs.model, &ppl.model, &tput.model,
-                             &tput.compare, &tasks.model, &gen.model, &synth.tokenizer, &bench.model, &benchTok.tokenizer});
+        resolveModelOptions({&inspect.model, &calibrate.model, &compress.model, &search.model, &exportArgs.model,
+                             &ppl.model, &tput.model, &tput.compare, &tasks.model, &gen.model, &synth.tokenizer,
+                             &bench.model, &benchTok.tokenizer});
         if (*inspectCmd)
             return runInspect(inspect);
         if (*runCmd)
@@ -233,6 +265,8 @@ int main(int argc, char** argv)
         }
         if (*exportCmd)
             return runExport(exportArgs);
+        if (*searchCmd)
+            return runSearch(search);
         if (*recoverCmd)
             return runRecover(recover);
         if (*pplCmd)

@@ -6,6 +6,7 @@
 #include "compression_plan.h"
 #include "error.h"
 #include "method_registry.h"
+#include "feature_space_plan.h"
 #include "thread_limits.h"
 #include "model_location.h"
 
@@ -51,7 +52,8 @@ bool RunConfig::operator==(const RunConfig& o) const
     auto ours = [](const RunConfig& c) {
         return std::tie(c.modelPath, c.method, c.calibrationText, c.updateText, c.dataDir, c.sampling, c.seed, c.bos,
                         c.device, c.dtype, c.threads, c.evaluations, c.throughput, c.tasks, c.resultsPath,
-                        c.quant.bits, c.quant.rank, c.quant.qStep, c.quant.iters, c.quant.factorDtype);
+                        c.quant.bits, c.quant.rank, c.quant.qStep, c.quant.iters, c.quant.factorDtype, c.energy,
+                        c.fraction, c.ranks, c.policy);
     };
     return published(*this) == published(o) && ours(*this) == ours(o);
 }
@@ -215,6 +217,23 @@ void validate(Reader& r, const YAML::Node& root, RunConfig& c)
     }
     if (!(c.compressionRatio > 0 && c.compressionRatio < 100))
         r.fail(at("model_args", "compression_ratio"), "compression_ratio must be in (0, 100) percent of parameters removed");
+    if (const CompressionMethod* fs = findMethod(c.method); fs && fs->featureSpace()) {
+        FeatureSpaceSettings f;
+        f.energy = c.energy;
+        f.fraction = c.fraction;
+        f.ranksFile = c.ranks;
+        f.policy = c.policy;
+        try {
+            validateFeatureSpace(c.method, f);
+        } catch (const Error& e) {
+            const char* key = c.fraction ? "fraction" : (c.energy ? "energy" : "policy");
+            r.fail(at("basis_studio", key), e.what());
+        }
+    } else if (c.energy || c.fraction || !c.ranks.empty()) {
+        r.fail(at("basis_studio", c.energy ? "energy" : (c.fraction ? "fraction" : "ranks")),
+               "energy, fraction and ranks are settings of the feature-space methods (utilized, hybrid, weight-svd, "
+               "sfsd), not of " + c.method);
+    }
     if (c.groupSize < 1)
         r.fail(at("model_args", "group_size"), "group_size must be at least 1");
     if (c.contextLength < 2)
@@ -378,6 +397,10 @@ LoadedConfig parseDocument(const std::string& yaml, const std::string& source, c
                             }
                         }},
                        {"results_path", str(c.resultsPath)},
+                       {"energy", [&](auto& v, auto& k) { double e = 0; r.get(v, k, e, "a number"); c.energy = e; }},
+                       {"fraction", [&](auto& v, auto& k) { double f = 0; r.get(v, k, f, "a number"); c.fraction = f; }},
+                       {"ranks", str(c.ranks)},
+                       {"policy", str(c.policy)},
                        {"evaluate", [&](const YAML::Node& v, const std::string&) {
                             if (v.IsNull())
                                 return;
@@ -428,7 +451,7 @@ void resolvePaths(RunConfig& c, const fs::path& base)
     if (!isBuiltinSpec(c.modelPath) &&
         !(isHubName(c.modelPath) && !fs::is_directory(fs::absolute(base.empty() ? fs::path(".") : base) / c.modelPath, ec)))
         fix(c.modelPath);
-    for (std::string* p : {&c.calibrationText, &c.updateText, &c.dataDir, &c.calibPath, &c.updateCalibPath,
+    for (std::string* p : {&c.calibrationText, &c.updateText, &c.dataDir, &c.calibPath, &c.updateCalibPath, &c.ranks,
                            &c.untrainedModelPath, &c.updatedModelPath, &c.resultsPath})
         fix(*p);
     for (auto& e : c.evaluations)
@@ -503,6 +526,13 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
     kv("dtype", c.dtype);
     kv("threads", c.threads);
     kv("results_path", c.resultsPath);
+    if (c.energy)
+        kv("energy", *c.energy);
+    if (c.fraction)
+        kv("fraction", *c.fraction);
+    if (!c.ranks.empty())
+        kv("ranks", c.ranks);
+    kv("policy", c.policy);
     y << YAML::Key << "evaluate" << YAML::Value << YAML::BeginSeq;
     for (const auto& e : c.evaluations) {
         y << YAML::BeginMap << YAML::Key << "ppl" << YAML::Value << YAML::Flow << YAML::BeginMap;

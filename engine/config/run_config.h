@@ -80,6 +80,10 @@ struct RunConfig {
     std::vector<ThroughputEvaluation> throughput;        // `throughput:` entries of basis_studio.evaluate
     std::vector<TasksEvaluation> tasks;                  // `tasks:` entries (zero-shot multiple choice)
     std::string resultsPath;                             // default: results.json in the saved model folder
+    // feature-space methods (utilized, hybrid, weight-svd, sfsd): energy | fraction | ranks, and the policy
+    std::optional<double> energy, fraction;
+    std::string ranks;                                   // a ranks JSON (docs/RANKS_FILE.md)
+    std::string policy = "uniform";
 
     bool operator==(const RunConfig& o) const;
 };

@@ -1,6 +1,7 @@
 #include "compression_plan.h"
 
 #include "error.h"
+#include "feature_space_plan.h"
 #include "method_registry.h"
 #include "param_count.h"
 
@@ -90,6 +91,30 @@ std::set<std::string> resolveParts(const ArchTable& table, const std::vector<std
     return out;
 }
 
+// Bytes of a plan whose factors and biases are stored like its dense weights (elementBytes each).
+CompressionPlan withFactorBytes(CompressionPlan plan, int64_t elementBytes)
+{
+    plan.elementBytes = elementBytes;
+    double formulaWeighted = 0;
+    for (PartPlan& part : plan.parts) {
+        part.bytesBefore = part.weightsBefore * elementBytes;
+        part.bytesAfter = part.weightsAfter * elementBytes;
+        for (GroupPlan& g : part.groups) {
+            g.bytesBefore = g.weightsBefore * elementBytes;
+            g.bytesAfter = g.weightsAfter * elementBytes;
+            g.bitsFormula = g.weightsBefore ? 8.0 * static_cast<double>(g.bytesAfter) / static_cast<double>(g.weightsBefore) : 0.0;
+        }
+        if (part.compressed)   // layers a feature-space rule left dense count at their dense size
+            formulaWeighted += 8.0 * static_cast<double>(part.bytesAfter);
+    }
+    plan.targetBytesBefore = plan.targetBefore * elementBytes;
+    plan.targetBytesAfter = plan.targetAfter * elementBytes;
+    plan.modelBytesBefore = plan.modelBefore * elementBytes;
+    plan.modelBytesAfter = plan.modelAfter * elementBytes;
+    plan.bitsPerWeightFormula = plan.targetBefore ? formulaWeighted / static_cast<double>(plan.targetBefore) : 0.0;
+    return plan;
+}
+
 } // namespace
 
 CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, const CompressionSettings& asked,
@@ -98,6 +123,8 @@ CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, co
     const CompressionMethod& method = basis::method(asked.method);
     CompressionSettings s = asked;
     method.resolveSettings(s);
+    if (method.featureSpace())   // a rank per projection, no ratio; factors stored at the dense element size
+        return withFactorBytes(planFeatureSpace(c, table, s), elementBytes);
     if (!(s.ratio > 0.0 && s.ratio < 100.0))
         throw Error("compression ratio must be in (0, 100) percent of parameters removed, got " + std::to_string(s.ratio));
     if (s.groupSize < 1 || s.groupSize > c.layers)

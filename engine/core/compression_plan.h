@@ -3,6 +3,7 @@
 // group and exact parameter counts before and after. No SVD, no torch: this is what live counts call.
 #include "architecture.h"
 #include "quant_settings.h"
+#include "feature_space_settings.h"
 
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ struct CompressionSettings {
     std::vector<std::string> shared, privateParts;
     bool update = false;                   // refit coefficients on the compressed model's statistics
     QuantSettings quant;                   // bits, rank, q step, iterations of caldera / rtn / gptq
+    FeatureSpaceSettings featureSpace;     // utilized, hybrid, weight-svd, sfsd: how ranks are picked
 };
 
 // k = floor((1 - r/100) * n_in * n_out * g / (n_in + g * n_out)): the basis (n_in x k) plus g coefficient

@@ -57,6 +57,10 @@ CompressOptions compressOptionsFrom(const RunConfig& c)
     o.settings.privateParts = resolveLabels(c, c.privatePart);
     o.settings.update = c.update;
     o.settings.quant = c.quant;
+    o.settings.featureSpace.energy = c.energy;
+    o.settings.featureSpace.fraction = c.fraction;
+    o.settings.featureSpace.ranksFile = c.ranks;
+    o.settings.featureSpace.policy = c.policy;
     o.updateText = c.updateText;
     o.updateCacheDir = c.buildUpdateCalib ? std::filesystem::path() : std::filesystem::path(c.updateCalibPath);
     // The update reads its text as the calibration does, also when the statistics come from a cache (build_calib
@@ -114,6 +118,10 @@ RunConfig runConfigFrom(const std::filesystem::path& model, const ModelConfig& c
     c.privatePart = s.privateParts;
     c.update = s.update;
     c.quant = s.quant;
+    c.energy = s.featureSpace.energy;
+    c.fraction = s.featureSpace.fraction;
+    c.ranks = s.featureSpace.ranksFile.string();
+    c.policy = s.featureSpace.policy;
     if (!cal.dataset.empty()) {
         c.datasetName = cal.dataset;
         c.dataDir = cal.dataDir.string();

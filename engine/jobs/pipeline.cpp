@@ -112,7 +112,7 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
             Workspace::prepareCompressedOutput(c.updatedModelPath, {c.modelPath, c.calibPath}, hooks.job);
         if (!c.resultsPath.empty() && fs::is_directory(c.resultsPath))
             throw Error(c.resultsPath + ": basis_studio.results_path is a folder; it names the results file");
-        ws.plan(compress.settings);   // checked against the model before any work
+        ws.checkSettings(compress.settings);   // checked against the model before any work
     });
 
     if (method(compress.settings.method).needsStatistics()) {

@@ -4,6 +4,8 @@
 #include "calibration_job.h"
 #include "compress.h"
 #include "compressed_io.h"
+#include "feature_space_factorize.h"
+#include "rank_search.h"
 #include "datasets.h"
 #include "decoder_model.h"
 #include "error.h"
@@ -126,7 +128,25 @@ CompressionPlan Workspace::plan(const CompressionSettings& settings) const
 {
     if (!m->dense)
         throw Error("compression needs a model: open one first");
-    return planCompression(m->dense->config(), m->dense->table(), settings, static_cast<int64_t>(c10::elementSize(m->dense->dtype())));
+    const int64_t elementBytes = static_cast<int64_t>(c10::elementSize(m->dense->dtype()));
+    if (method(settings.method).featureSpace() && ranksNeedStatistics(settings.featureSpace) && m->stats)
+        return planCompression(m->dense->config(), m->dense->table(),
+                               resolveFeatureSpaceRanks(*m->dense, m->stats.get(), settings), elementBytes);
+    return planCompression(m->dense->config(), m->dense->table(), settings, elementBytes);
+}
+
+void Workspace::checkSettings(const CompressionSettings& settings) const
+{
+    if (!m->dense)
+        throw Error("compression needs a model: open one first");
+    if (method(settings.method).featureSpace() && ranksNeedStatistics(settings.featureSpace) && !m->stats) {
+        validateFeatureSpace(settings.method, settings.featureSpace);
+        if (settings.update)
+            throw Error(settings.method + ": the coefficient update (--update) is not defined for the feature-space methods");
+        featureSpaceTargets(m->dense->table(), settings);   // unknown part names
+        return;
+    }
+    plan(settings);
 }
 
 ModelSummary Workspace::load(const fs::path& dir, const RunSetup& run, const JobContext& job)
@@ -258,8 +278,12 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
         throw Error("compression needs a model: open one first");
     if (m->model.compressed)
         throw Error(m->dense->dir().string() + ": this folder is already compressed; compress the original model");
-    const CompressionPlan plan =
-        planCompression(m->dense->config(), m->dense->table(), options.settings, static_cast<int64_t>(c10::elementSize(m->dense->dtype())));
+    // Feature-space ranks by energy are read off the statistics first, so the plan's counts are exact.
+    const CompressionSettings settings = method(options.settings.method).featureSpace()
+                                             ? resolveFeatureSpaceRanks(*m->dense, m->stats.get(), options.settings, job)
+                                             : options.settings;
+    const CompressionPlan plan = planCompression(m->dense->config(), m->dense->table(), settings,
+                                                 static_cast<int64_t>(c10::elementSize(m->dense->dtype())));
     const bool needsStats = method(options.settings.method).needsStatistics();
     if (needsStats && !m->stats)
         throw Error(options.settings.method + " needs calibration statistics: calibrate first");
@@ -290,6 +314,42 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     m->compressedRecord = m->calibrationRecord;   // a later calibration does not rewrite this model's provenance
     m->summary = s;
     return s;
+}
+
+SearchSummary Workspace::search(const SearchOptions& options, const JobContext& job,
+                                const std::function<void(const SearchTrial&)>& onTrial)
+{
+    if (!m->dense)
+        throw Error("the rank search needs a model: open one first");
+    if (m->model.compressed)
+        throw Error(m->dense->dir().string() + ": this folder is already compressed; search on the original model");
+    if (!m->stats)
+        throw Error("the rank search needs calibration statistics: calibrate first");
+    if (!m->tokenizer)
+        throw Error(m->tokenizerError);
+    SearchOptions o = options;
+    fs::path text = o.searchText;
+    std::string bos = "auto";
+    if (m->calibration) {
+        bos = m->calibration->bos;
+        if (o.context == 0)
+            o.context = m->calibration->context;
+    }
+    if (o.context == 0)
+        o.context = 512;
+    std::string source;
+    if (text.empty()) {
+        if (!m->calibration || (m->calibration->text.empty() && m->calibration->dataset.empty()))
+            throw Error("the rank search reads the calibration text by default, unknown for a calibration cache given "
+                        "alone: pass --search-text FILE");
+        source = m->calibration->text.empty() ? loadDataset(m->calibration->dataset, m->calibration->dataDir, {"train", 0}).text
+                                              : readFile(m->calibration->text);
+    } else {
+        source = readFile(text);
+    }
+    const std::vector<int64_t> ids = tokenizeForEvaluation(*m->tokenizer, source, parseBosPolicy(bos));
+    auto copy = DecoderModel::load(m->dense->dir(), RunOptions{m->run.device, dtypeName(m->dense->dtype()), m->threads});
+    return surgicalRankSearch(*copy, *m->stats, ids, o, job, onTrial);
 }
 
 CompressionSummary Workspace::refit(const CompressOptions& options, const JobContext& job)

@@ -7,6 +7,7 @@
 #include "job_options.h"
 #include "job_results.h"
 #include "progress.h"
+#include "rank_search_options.h"
 
 #include <functional>
 #include <memory>
@@ -45,6 +46,12 @@ public:
     // A loaded compressed folder as an ordinary checkpoint with W = B C.
     void exportDense(const std::filesystem::path& out, const JobContext& job = {});
 
+    // The surgical rank search (rank_search.h) on a dense copy, with the calibration statistics; the search text
+    // defaults to the calibration text (a cache given alone needs options.searchText). Writes the ranks JSON and
+    // the log; `onTrial` sees each trial as it is made (or read back from the log).
+    SearchSummary search(const SearchOptions& options, const JobContext& job = {},
+                         const std::function<void(const SearchTrial&)>& onTrial = {});
+
     SpectraSummary computeSpectra(const std::vector<int64_t>& groupSizes, const JobContext& job = {});
     PerplexitySummary perplexity(const PerplexityJobOptions& options, const JobContext& job = {});
     ThroughputSummary throughput(const ThroughputJobOptions& options, const JobContext& job = {});
@@ -61,6 +68,9 @@ public:
     const ModelSummary& model() const;   // throws when none is loaded
     // The compression settings checked and counted against the loaded model (torch-free planner).
     CompressionPlan plan(const CompressionSettings& settings) const;
+    // Checks settings before any work: the plan, or for ranks by energy (read off statistics not yet collected)
+    // the feature-space settings alone. Throws basis::Error naming what is wrong.
+    void checkSettings(const CompressionSettings& settings) const;
 
     // Cheap and thread-safe.
     static ComputeDevices computeDevices();

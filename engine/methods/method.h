@@ -79,6 +79,10 @@ public:
     // compressed_io.cpp writes them. A method with another layout overrides this and teaches compressed_io the name.
     virtual std::string storageLayout() const { return "factors"; }
 
+    // The feature-space methods (engine/methods/feature_space/): a rank per projection instead of the ratio's,
+    // planned by planFeatureSpace and factorized by compressFeatureSpace.
+    virtual bool featureSpace() const { return false; }
+
     bool needsStatistics() const { return statistics() != MethodStatistics::None; }
     bool uses(const std::string& settingKey) const;   // settingKey is listed in settings()
 };

@@ -11,12 +11,17 @@ const CompressionMethod& svdMethod();
 const CompressionMethod& calderaMethod();   // caldera/: caldera, rtn, gptq
 const CompressionMethod& rtnMethod();
 const CompressionMethod& gptqMethod();
+const CompressionMethod& utilizedMethod();    // feature_space/
+const CompressionMethod& hybridMethod();
+const CompressionMethod& weightSvdMethod();
+const CompressionMethod& sfsdMethod();
 
 std::vector<const CompressionMethod*> methods()
 {
     // An explicit list, not self-registering statics: a static library drops objects nothing refers to.
     return {&basisSharingMethod(), &svdLlmMethod(), &svdMethod(),
-            &calderaMethod(), &rtnMethod(), &gptqMethod()};
+            &calderaMethod(), &rtnMethod(), &gptqMethod(),
+            &utilizedMethod(), &hybridMethod(), &weightSvdMethod(), &sfsdMethod()};
 }
 
 const CompressionMethod* findMethod(const std::string& name)

@@ -27,6 +27,19 @@ const at::Tensor& CalibrationStats::at(int64_t layer, InputSite site) const
     return gram.at(layer).at(static_cast<size_t>(site));
 }
 
+at::Tensor CalibrationStats::mean(int64_t layer, InputSite site) const
+{
+    if (!hasMeans())
+        throw Error("the calibration statistics lack the input sums s and token counts N (a cache written before "
+                    "they were stored): recalibrate (basis-cli calibrate --force, or calibrate from the text)");
+    const at::Tensor& s = sum.at(layer).at(static_cast<size_t>(site));
+    const int64_t n = count.at(layer).at(static_cast<size_t>(site));
+    if (!s.defined() || n <= 0)
+        throw Error("calibration statistics lack the input sums of layer " + std::to_string(layer) + " input " +
+                    inputSiteName(site));
+    return s / static_cast<double>(n);
+}
+
 std::vector<std::vector<int64_t>> calibrationChunks(const std::vector<int64_t>& ids, const CalibrationOptions& o)
 {
     const int64_t n = static_cast<int64_t>(ids.size());
@@ -67,14 +80,18 @@ CalibrationStats collectStatistics(DecoderModel& model, const std::vector<std::v
     const int64_t L = model.layerCount();
     CalibrationStats stats;
     stats.gram.resize(L);
+    stats.sum.resize(L);
+    stats.count.assign(L, {});
     // Which sites are read by some projection, and their width.
     std::array<int64_t, kInputSites> width{};
     for (const ProjectionSpec& p : model.table().projections)
         width[static_cast<size_t>(p.site)] = p.in;
     for (int64_t l = 0; l < L; ++l)
         for (size_t s = 0; s < kInputSites; ++s)
-            if (width[s] > 0)
+            if (width[s] > 0) {
                 stats.gram[l][s] = at::zeros({width[s], width[s]}, at::TensorOptions().dtype(at::kDouble));
+                stats.sum[l][s] = at::zeros({width[s]}, at::TensorOptions().dtype(at::kDouble));
+            }
 
     // One float32 product buffer per width, reused: a 3072 x 3072 product is 38 MB, above glibc's mmap
     // threshold, and allocating it afresh for every batch and layer costs more in page faults than the GEMM.
@@ -89,6 +106,9 @@ CalibrationStats collectStatistics(DecoderModel& model, const std::vector<std::v
             product = at::empty({x2.size(1), x2.size(1)}, x2.options());
         at::mm_out(product, x2.t(), x2);
         acc.add_(product.device().is_cpu() ? product : product.cpu());   // float32 batch sum into float64
+        // s in float64 from the first addition on: a float32 or bfloat16 running sum of activations loses the mean.
+        stats.sum[layer][static_cast<size_t>(site)].add_(x.reshape({-1, x.size(-1)}).to(at::kDouble).sum(0).cpu());
+        stats.count[layer][static_cast<size_t>(site)] += x2.size(0);
     });
     struct ObserverReset {
         DecoderModel& m;

@@ -31,13 +31,22 @@ struct CalibrationOptions {
 // uniformly drawn starts (std::mt19937_64 seeded with `seed`). Throws when the text has no full chunk.
 std::vector<std::vector<int64_t>> calibrationChunks(const std::vector<int64_t>& ids, const CalibrationOptions& options);
 
-// Per layer and input site: H (float64, CPU, n_in x n_in); undefined for sites no projection reads.
+// Per layer and input site: H (float64, CPU, n_in x n_in); undefined for sites no projection reads. Beside it
+// s = sum_t x_t (float64, n_in) and N, the tokens that entered the sums, so that mu_x = s / N and
+// C_x = H / N - mu_x mu_x^T (the feature-space methods). Calibration chunks are full windows of one length, so no
+// padding position exists to leave out; a padded batch would have to mask its rows before the observer.
+// `sum` is empty for a cache written before the sums were stored (hasMeans() false): never guess a mean.
 struct CalibrationStats {
     std::vector<std::array<at::Tensor, kInputSites>> gram;
+    std::vector<std::array<at::Tensor, kInputSites>> sum;
+    std::vector<std::array<int64_t, kInputSites>> count;
     int64_t tokens = 0;
     int64_t samples = 0;
 
     const at::Tensor& at(int64_t layer, InputSite site) const;
+    bool hasMeans() const { return !sum.empty(); }
+    // mu_x of a site; throws naming the cause when the statistics lack the sums.
+    at::Tensor mean(int64_t layer, InputSite site) const;
 };
 
 // Runs the chunks through the model (in batches) with an input observer that accumulates each batch's

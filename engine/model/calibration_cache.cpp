@@ -90,9 +90,21 @@ void saveCalibration(const fs::path& dir, const CalibrationStats& stats, const C
             keep.push_back(c);
             tensors.push_back({siteTensorName(l, static_cast<InputSite>(s)), DType::F64, c.sizes().vec(), c.data_ptr(),
                                static_cast<size_t>(c.nbytes())});
+            if (!stats.hasMeans())
+                continue;
+            at::Tensor sum = stats.sum.at(l)[s].to(at::kCPU, at::kDouble).contiguous();
+            keep.push_back(sum);
+            tensors.push_back({siteTensorName(l, static_cast<InputSite>(s)) + ".sum", DType::F64, sum.sizes().vec(),
+                               sum.data_ptr(), static_cast<size_t>(sum.nbytes())});
         }
     nlohmann::json meta = id.toJson();
-    meta["format"] = "basis-studio-calibration/1";
+    meta["format"] = stats.hasMeans() ? "basis-studio-calibration/2" : "basis-studio-calibration/1";
+    if (stats.hasMeans()) {
+        nlohmann::json counts = nlohmann::json::array();
+        for (const auto& perSite : stats.count)
+            counts.push_back(std::vector<int64_t>(perSite.begin(), perSite.end()));
+        meta["site_tokens"] = counts;   // N per layer and input site (inputSiteName order)
+    }
     meta["tokens"] = stats.tokens;
     meta["samples_used"] = stats.samples;
     meta["layers"] = stats.gram.size();
@@ -132,6 +144,12 @@ CalibrationIdentity readCalibrationIdentity(const fs::path& dir)
     } catch (const std::exception& e) {
         throw Error(file.string() + ": malformed calibration description: " + e.what());
     }
+}
+
+bool hasInputSums(const fs::path& dir)
+{
+    const nlohmann::json meta = readJsonFile(dir / "calibration.json");
+    return meta.is_object() && meta.contains("site_tokens");
 }
 
 std::vector<int64_t> cachedSpectraSizes(const fs::path& dir)
@@ -193,6 +211,25 @@ CalibrationStats loadCalibration(const fs::path& dir, const CalibrationIdentity&
     if (layers < 0 || layers > 100000)
         throw Error((dir / "calibration.json").string() + ": 'layers' = " + std::to_string(layers) + " is not a layer count");
     stats.gram.resize(static_cast<size_t>(layers));
+    // Format 2 adds s (".sum" tensors) and N ("site_tokens"); a format-1 cache loads without them (hasMeans false).
+    const bool means = meta.contains("site_tokens");
+    if (means) {
+        try {
+            const auto counts = meta.at("site_tokens").get<std::vector<std::vector<int64_t>>>();
+            if (static_cast<int64_t>(counts.size()) != layers)
+                throw Error("one entry per layer expected");
+            stats.sum.resize(static_cast<size_t>(layers));
+            stats.count.resize(static_cast<size_t>(layers));
+            for (int64_t l = 0; l < layers; ++l) {
+                if (counts[l].size() != kInputSites)
+                    throw Error("one count per input site expected");
+                for (size_t s = 0; s < kInputSites; ++s)
+                    stats.count[l][s] = counts[l][s];
+            }
+        } catch (const std::exception& e) {
+            throw Error((dir / "calibration.json").string() + ": malformed 'site_tokens': " + e.what());
+        }
+    }
     for (int64_t l = 0; l < layers; ++l)
         for (size_t s = 0; s < kInputSites; ++s) {
             const std::string name = siteTensorName(l, static_cast<InputSite>(s));
@@ -202,6 +239,15 @@ CalibrationStats loadCalibration(const fs::path& dir, const CalibrationIdentity&
             if (v.dtype != DType::F64 || v.shape.size() != 2 || v.shape[0] != v.shape[1])
                 throw Error(file->path().string() + ": tensor '" + name + "' is not a square float64 matrix");
             stats.gram[l][s] = at::from_blob(const_cast<std::byte*>(v.data), v.shape, at::kDouble).clone();
+            if (!means)
+                continue;
+            if (!file->contains(name + ".sum"))
+                throw Error(file->path().string() + ": tensor '" + name + ".sum' is missing (the description lists sums)");
+            const TensorView& sv = file->tensor(name + ".sum");
+            if (sv.dtype != DType::F64 || sv.shape != std::vector<int64_t>{v.shape[0]})
+                throw Error(file->path().string() + ": tensor '" + name + ".sum' is not a float64 vector of " +
+                            std::to_string(v.shape[0]));
+            stats.sum[l][s] = at::from_blob(const_cast<std::byte*>(sv.data), sv.shape, at::kDouble).clone();
         }
     return stats;
 }

@@ -39,6 +39,9 @@ void saveCalibration(const std::filesystem::path& dir, const CalibrationStats& s
 CalibrationStats loadCalibration(const std::filesystem::path& dir, const CalibrationIdentity& expected,
                                  CalibrationIdentity* found = nullptr);
 
+// Whether a cache stores s and N per site (format 2); older caches hold H alone.
+bool hasInputSums(const std::filesystem::path& dir);
+
 // The identity a cache was built with (for callers that pass only --calib).
 CalibrationIdentity readCalibrationIdentity(const std::filesystem::path& dir);
 

@@ -45,6 +45,10 @@ CalibrationOutcome calibrateFromText(DecoderModel& model, const Tokenizer& token
         const bool present = fs::exists(r.cacheDir / "calibration.json");
         if (present && !r.force && !isOutputFolderOf(r.cacheDir, OutputKind::CalibrationCache))
             job.note(r.cacheDir.string() + " was written by an older version without a manifest: recalibrating");
+        else if (present && !r.force && !hasInputSums(r.cacheDir))
+            // Never guess a mean: the feature-space methods need s and N, which this cache lacks.
+            job.note(r.cacheDir.string() + " was written before calibration stored the input sums s and token counts "
+                     "N per site: recalibrating");
         else if (present && !r.force) {
             out.stats = loadCalibration(r.cacheDir, out.identity);
             out.reused = true;

@@ -5,6 +5,7 @@
 #include "decoder_model.h"
 #include "error.h"
 #include "factorizer_registry.h"
+#include "feature_space_factorize.h"
 #include "method_registry.h"
 
 #include <ATen/ATen.h>
@@ -110,6 +111,8 @@ CompressionResult compressModel(DecoderModel& model, const CalibrationStats* sta
     const CompressionMethod& method = basis::method(plan.settings.method);
     if (method.storageLayout() == "quantized-lowrank")
         return compressQuantizedModel(model, stats, plan, job);
+    if (method.featureSpace())
+        return compressFeatureSpace(model, stats, plan, job);   // per-projection factors A, B and bias
     const Factorizer& factorizer = basis::factorizer(method.factorizerName());
     const bool gram = method.statistics() == MethodStatistics::InputGram;
     if (gram && !stats)

@@ -3,6 +3,7 @@
 #include "atomic_file.h"
 #include "decoder_model.h"
 #include "error.h"
+#include "feature_space_plan.h"
 #include "method_registry.h"
 #include "quantized_io.h"
 #include "safetensors.h"
@@ -42,6 +43,34 @@ const ProjectionSpec& specOf(const DecoderModel& model, const std::string& part)
     if (!p)
         throw Error("internal: unknown part " + part);
     return *p;
+}
+
+bool attentionRole(Role r) { return r == Role::Q || r == Role::K || r == Role::V || r == Role::QKV || r == Role::O; }
+
+// sfsd gives projections without a bias a new one (b'). A dense LLaMA checkpoint carries them when its config says
+// attention_bias / mlp_bias, which give every projection of the family a bias: zeros where there was none.
+// Mistral's config has no such switch, so its export is refused rather than silently dropping b'.
+void addNewBiases(const DecoderModel& model, TensorSet& set, nlohmann::json& config)
+{
+    bool attention = false, mlp = false;
+    for (int64_t l = 0; l < model.layerCount(); ++l)
+        for (const LinearSlot& s : model.layer(l).slots)
+            if (s.bias().defined() && !s.spec().hasBias)
+                (attentionRole(s.spec().role) ? attention : mlp) = true;
+    if (!attention && !mlp)
+        return;
+    if (model.config().arch != Arch::Llama)
+        throw Error("export: the compressed model has biases (sfsd's b') that a dense " + archName(model.config().arch) +
+                    " checkpoint cannot declare; use the compressed folder itself");
+    if (attention)
+        config["attention_bias"] = true;
+    if (mlp)
+        config["mlp_bias"] = true;
+    for (int64_t l = 0; l < model.layerCount(); ++l)
+        for (const LinearSlot& s : model.layer(l).slots)
+            if (!s.bias().defined() && (attentionRole(s.spec().role) ? attention : mlp))
+                set.add(model.table().layerTensor(l, s.spec().module + ".bias"),
+                        at::zeros({s.spec().out}, at::TensorOptions().dtype(model.dtype())));
 }
 
 } // namespace
@@ -117,6 +146,17 @@ nlohmann::json compressionSection(const CompressionResult& result, const nlohman
                       {"iters", plan.settings.quant.iters},
                       {"factor_dtype", plan.settings.quant.factorDtype},
                       {"group_columns", kQuantGroupColumns}};
+    const FeatureSpaceSettings& f = plan.settings.featureSpace;
+    if (method(plan.settings.method).featureSpace()) {
+        // How the ranks were picked (each group's k is the rank after the policy and the break-even rule).
+        j["feature_space"] = {{"policy", f.policy}};
+        if (f.fraction)
+            j["feature_space"]["fraction"] = *f.fraction;
+        else if (!f.ranksFile.empty())
+            j["feature_space"]["ranks_file"] = f.ranksFile.string();
+        else
+            j["feature_space"]["energy"] = energyFor(plan.settings.method, f);
+    }
     if (!extra.is_null())
         j.update(extra);
     return j;
@@ -195,6 +235,7 @@ void exportDense(const DecoderModel& model, const fs::path& out, const JobContex
     }
     nlohmann::json config = model.config().raw;
     config.erase("compression");
+    addNewBiases(model, set, config);
     writeOutputFolder(out, OutputKind::DenseModel, {model.dir()}, [&](const fs::path& dir) {
         writeSafetensors(dir / "model.safetensors", set.list, {{"format", "pt"}});
         writeFileAtomically(dir / "config.json", config.dump(2) + "\n");

@@ -130,6 +130,10 @@ void DecoderModel::loadWeights(const Checkpoint& ckpt, bool headersOnly)
                 auto basis = bases.find(factor.basis);
                 if (basis == bases.end())
                     basis = bases.emplace(factor.basis, get(factor.basis, {p.in, factor.k})).first;
+                // sfsd gives a factorized projection a bias b' even where the architecture has none.
+                const std::string newBias = m_table.layerTensor(l, p.module + ".bias");
+                if (!b.defined() && ckpt.contains(newBias))
+                    b = get(newBias, {p.out});
                 lw.slots.emplace_back(l, p, at::Tensor(), b);
                 lw.slots.back().setFactorized(basis->second, get(m_table.layerTensor(l, p.module + ".coeff"), {factor.k, p.out}));
                 continue;

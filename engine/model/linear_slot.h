@@ -31,6 +31,8 @@ public:
 
     // Replace the weight by y = (x B) C + b. B [in, k] may be shared by several slots (same tensor).
     void setFactorized(at::Tensor basis, at::Tensor coeff);
+    // A new bias (sfsd's b'), also on a projection that had none.
+    void setBias(at::Tensor bias) { m_bias = std::move(bias); }
     const at::Tensor& basis() const { return m_basis; }
     const at::Tensor& coeff() const { return m_coeff; }
 

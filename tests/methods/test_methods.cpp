@@ -1,4 +1,4 @@
-// The method registry: the three built-in methods, each one's settings descriptor, its plan on stories260K against
+// The method registry: the built-in methods, each one's settings descriptor, its plan on stories260K against
 // the rank formula worked by hand, its factorizer, and the error an unknown name gives.
 #include "test_support.h"
 
@@ -6,6 +6,7 @@
 #include "compression_plan.h"
 #include "error.h"
 #include "factorizer_registry.h"
+#include "feature_space_settings.h"
 #include "method_registry.h"
 #include "model_config.h"
 
@@ -54,16 +55,19 @@ TEST(MethodRegistry, ListsTheRegisteredMethods)
         EXPECT_FALSE(m->displayName().empty()) << m->name();
         EXPECT_GT(m->description().size(), 40u) << m->name();
         EXPECT_EQ(&basis::method(m->name()), m);
-        // The factor methods run through a factorizer; the quantizing ones (caldera/) through compressQuantizedModel.
+        // The factor methods run through a factorizer; the quantizing ones (caldera/) through compressQuantizedModel;
+        // the feature-space ones factorize per projection (compressFeatureSpace), not through a group factorizer.
         if (quantizing(*m)) {
             EXPECT_TRUE(m->allowsRankZero()) << m->name();
         } else {
             EXPECT_EQ(m->storageLayout(), "factors") << m->name();
-            EXPECT_NO_THROW(basis::factorizer(m->factorizerName())) << m->name();
+            if (!m->featureSpace())
+                EXPECT_NO_THROW(basis::factorizer(m->factorizerName())) << m->name();
         }
     }
-    EXPECT_EQ(names, (std::vector<std::string>{"basis-sharing", "svd-llm", "svd", "caldera", "rtn", "gptq"}));
-    EXPECT_EQ(basis::methodNames(), "basis-sharing, svd-llm, svd, caldera, rtn, gptq");
+    EXPECT_EQ(names, (std::vector<std::string>{"basis-sharing", "svd-llm", "svd", "caldera", "rtn", "gptq", "utilized",
+                                               "hybrid", "weight-svd", "sfsd"}));
+    EXPECT_EQ(basis::methodNames(), "basis-sharing, svd-llm, svd, caldera, rtn, gptq, utilized, hybrid, weight-svd, sfsd");
     EXPECT_EQ(basis::CompressionSettings{}.method, "basis-sharing");
 }
 
@@ -87,7 +91,8 @@ TEST(MethodRegistry, DescriptorsAreWellFormed)
     const std::set<std::string> known{basis::setting::Ratio, basis::setting::GroupSize, basis::setting::SharedParts,
                                       basis::setting::PrivateParts, basis::setting::Update, basis::setting::Bits,
                                       basis::setting::Rank, basis::setting::QStep, basis::setting::Iters,
-                                      basis::setting::FactorDtype};
+                                      basis::setting::FactorDtype, basis::setting::Energy, basis::setting::Fraction,
+                                      basis::setting::Ranks, basis::setting::Policy};
     for (const basis::CompressionMethod* m : basis::methods()) {
         std::set<std::string> seen;
         for (const basis::MethodSetting& d : m->settings()) {
@@ -101,8 +106,14 @@ TEST(MethodRegistry, DescriptorsAreWellFormed)
                 }
             }
         }
-        // A factor method is sized by its ratio, a quantizing one by its bits.
-        EXPECT_TRUE(seen.count(quantizing(*m) ? basis::setting::Bits : basis::setting::Ratio)) << m->name();
+        // A factor method is sized by its ratio, a quantizing one by its bits, a feature-space one by an energy
+        // and a ranks file (never a ratio).
+        if (m->featureSpace()) {
+            EXPECT_TRUE(seen.count(basis::setting::Energy) && seen.count(basis::setting::Ranks)) << m->name();
+            EXPECT_FALSE(seen.count(basis::setting::Ratio)) << m->name();
+        } else {
+            EXPECT_TRUE(seen.count(quantizing(*m) ? basis::setting::Bits : basis::setting::Ratio)) << m->name();
+        }
     }
 }
 
@@ -125,6 +136,8 @@ TEST(MethodRegistry, DefaultsPlanStories260kByTheFormula)
     const basis::ModelConfig c = basis::parseModelConfig(basis::test::sharedPath(kStories) / "config.json");
     const basis::ArchTable table = basis::archTable(c);
     for (const basis::CompressionMethod* m : basis::methods()) {
+        if (m->featureSpace())
+            continue;   // ranks by energy come from statistics: test_feature_space plans them
         SCOPED_TRACE(m->name());
         const basis::CompressionSettings s = defaultsOf(*m);
         const basis::CompressionPlan plan = basis::planCompression(c, table, s);
