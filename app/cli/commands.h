@@ -94,6 +94,13 @@ struct TasksArgs {
     bool jsonPretty = false;         // the same object indented, for reading (not one line)
 };
 
+struct FinetuneArgs {
+    std::string model;
+    FinetuneJobOptions finetune;
+    RunSetup run;
+    bool json = false;
+};
+
 struct ConfigArgs {
     std::string config;
     std::vector<std::string> set;   // section.key=value overrides
@@ -105,6 +112,7 @@ int runPipelineCommand(const ConfigArgs& a);
 int runInspect(const InspectArgs& a);
 int runCalibrate(const CalibrateArgs& a);
 int runCompress(const CompressArgs& a);
+int runFinetune(const FinetuneArgs& a);
 int runExport(const ExportArgs& a);
 int runEvalPpl(const PplArgs& a);
 int runEvalTasks(const TasksArgs& a);

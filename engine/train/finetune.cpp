@@ -123,10 +123,10 @@ void checkTrainOptions(const TrainOptions& o)
     if (o.train != "coefficients" && o.train != "bases" && o.train != "lora")
         throw Error("--train: unknown '" + o.train + "' (expected coefficients, bases or lora)");
     trainDType(o.precision);
-    if (o.steps < 0 || o.tokens < 0)
-        throw Error("--steps and --tokens must not be negative");
-    if (o.steps == 0 && o.tokens == 0)
-        throw Error("fine-tuning needs a budget: --steps N or --tokens N");
+    if (o.steps < 0 || o.tokens < 0 || !(o.epochs >= 0))
+        throw Error("--steps, --tokens and --epochs must not be negative");
+    if (o.steps == 0 && o.tokens == 0 && o.epochs == 0)
+        throw Error("fine-tuning needs a budget: --steps N, --tokens N or --epochs E");
     if (o.context < 2)
         throw Error("--context must be at least 2 tokens (got " + std::to_string(o.context) + ")");
     if (o.batch < 1 || o.accumulation < 1)
@@ -157,7 +157,12 @@ int64_t trainSteps(const TrainOptions& o, int64_t textTokens)
 {
     const int64_t T = std::min(o.context, textTokens);
     const int64_t perStep = o.batch * o.accumulation * std::max<int64_t>(1, T - 1);
-    return o.steps > 0 ? o.steps : (o.tokens + perStep - 1) / perStep;
+    if (o.steps > 0)
+        return o.steps;
+    if (o.tokens > 0)
+        return (o.tokens + perStep - 1) / perStep;
+    const double chunks = static_cast<double>(textTokens / std::max<int64_t>(1, T));
+    return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(o.epochs * chunks / static_cast<double>(o.batch * o.accumulation))));
 }
 
 TrainResult finetuneModel(DecoderModel& model, const std::vector<int64_t>& trainIds, const std::vector<int64_t>& evalIds,

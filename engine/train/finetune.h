@@ -15,7 +15,8 @@ class DecoderModel;
 
 using TrainStepFn = std::function<void(const TrainStep&)>;
 
-// Optimizer steps of a run: options.steps, else the token budget over the tokens of one step (rounded up).
+// Optimizer steps of a run: options.steps, else the token budget over the tokens of one step, else the epochs of
+// the text's chunks over the chunks of one step (rounded up).
 int64_t trainSteps(const TrainOptions& options, int64_t textTokens);
 
 // Trains `model` in place (its tensors become ordinary copies first, DecoderModel::makeTrainable) and leaves it

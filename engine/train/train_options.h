@@ -21,6 +21,7 @@ struct TrainOptions {
 
     int64_t steps = 0;                // optimizer steps; 0: as many as `tokens` needs
     int64_t tokens = 0;               // token budget (predicted tokens), when steps is 0
+    double epochs = 0;                // passes over the text's chunks, when steps and tokens are 0
     int64_t context = 512;            // tokens per training chunk
     int64_t batch = 1;                // chunks per forward pass
     int64_t accumulation = 1;         // forward passes per optimizer step
