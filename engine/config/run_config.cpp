@@ -257,9 +257,9 @@ void validate(Reader& r, const YAML::Node& root, RunConfig& c)
             r.fail(at("lora_args", "lora_learning_rate"),
                    "lora_learning_rate and lora_train_epoch must not be negative, lora_alpha must be positive");
         const YAML::Node l = root["lora_args"];
-        const bool saveAsked = !(l.IsMap() && l["save_lora"].IsDefined() && l["save_lora"].IsScalar()) ||
-                               l["save_lora"].as<bool>(true);
-        if (saveAsked && c.saveLora && c.loraOutputDir.empty())
+        // As model_saving: an explicit save_lora: true without a folder is an error; absent, nothing is saved.
+        const bool saveAsked = l.IsMap() && l["save_lora"].IsDefined() && l["save_lora"].IsScalar() && l["save_lora"].as<bool>(false);
+        if (saveAsked && c.loraOutputDir.empty())
             r.fail(at("lora_args", "save_lora"), "save_lora is true but lora_output_dir is empty: name the folder, or set it to false");
     }
 }
