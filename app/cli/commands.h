@@ -114,6 +114,13 @@ struct TasksArgs {
     bool jsonPretty = false;         // the same object indented, for reading (not one line)
 };
 
+struct FinetuneArgs {
+    std::string model;
+    FinetuneJobOptions finetune;
+    RunSetup run;
+    bool json = false;
+};
+
 struct ConfigArgs {
     std::string config;
     std::vector<std::string> set;   // section.key=value overrides
@@ -125,6 +132,7 @@ int runPipelineCommand(const ConfigArgs& a);
 int runInspect(const InspectArgs& a);
 int runCalibrate(const CalibrateArgs& a);
 int runCompress(const CompressArgs& a);
+int runFinetune(const FinetuneArgs& a);
 int runExport(const ExportArgs& a);
 int runSearch(const SearchArgs& a);
 int runEvalPpl(const PplArgs& a);

@@ -128,6 +128,45 @@ int main(int argc, char** argv)
     searchCmd->add_flag("--restart", search.search.restart, "Discard an existing log instead of resuming it");
     addRunOptions(searchCmd, search.run);
     searchCmd->add_flag("--json", search.json, "Print one JSON object as the last line");
+    FinetuneArgs ft;
+    auto* ftCmd = app.add_subcommand("finetune", "Heal a compressed (or dense) model: train coefficients, bases or LoRA on a text");
+    {
+        basis::FinetuneJobOptions& f = ft.finetune;
+        basis::TrainOptions& t = f.train;
+        ftCmd->add_option("--model", ft.model, kModelHelp)->required();
+        ftCmd->add_option("--text", f.text, "Training text file (cut into --context chunks, shuffled with --seed)")->required();
+        ftCmd->add_option("--eval-text", f.evalText, "Evaluation text: perplexity before, after and every --eval-every steps");
+        ftCmd->add_option("--train", t.train, "coefficients (C_l, dense W, biases), bases (also every basis) or lora")->capture_default_str();
+        ftCmd->add_option("--lora-rank", t.loraRank, "LoRA rank r")->capture_default_str();
+        ftCmd->add_option("--lora-alpha", t.loraAlpha, "LoRA alpha (the adapter is scaled by alpha / r)")->capture_default_str();
+        ftCmd->add_option("--lora-dropout", t.loraDropout, "Dropout on the adapters' input while training")->capture_default_str();
+        ftCmd->add_option("--lora-targets", t.loraTargets, "Projections with an adapter (parts or modules)")->delimiter(',')->capture_default_str();
+        ftCmd->add_option("--steps", t.steps, "Optimizer steps (0: from --tokens or --epochs)")->capture_default_str();
+        ftCmd->add_option("--tokens", t.tokens, "Token budget (predicted tokens), when --steps is 0")->capture_default_str();
+        ftCmd->add_option("--epochs", t.epochs, "Passes over the text, when --steps and --tokens are 0")->capture_default_str();
+        ftCmd->add_option("--context", t.context, "Tokens per training chunk")->capture_default_str();
+        ftCmd->add_option("--batch", t.batch, "Chunks per forward pass")->capture_default_str();
+        ftCmd->add_option("--accumulation", t.accumulation, "Forward passes per optimizer step (gradient accumulation)")->capture_default_str();
+        ftCmd->add_option("--lr", t.lr, "Peak learning rate (AdamW)")->capture_default_str();
+        ftCmd->add_option("--min-lr", t.minLr, "Learning rate at the end of the cosine decay")->capture_default_str();
+        ftCmd->add_option("--warmup", t.warmup, "Steps of linear warm-up")->capture_default_str();
+        ftCmd->add_option("--beta1", t.beta1, "AdamW beta1")->capture_default_str();
+        ftCmd->add_option("--beta2", t.beta2, "AdamW beta2")->capture_default_str();
+        ftCmd->add_option("--eps", t.eps, "AdamW epsilon")->capture_default_str();
+        ftCmd->add_option("--weight-decay", t.weightDecay, "AdamW decoupled weight decay")->capture_default_str();
+        ftCmd->add_option("--clip", t.clip, "Max global gradient norm (0: no clipping)")->capture_default_str();
+        ftCmd->add_option("--seed", t.seed, "Seed of the chunk order, the adapters and dropout")->capture_default_str();
+        ftCmd->add_option("--precision", t.precision, "float32, bfloat16 (CPU autocast, float32 weights) or float64")->capture_default_str();
+        ftCmd->add_option("--eval-every", t.evalEvery, "Steps between evaluations (0: before and after only)")->capture_default_str();
+        ftCmd->add_option("--eval-context", t.evalContext, "Perplexity window of the evaluation (window-mean, as eval ppl)")->capture_default_str();
+        ftCmd->add_option("--checkpoint", t.checkpoint, "Training checkpoint file (written every --checkpoint-every steps and on Ctrl+C)");
+        ftCmd->add_option("--checkpoint-every", t.checkpointEvery, "Steps between checkpoints (0: only on a cancel)")->capture_default_str();
+        ftCmd->add_flag("--resume", t.resume, "Continue from --checkpoint when it exists (same settings and text)");
+        ftCmd->add_option("--bos", f.bos, "auto, always or never: BOS once at the start of each text")->capture_default_str();
+        ftCmd->add_option("--out", f.out, "Output folder (compressed model, or dense for a dense model)")->required();
+        addRunOptions(ftCmd, ft.run);
+        ftCmd->add_flag("--json", ft.json, "Print one JSON object as the last line");
+    }
 
     ConfigArgs runArgs;
     auto* runCmd = app.add_subcommand("run", "Run a YAML config: calibrate, compress, update, save, evaluate");
@@ -246,9 +285,9 @@ int main(int argc, char** argv)
 
     try {
         // Only the chosen command's options are filled: the others stay empty and are skipped.
-        resolveModelOptions({&inspect.model, &calibrate.model, &compress.model, &search.model, &exportArgs.model,
-                             &ppl.model, &tput.model, &tput.compare, &tasks.model, &gen.model, &synth.tokenizer,
-                             &bench.model, &benchTok.tokenizer});
+        resolveModelOptions({&inspect.model, &calibrate.model, &compress.model, &search.model, &ft.model,
+                             &exportArgs.model, &ppl.model, &tput.model, &tput.compare, &tasks.model, &gen.model,
+                             &synth.tokenizer, &bench.model, &benchTok.tokenizer});
         if (*inspectCmd)
             return runInspect(inspect);
         if (*runCmd)
@@ -263,6 +302,8 @@ int main(int argc, char** argv)
                     compress.methodFlags.push_back(flag);
             return runCompress(compress);
         }
+        if (*ftCmd)
+            return runFinetune(ft);
         if (*exportCmd)
             return runExport(exportArgs);
         if (*searchCmd)

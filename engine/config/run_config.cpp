@@ -47,13 +47,15 @@ bool RunConfig::operator==(const RunConfig& o) const
         return std::tie(c.modelType, c.modelName, c.projectionNames, c.groupSize, c.compressionRatio, c.contextLength,
                         c.stride, c.sharePart, c.privatePart, c.datasetName, c.buildCalib, c.calibPath, c.calibrationSize,
                         c.calibBatchSize, c.datasetCacheDir, c.update, c.buildUpdateCalib, c.updateCalibPath,
-                        c.untrainedModelPath, c.updatedModelPath, c.loraRequested);
+                        c.untrainedModelPath, c.updatedModelPath, c.loraRequested, c.saveLora, c.loraR, c.loraAlpha,
+                        c.loraOutputDir, c.loraTrainBatchSize, c.loraLearningRate, c.loraTrainEpoch, c.loraRunName);
     };
     auto ours = [](const RunConfig& c) {
         return std::tie(c.modelPath, c.method, c.calibrationText, c.updateText, c.dataDir, c.sampling, c.seed, c.bos,
                         c.device, c.dtype, c.threads, c.evaluations, c.throughput, c.tasks, c.resultsPath,
                         c.quant.bits, c.quant.rank, c.quant.qStep, c.quant.iters, c.quant.factorDtype, c.energy,
-                        c.fraction, c.ranks, c.policy);
+                        c.fraction, c.ranks, c.policy, c.finetuneTrain, c.finetuneText, c.finetuneSteps,
+                        c.finetuneTokens, c.loraTargets, c.loraDropout);
     };
     return published(*this) == published(o) && ours(*this) == ours(o);
 }
@@ -269,7 +271,23 @@ void validate(Reader& r, const YAML::Node& root, RunConfig& c)
     if (askedTrue("save_updated_model") && c.updatedModelPath.empty())
         r.fail(at("model_saving", "save_updated_model"),
                "save_updated_model is true but updated_model_path is empty: name the folder, or set it to false");
-
+    if (c.loraRequested) {
+        if (c.finetuneTrain != "lora" && c.finetuneTrain != "coefficients" && c.finetuneTrain != "bases")
+            r.fail(at("basis_studio", "finetune_train"),
+                   "finetune_train must be lora, coefficients or bases (found '" + c.finetuneTrain + "')");
+        if (c.loraR < 1)
+            r.fail(at("lora_args", "lora_r"), "lora_r must be at least 1");
+        if (c.loraTrainBatchSize < 1)
+            r.fail(at("lora_args", "lora_train_batch_size"), "lora_train_batch_size must be at least 1");
+        if (!(c.loraLearningRate >= 0) || !(c.loraAlpha > 0) || !(c.loraTrainEpoch >= 0))
+            r.fail(at("lora_args", "lora_learning_rate"),
+                   "lora_learning_rate and lora_train_epoch must not be negative, lora_alpha must be positive");
+        const YAML::Node l = root["lora_args"];
+        // As model_saving: an explicit save_lora: true without a folder is an error; absent, nothing is saved.
+        const bool saveAsked = l.IsMap() && l["save_lora"].IsDefined() && l["save_lora"].IsScalar() && l["save_lora"].as<bool>(false);
+        if (saveAsked && c.loraOutputDir.empty())
+            r.fail(at("lora_args", "save_lora"), "save_lora is true but lora_output_dir is empty: name the folder, or set it to false");
+    }
 }
 
 // yaml-cpp keeps both entries of a repeated key and a lookup silently takes one: refuse it, naming both lines.
@@ -369,8 +387,15 @@ LoadedConfig parseDocument(const std::string& yaml, const std::string& source, c
                        {"updated_model_path", str(c.updatedModelPath)}});
         } else if (name == "lora_args") {
             c.loraRequested = !n.IsNull();
-            if (c.loraRequested)
-                r.warn(kv.first.Mark(), "lora_args: LoRA fine-tuning is not supported yet; the section is kept but not run");
+            r.section(n, name,
+                      {{"save_lora", flag(c.saveLora)},
+                       {"lora_r", i64(c.loraR)},
+                       {"lora_alpha", [&](auto& v, auto& k) { r.get(v, k, c.loraAlpha, "a number"); }},
+                       {"lora_output_dir", str(c.loraOutputDir)},
+                       {"lora_train_batch_size", i64(c.loraTrainBatchSize)},
+                       {"lora_learning_rate", [&](auto& v, auto& k) { r.get(v, k, c.loraLearningRate, "a number"); }},
+                       {"lora_train_epoch", [&](auto& v, auto& k) { r.get(v, k, c.loraTrainEpoch, "a number"); }},
+                       {"lora_run_name", str(c.loraRunName)}});
         } else if (name == "basis_studio") {
             r.section(n, name,
                       {{"model_path", str(c.modelPath)},
@@ -401,6 +426,12 @@ LoadedConfig parseDocument(const std::string& yaml, const std::string& source, c
                        {"fraction", [&](auto& v, auto& k) { double f = 0; r.get(v, k, f, "a number"); c.fraction = f; }},
                        {"ranks", str(c.ranks)},
                        {"policy", str(c.policy)},
+                       {"finetune_train", str(c.finetuneTrain)},
+                       {"finetune_text", str(c.finetuneText)},
+                       {"finetune_steps", i64(c.finetuneSteps)},
+                       {"finetune_tokens", i64(c.finetuneTokens)},
+                       {"lora_targets", [&](auto& v, auto& k) { r.strings(v, k, c.loraTargets); }},
+                       {"lora_dropout", [&](auto& v, auto& k) { r.get(v, k, c.loraDropout, "a number"); }},
                        {"evaluate", [&](const YAML::Node& v, const std::string&) {
                             if (v.IsNull())
                                 return;
@@ -452,7 +483,7 @@ void resolvePaths(RunConfig& c, const fs::path& base)
         !(isHubName(c.modelPath) && !fs::is_directory(fs::absolute(base.empty() ? fs::path(".") : base) / c.modelPath, ec)))
         fix(c.modelPath);
     for (std::string* p : {&c.calibrationText, &c.updateText, &c.dataDir, &c.calibPath, &c.updateCalibPath, &c.ranks,
-                           &c.untrainedModelPath, &c.updatedModelPath, &c.resultsPath})
+                           &c.untrainedModelPath, &c.updatedModelPath, &c.resultsPath, &c.loraOutputDir, &c.finetuneText})
         fix(*p);
     for (auto& e : c.evaluations)
         fix(e.text);
@@ -505,9 +536,18 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
     kv("save_updated_model", c.saveUpdatedModel && !c.updatedModelPath.empty());
     kv("updated_model_path", c.updatedModelPath);
     y << YAML::EndMap;
-    if (c.loraRequested)
-        y << YAML::Key << "lora_args" << YAML::Value << YAML::BeginMap << YAML::Key << "note" << YAML::Value
-          << "not supported yet" << YAML::EndMap;
+    if (c.loraRequested) {
+        y << YAML::Key << "lora_args" << YAML::Value << YAML::BeginMap;
+        kv("save_lora", c.saveLora);
+        kv("lora_r", c.loraR);
+        kv("lora_alpha", c.loraAlpha);
+        kv("lora_output_dir", c.loraOutputDir);
+        kv("lora_train_batch_size", c.loraTrainBatchSize);
+        kv("lora_learning_rate", c.loraLearningRate);
+        kv("lora_train_epoch", c.loraTrainEpoch);
+        kv("lora_run_name", c.loraRunName);
+        y << YAML::EndMap;
+    }
     y << YAML::Key << "basis_studio" << YAML::Value << YAML::BeginMap;
     kv("model_path", c.modelPath);
     kv("method", c.method);
@@ -533,6 +573,12 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
     if (!c.ranks.empty())
         kv("ranks", c.ranks);
     kv("policy", c.policy);
+    kv("finetune_train", c.finetuneTrain);
+    kv("finetune_text", c.finetuneText);
+    kv("finetune_steps", c.finetuneSteps);
+    kv("finetune_tokens", c.finetuneTokens);
+    list("lora_targets", c.loraTargets);
+    kv("lora_dropout", c.loraDropout);
     y << YAML::Key << "evaluate" << YAML::Value << YAML::BeginSeq;
     for (const auto& e : c.evaluations) {
         y << YAML::BeginMap << YAML::Key << "ppl" << YAML::Value << YAML::Flow << YAML::BeginMap;

@@ -62,7 +62,16 @@ struct RunConfig {
     std::string untrainedModelPath;
     bool saveUpdatedModel = true;
     std::string updatedModelPath;
-    bool loraRequested = false;                          // lora_args present: accepted, not run
+    // lora_args (published): present, fine-tuning runs as a stage after the compression (and its update)
+    bool loraRequested = false;
+    bool saveLora = true;                                // save the healed model to lora_output_dir
+    int64_t loraR = 8;
+    double loraAlpha = 32;
+    std::string loraOutputDir;
+    int64_t loraTrainBatchSize = 1;
+    double loraLearningRate = 1e-4;                      // constant, as the published trainer's schedule
+    double loraTrainEpoch = 2;                           // passes over the fine-tuning text
+    std::string loraRunName;
     // basis_studio (ours)
     std::string modelPath;                               // a folder, builtin:NAME or org/name[@rev] (model_location.h)
     std::string method = "basis-sharing";
@@ -84,6 +93,12 @@ struct RunConfig {
     std::optional<double> energy, fraction;
     std::string ranks;                                   // a ranks JSON (docs/RANKS_FILE.md)
     std::string policy = "uniform";
+    // basis_studio keys of the fine-tuning stage (what lora_args lacks)
+    std::string finetuneTrain = "lora";                  // lora, coefficients or bases
+    std::string finetuneText;                            // default: the calibration text
+    int64_t finetuneSteps = 0, finetuneTokens = 0;       // budgets that replace lora_train_epoch when set
+    std::vector<std::string> loraTargets{"q", "v"};      // PEFT's default for LLaMA (labels resolve through *_name)
+    double loraDropout = 0;
 
     bool operator==(const RunConfig& o) const;
 };

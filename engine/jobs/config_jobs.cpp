@@ -69,6 +69,40 @@ CompressOptions compressOptionsFrom(const RunConfig& c)
     return o;
 }
 
+FinetuneJobOptions finetuneOptionsFrom(const RunConfig& c)
+{
+    FinetuneJobOptions o;
+    if (!c.finetuneText.empty()) {
+        o.text = c.finetuneText;
+    } else if (!c.calibrationText.empty()) {
+        o.text = c.calibrationText;
+    } else {
+        o.dataset = c.datasetName;
+        o.dataDir = c.dataDir;
+    }
+    o.bos = c.bos;
+    TrainOptions& t = o.train;
+    t.train = c.finetuneTrain;
+    t.loraRank = c.loraR;
+    t.loraAlpha = c.loraAlpha;
+    t.loraDropout = c.loraDropout;
+    t.loraTargets = resolveLabels(c, c.loraTargets);
+    t.lr = c.loraLearningRate;
+    t.minLr = c.loraLearningRate;   // the published trainer's constant schedule
+    t.warmup = 0;
+    t.batch = c.loraTrainBatchSize;
+    t.steps = c.finetuneSteps;
+    t.tokens = c.finetuneTokens;
+    t.epochs = c.finetuneSteps == 0 && c.finetuneTokens == 0 ? c.loraTrainEpoch : 0;
+    t.context = c.contextLength;
+    t.evalContext = c.contextLength;
+    t.seed = c.seed;
+    if (c.saveLora)
+        o.out = c.loraOutputDir;
+    o.runName = c.loraRunName;
+    return o;
+}
+
 PerplexityJobOptions perplexityOptionsFrom(const RunConfig& c, const PplEvaluation& e)
 {
     PerplexityJobOptions o;

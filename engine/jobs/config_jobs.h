@@ -21,6 +21,13 @@ CalibrateOptions calibrateOptionsFrom(const RunConfig& c);
 // the calibration text, read as the calibration is) and update_calib_path (a cache unless build_update_calib).
 CompressOptions compressOptionsFrom(const RunConfig& c);
 
+// The fine-tuning stage of lora_args: lora_r, lora_alpha, lora_learning_rate (constant, as the published trainer),
+// lora_train_batch_size, lora_train_epoch (epochs of the text unless basis_studio.finetune_steps or finetune_tokens),
+// lora_output_dir (when save_lora), lora_run_name; basis_studio.finetune_train, finetune_text (default: the
+// calibration text, read as the calibration reads it), lora_targets (labels through the *_name keys), lora_dropout,
+// seed, bos; model_args.context_length.
+FinetuneJobOptions finetuneOptionsFrom(const RunConfig& c);
+
 // One `evaluate:` entry. A run's evaluations measure the model it made: `compressed` is set.
 // ppl: its text or dataset (under data_dir), context and stride (0: model_args.context_length / stride), protocol;
 // basis_studio.bos.

@@ -2,6 +2,7 @@
 // What each job of the engine takes, with its defaults stated once: the CLI's flags and --help, the YAML keys and
 // the studio's initial control values all start from these. Torch-free, so the studio carries them as they are.
 #include "compression_plan.h"
+#include "train_options.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -83,6 +84,18 @@ struct GenerateJobOptions {
     bool ignoreEos = false;
     bool bothModels = true;          // the dense model, then the compressed one when there is one
     bool compressed = false;         // with bothModels false: which one
+};
+
+// Fine-tuning the compressed copy (when the workspace made one) or the loaded model (dense, or a compressed folder).
+struct FinetuneJobOptions {
+    std::filesystem::path text;      // the training text (a file) ...
+    std::string dataset;             // ... or a preset's train split under dataDir; neither: the calibration text
+    std::filesystem::path dataDir;
+    std::filesystem::path evalText;  // evaluated every train.evalEvery steps and before/after (empty: none)
+    std::string bos = "auto";        // BOS once at the start of each text
+    TrainOptions train;
+    std::filesystem::path out;       // the healed model's folder (empty: kept in the workspace only)
+    std::string runName;             // recorded with the training (YAML lora_args.lora_run_name)
 };
 
 } // namespace basis

@@ -5,6 +5,7 @@
 #include "multiple_choice.h"
 #include "perplexity.h"
 #include "throughput.h"
+#include "train_options.h"
 
 #include <nlohmann/json.hpp>
 
@@ -113,6 +114,16 @@ struct ComputeDevices {
     bool cudaBuilt = false;          // this LibTorch build has CUDA support
     int cudaCount = 0;               // CUDA devices found
     std::string libtorchVersion;     // TORCH_VERSION of the LibTorch compiled against ("1.13.1")
+};
+
+struct FinetuneSummary {
+    TrainResult result;
+    bool compressed = false;         // the model trained is factorized
+    int64_t parametersBefore = 0, parametersAfter = 0;   // distinct parameters (the same: shapes do not change)
+    int64_t textTokens = 0, evalTokens = 0;
+    std::string text, evalText;      // what was read
+    nlohmann::json record;           // config.json's "finetune" entry
+    std::filesystem::path out;       // empty when not saved
 };
 
 } // namespace basis

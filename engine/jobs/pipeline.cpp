@@ -110,6 +110,8 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
             Workspace::prepareCompressedOutput(c.untrainedModelPath, {c.modelPath, c.calibPath}, hooks.job);
         if (c.update && c.saveUpdatedModel && !c.updatedModelPath.empty())
             Workspace::prepareCompressedOutput(c.updatedModelPath, {c.modelPath, c.calibPath}, hooks.job);
+        if (c.loraRequested && c.saveLora && !c.loraOutputDir.empty())
+            Workspace::prepareCompressedOutput(c.loraOutputDir, {c.modelPath, c.calibPath}, hooks.job);
         if (!c.resultsPath.empty() && fs::is_directory(c.resultsPath))
             throw Error(c.resultsPath + ": basis_studio.results_path is a folder; it names the results file");
         ws.checkSettings(compress.settings);   // checked against the model before any work
@@ -144,6 +146,25 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
         }
     }
 
+    // lora_args: the compressed model healed on a text; the evaluations below then measure the healed model.
+    nlohmann::json finetune;
+    if (c.loraRequested) {
+        FinetuneJobOptions o = finetuneOptionsFrom(c);
+        if (!o.dataset.empty()) {   // read as the calibration reads a preset
+            o.text = datasetFile(o.dataset, "calibration", o.dataDir);
+            o.dataset.clear();
+        }
+        stage(hooks, "finetune", timings, [&] {
+            const FinetuneSummary s = ws.finetune(o, hooks.job);
+            finetune = s.record;
+            finetune["loss_curve"] = nlohmann::json::array();
+            for (const TrainStep& st : s.result.history)
+                finetune["loss_curve"].push_back({{"step", st.step}, {"loss", st.loss}});
+        });
+        if (!o.out.empty())
+            saved = o.out;
+    }
+
     nlohmann::json results = nlohmann::json::object();
     for (const PplEvaluation& e : c.evaluations) {
         const PerplexityJobOptions o = perplexityOptionsFrom(c, e);
@@ -163,6 +184,7 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
     nlohmann::json out = {{"results", results},
                           {"config", {{"yaml", writeRunConfig(c)}, {"model", c.modelPath}, {"model_folder", modelDir.string()}}},
                           {"compression", compressed.section},
+                          {"finetune", finetune},
                           {"versions", {{"basis_studio", "0.1.0"}, {"libtorch", Workspace::computeDevices().libtorchVersion}}},
                           {"timings", timings},
                           {"saved_model", saved.string()}};

@@ -9,6 +9,9 @@
 #include "datasets.h"
 #include "decoder_model.h"
 #include "error.h"
+#include "finetune.h"
+#include "finetuned_io.h"
+#include "calibration_cache.h"
 #include "method_registry.h"
 #include "generate.h"
 #include "multiple_choice.h"
@@ -622,6 +625,99 @@ std::vector<GenerationOutput> Workspace::generate(const GenerateJobOptions& opti
 void Workspace::prepareCompressedOutput(const fs::path& out, const std::vector<fs::path>& inputs, const JobContext& job)
 {
     prepareOutputFolder(out, OutputKind::CompressedModel, inputs, compressedModelRules(), job.log);
+}
+
+FinetuneSummary Workspace::finetune(const FinetuneJobOptions& o, const JobContext& job, const TrainStepFn& onStep)
+{
+    if (!m->dense)
+        throw Error("fine-tuning needs a model: open one first");
+    if (!m->tokenizer)
+        throw Error(m->tokenizerError);
+    checkTrainOptions(o.train);
+    if (!o.text.empty() && !o.dataset.empty())
+        throw Error("fine-tuning reads one text: a file or a dataset preset, not both");
+    // The text: the options', else the calibration's.
+    fs::path textFile = o.text;
+    std::string dataset = o.dataset;
+    fs::path dataDir = o.dataDir;
+    if (textFile.empty() && dataset.empty() && m->calibration) {
+        textFile = m->calibration->text;
+        dataset = m->calibration->dataset;
+        dataDir = m->calibration->dataDir;
+    }
+    if (textFile.empty() && dataset.empty())
+        throw Error("fine-tuning needs a text: give --text FILE (or calibrate from a text first)");
+    // Which model: the compressed copy this workspace made, else the loaded one. Either is trained as a copy
+    // (makeTrainable gives the copy tensors of its own), so a failure or a cancel leaves the workspace as it was.
+    const DecoderModel& source = m->compressed ? *m->compressed : *m->dense;
+    nlohmann::json section;
+    if (m->compressed && m->result)
+        section = compressionSection(*m->result, {{"calibration", m->compressedRecord}});
+    else if (source.config().raw.contains("compression"))
+        section = source.config().raw.at("compression");
+    bool factorized = false;
+    for (int64_t l = 0; l < source.layerCount(); ++l)
+        for (const LinearSlot& s : source.layer(l).slots)
+            factorized = factorized || s.isFactorized();
+    if (factorized && section.is_null())
+        throw Error("internal: a factorized model without its compression section");
+    if (!o.out.empty())
+        prepareOutputFolder(o.out, factorized ? OutputKind::CompressedModel : OutputKind::DenseModel, {source.dir()},
+                            factorized ? compressedModelRules() : OutputRules{}, job.log);
+
+    job.report(0, 1, "tokenizing the training text");
+    const DatasetText train = !textFile.empty() ? loadTextFile(textFile) : loadDataset(dataset, dataDir, {"train", 0});
+    const BosPolicy bos = parseBosPolicy(o.bos);
+    const std::vector<int64_t> ids = tokenizeForEvaluation(*m->tokenizer, train.text, bos);
+    std::vector<int64_t> evalIds;
+    if (!o.evalText.empty())
+        evalIds = tokenizeForEvaluation(*m->tokenizer, loadTextFile(o.evalText).text, bos);
+
+    auto model = std::make_unique<DecoderModel>(source);
+    FinetuneSummary s;
+    s.compressed = factorized;
+    s.parametersBefore = source.parameterCount();
+    s.textTokens = static_cast<int64_t>(ids.size());
+    s.evalTokens = static_cast<int64_t>(evalIds.size());
+    s.text = !textFile.empty() ? textFile.string() : dataset;
+    s.evalText = o.evalText.string();
+    s.result = finetuneModel(*model, ids, evalIds, o.train, job, onStep);
+    s.parametersAfter = model->parameterCount();
+
+    const TrainOptions& t = o.train;
+    nlohmann::json record = {{"train", t.train}, {"text", s.text}, {"text_fingerprint", tokensFingerprint(ids)},
+                             {"text_tokens", s.textTokens}, {"steps", s.result.steps}, {"tokens", s.result.tokens},
+                             {"tokens_per_step", s.result.tokensPerStep}, {"lr", t.lr}, {"min_lr", t.minLr},
+                             {"warmup", t.warmup}, {"betas", {t.beta1, t.beta2}}, {"eps", t.eps},
+                             {"weight_decay", t.weightDecay}, {"clip", t.clip}, {"batch", t.batch},
+                             {"accumulation", t.accumulation}, {"context", t.context}, {"seed", t.seed},
+                             {"precision", t.precision}, {"bos", bosPolicyName(bos)},
+                             {"trainable_parameters", s.result.trainableParameters}, {"final_loss", s.result.finalLoss},
+                             {"seconds", s.result.seconds}, {"tokens_per_second", s.result.tokensPerSecond}};
+    if (t.train == "lora")
+        record["lora"] = {{"rank", t.loraRank}, {"alpha", t.loraAlpha}, {"dropout", t.loraDropout},
+                          {"targets", t.loraTargets}, {"merged", true}};
+    if (!o.evalText.empty()) {
+        record["eval_text"] = s.evalText;
+        record["eval_text_fingerprint"] = tokensFingerprint(evalIds);
+        record["eval_context"] = t.evalContext;
+        if (s.result.pplBefore)
+            record["eval_ppl_before"] = *s.result.pplBefore;
+        if (s.result.pplAfter)
+            record["eval_ppl_after"] = *s.result.pplAfter;
+    }
+    if (!o.runName.empty())
+        record["run_name"] = o.runName;
+    if (s.result.resumedFrom > 0)
+        record["resumed_from_step"] = s.result.resumedFrom;
+    s.record = record;
+    if (!o.out.empty()) {
+        saveFinetunedModel(*model, section, o.out, record, job);
+        s.out = o.out;
+    }
+    // Nothing of the workspace changes until training (and the save) succeeded.
+    m->compressed = std::move(model);
+    return s;
 }
 
 } // namespace basis

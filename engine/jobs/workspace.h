@@ -51,6 +51,11 @@ public:
     // the log; `onTrial` sees each trial as it is made (or read back from the log).
     SearchSummary search(const SearchOptions& options, const JobContext& job = {},
                          const std::function<void(const SearchTrial&)>& onTrial = {});
+    // Trains the compressed copy (when there is one) or a copy of the loaded model on a text, and saves it when
+    // options.out is set. The trained model then is the workspace's compressed one (the evaluations' `compressed`);
+    // a failed or cancelled run changes nothing. `onStep` sees every optimizer step (loss, tokens/s, evaluation).
+    using TrainStepFn = std::function<void(const TrainStep&)>;
+    FinetuneSummary finetune(const FinetuneJobOptions& options, const JobContext& job = {}, const TrainStepFn& onStep = {});
 
     SpectraSummary computeSpectra(const std::vector<int64_t>& groupSizes, const JobContext& job = {});
     PerplexitySummary perplexity(const PerplexityJobOptions& options, const JobContext& job = {});

@@ -255,7 +255,7 @@ at::Tensor DecoderModel::layerForward(int64_t l, const at::Tensor& x, KVCache* c
 
 at::Tensor DecoderModel::hiddenStates(const at::Tensor& idsIn, KVCache* cache) const
 {
-    c10::InferenceMode inference;
+    c10::InferenceMode inference(!m_autograd);   // training records autograd
     const ModelConfig& c = m_config;
     if (idsIn.dim() != 2)
         throw Error("forward: expected token ids of shape [batch, tokens]");
@@ -299,13 +299,13 @@ at::Tensor DecoderModel::hiddenStates(const at::Tensor& idsIn, KVCache* cache) c
 
 at::Tensor DecoderModel::logits(const at::Tensor& hidden) const
 {
-    c10::InferenceMode inference;
+    c10::InferenceMode inference(!m_autograd);   // training records autograd
     return at::linear(hidden, m_lmHead).to(at::kFloat);
 }
 
 at::Tensor DecoderModel::forward(const at::Tensor& ids, KVCache* cache, bool lastOnly) const
 {
-    c10::InferenceMode inference;
+    c10::InferenceMode inference(!m_autograd);   // training records autograd
     at::Tensor h = hiddenStates(ids, cache);
     if (lastOnly)
         h = h.narrow(1, h.size(1) - 1, 1);

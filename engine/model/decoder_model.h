@@ -55,6 +55,14 @@ public:
 
     void setInputObserver(InputObserver observer) { m_observer = std::move(observer); }
 
+    // Training (engine/train, decoder_model_training.cpp). Every tensor becomes an ordinary copy in `dtype`
+    // (loaded and compressed tensors are inference tensors, which autograd refuses), sharing kept: a tied head
+    // stays the embedding, a shared basis one tensor.
+    void makeTrainable(c10::ScalarType dtype);
+    // Forward passes record autograd instead of running in inference mode.
+    void setAutograd(bool on) { m_autograd = on; }
+    bool autograd() const { return m_autograd; }
+
     // Distinct parameters (tied embeddings and shared bases counted once).
     int64_t parameterCount() const;
 
@@ -81,6 +89,7 @@ private:
     at::Tensor m_embed, m_positions, m_finalNormW, m_finalNormB, m_lmHead, m_projectIn, m_projectOut;
     std::vector<LayerWeights> m_layers;
     InputObserver m_observer;
+    bool m_autograd = false;
 };
 
 } // namespace basis

@@ -11,6 +11,19 @@ LinearSlot::LinearSlot(int64_t layer, const ProjectionSpec& spec, at::Tensor wei
 
 at::Tensor LinearSlot::forward(const at::Tensor& x) const
 {
+    at::Tensor y = forwardWeights(x);
+    return m_adapter ? y + m_adapter(x) : y;
+}
+
+void LinearSlot::mapTensors(const std::function<at::Tensor(const at::Tensor&)>& fn)
+{
+    for (at::Tensor* t : {&m_weight, &m_bias, &m_basis, &m_coeff})
+        if (t->defined())
+            *t = fn(*t);
+}
+
+at::Tensor LinearSlot::forwardWeights(const at::Tensor& x) const
+{
     if (isQuantized()) {
         // Q x + b as one GEMM on the dequantized Q, then L (R x) added by two thin GEMMs on the flattened rows.
         at::Tensor y = at::linear(x, m_qDense, m_bias);

@@ -7,6 +7,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
+
 namespace basis {
 
 class LinearSlot {
@@ -46,13 +48,23 @@ public:
 
     int64_t parameterCount(bool countBasis = true) const;
 
+    // Training (engine/train): an adapter's output added to forward()'s (LoRA); empty = none.
+    using Adapter = std::function<at::Tensor(const at::Tensor& x)>;
+    void setAdapter(Adapter adapter) { m_adapter = std::move(adapter); }
+    bool hasAdapter() const { return static_cast<bool>(m_adapter); }
+    // Replaces every defined tensor t of the slot by fn(t) (a shared basis stays shared when fn maps it alike).
+    void mapTensors(const std::function<at::Tensor(const at::Tensor&)>& fn);
+
 private:
+    at::Tensor forwardWeights(const at::Tensor& x) const;
+
     int64_t m_layer = 0;
     ProjectionSpec m_spec;
     at::Tensor m_weight, m_bias;
     at::Tensor m_basis, m_coeff;
     QuantizedWeight m_quant;
     at::Tensor m_qDense, m_lrIn, m_lrOut;   // Q [out, in], R^T [in, k], L^T [k, out] in the model's dtype
+    Adapter m_adapter;
 };
 
 } // namespace basis
