@@ -1,6 +1,7 @@
 #include "compression_panel.h"
 
 #include "method_registry.h"
+#include "method_settings_box.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -67,12 +68,15 @@ CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
                             "H′ collected on the compressed model. Costs a second calibration pass."));
     form->addRow(QString(), m_update);
 
+    m_methodSettings = new MethodSettingsBox;
+
     auto* partsBox = new QGroupBox(tr("Parts"));
     m_partsGrid = new QGridLayout(partsBox);
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addLayout(form);
+    layout->addWidget(m_methodSettings);
     layout->addWidget(partsBox);
     layout->addStretch(1);
 
@@ -94,6 +98,7 @@ CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
         changed();
     });
     connect(m_update, &QCheckBox::toggled, this, [this] { changed(); });
+    connect(m_methodSettings, &MethodSettingsBox::changed, this, [this] { changed(); });
     m_ratioSpin->setValue(20);
     updateEnabled();
 }
@@ -117,6 +122,7 @@ void CompressionPanel::updateEnabled()
     const bool parts = m.uses(setting::SharedParts) || m.uses(setting::PrivateParts);
     for (auto& [name, combo] : m_parts)
         combo->setEnabled(parts);
+    m_methodSettings->showMethod(m);
 }
 
 void CompressionPanel::updateTooltips()
@@ -181,6 +187,7 @@ void CompressionPanel::setSettings(const CompressionSettings& s)
     m_groupSpin->setValue(int(s.groupSize));
     m_ratioSpin->setValue(s.ratio);
     m_update->setChecked(s.update);
+    m_methodSettings->set(s);
     for (auto& [name, combo] : m_parts) {
         const PartPlan* p = plan.part(name.toStdString());
         combo->setCurrentIndex(!p || !p->compressed ? Dense : p->shared ? Shared : Private);
@@ -198,6 +205,7 @@ CompressionSettings CompressionPanel::settings() const
     s.groupSize = m_groupSpin->value();
     s.ratio = m_ratioSpin->value();
     s.update = m_update->isChecked();
+    m_methodSettings->fill(s);
     for (const auto& [name, combo] : m_parts) {
         if (combo->currentIndex() == Shared)
             s.shared.push_back(name.toStdString());

@@ -1,7 +1,7 @@
 #pragma once
-// The compression controls: method, group size, ratio (slider and spin box in 1 % steps), shared / private /
-// dense per part, update. Emits settingsChanged on every change, while a slider is dragged too, so that the
-// live counts can follow.
+// The compression controls: method, group size, ratio (slider and spin box in 1 % steps), the other methods'
+// settings (MethodSettingsBox), shared / private / dense per part, update. Emits settingsChanged on every change,
+// while a slider is dragged too, so that the live counts can follow.
 #include "architecture.h"
 #include "compression_plan.h"
 
@@ -17,6 +17,8 @@ class QSlider;
 class QSpinBox;
 
 namespace basis::ui {
+
+class MethodSettingsBox;
 
 class CompressionPanel : public QWidget {
     Q_OBJECT
@@ -37,6 +39,7 @@ public:
     QComboBox* methodCombo() const { return m_method; }
     QComboBox* partCombo(const QString& part) const;   // null for an unknown part
     QCheckBox* updateCheck() const { return m_update; }
+    MethodSettingsBox* methodSettings() const { return m_methodSettings; }
 
 signals:
     void settingsChanged();
@@ -53,6 +56,7 @@ private:
     QSlider* m_ratioSlider = nullptr;
     QDoubleSpinBox* m_ratioSpin = nullptr;
     QCheckBox* m_update = nullptr;
+    MethodSettingsBox* m_methodSettings = nullptr;   // the settings beyond ratio and groups
     QGridLayout* m_partsGrid = nullptr;
     std::vector<std::pair<QString, QComboBox*>> m_parts;   // in ArchTable order
     bool m_applying = false;                               // true while setSettings moves several controls

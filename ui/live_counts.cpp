@@ -1,6 +1,7 @@
 #include "live_counts.h"
 
 #include "error.h"
+#include "method_registry.h"
 
 #include <algorithm>
 
@@ -22,7 +23,12 @@ const LiveResult& LiveCounts::update(const CompressionSettings& s)
     QElapsedTimer timer;
     timer.start();
     LiveResult r;
-    if (s.shared.empty() && s.privateParts.empty()) {
+    if (method(s.method).featureSpace() && s.featureSpace.ranksFile.empty() && !s.featureSpace.fraction &&
+        s.featureSpace.ranks.empty()) {
+        // Energy ranks need eigendecompositions of the statistics: engine work, not the GUI thread's.
+        r.error = QObject::tr("Ranks by energy are read off the calibration statistics when compressing; the exact "
+                              "counts come with the result. A fraction (sfsd) or a ranks file is counted here at once.");
+    } else if (s.shared.empty() && s.privateParts.empty()) {
         // planCompression reads two empty lists as "the defaults"; in the controls it means every part is dense.
         r.error = QObject::tr("Every part is dense: set at least one part to shared or private.");
     } else {

@@ -59,8 +59,8 @@ void addNewBiases(const DecoderModel& model, TensorSet& set, nlohmann::json& con
                 (attentionRole(s.spec().role) ? attention : mlp) = true;
     if (!attention && !mlp)
         return;
-    if (model.config().arch != Arch::Llama)
-        throw Error("export: the compressed model has biases (sfsd's b') that a dense " + archName(model.config().arch) +
+    if (model.config().arch != "llama")   // only LLaMA's config.json has attention_bias / mlp_bias switches
+        throw Error("export: the compressed model has biases (sfsd's b') that a dense " + model.config().arch +
                     " checkpoint cannot declare; use the compressed folder itself");
     if (attention)
         config["attention_bias"] = true;

@@ -112,7 +112,9 @@ err=$("$cli" inspect --model M --calib Ck --ratio 30 --group-size 2 2>&1 >/dev/n
 rm -rf C2
 "$cli" calibrate --model M --text calib.txt --out C2 --context 128 --spectra 1,2 --force > a.out 2> a.err &
 pa=$!
-sleep 0.5
+# The second writer starts once the first holds the lock (its lock file carries its pid), however slow the machine.
+for _ in $(seq 1200); do [ -s .C2.lock ] && break; kill -0 $pa 2>/dev/null || break; sleep 0.05; done
+[ -s .C2.lock ] || fail "two writers: the first writer never held the lock"
 "$cli" calibrate --model M --text calib.txt --out C2 --context 128 --samples 12 --spectra 1,2 --force > b.out 2> b.err &
 pb=$!
 wait $pa; sa=$?; wait $pb; sb=$?

@@ -61,8 +61,9 @@ TEST(MethodRegistry, ListsTheRegisteredMethods)
             EXPECT_TRUE(m->allowsRankZero()) << m->name();
         } else {
             EXPECT_EQ(m->storageLayout(), "factors") << m->name();
-            if (!m->featureSpace())
+            if (!m->featureSpace()) {
                 EXPECT_NO_THROW(basis::factorizer(m->factorizerName())) << m->name();
+            }
         }
     }
     EXPECT_EQ(names, (std::vector<std::string>{"basis-sharing", "svd-llm", "svd", "caldera", "rtn", "gptq", "utilized",

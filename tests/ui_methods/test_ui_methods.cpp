@@ -3,11 +3,13 @@
 #include "compression_panel.h"
 #include "error.h"
 #include "method_registry.h"
+#include "method_settings_box.h"
 #include "synth.h"
 
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QLineEdit>
 #include <QSlider>
 #include <QSpinBox>
 #include <QTest>
@@ -18,6 +20,8 @@ using namespace basis::ui;
 class TestUiMethods : public QObject {
     Q_OBJECT
     CompressionPanel* m_panel = nullptr;
+    ModelConfig m_config;
+    ArchTable m_table;
 
     void choose(const std::string& name)
     {
@@ -29,8 +33,9 @@ private slots:
     void initTestCase()
     {
         m_panel = new CompressionPanel;
-        const ModelConfig config = parseModelConfig(synthConfigJson(synthPreset("llama-micro"), 0), "llama-micro");
-        m_panel->setModel(config, archTable(config));
+        m_config = parseModelConfig(synthConfigJson(synthPreset("llama-micro"), 0), "llama-micro");
+        m_table = archTable(m_config);
+        m_panel->setModel(m_config, m_table);
     }
 
     void methodBoxListsTheRegistry()
@@ -63,6 +68,81 @@ private slots:
         QCOMPARE(m_panel->updateCheck()->isEnabled(), m.uses(setting::Update));
         QCOMPARE(m_panel->partCombo(QStringLiteral("q"))->isEnabled(),
                  m.uses(setting::SharedParts) || m.uses(setting::PrivateParts));
+        const MethodSettingsBox* box = m_panel->methodSettings();
+        QCOMPARE(box->policyCombo()->isEnabled(), m.uses(setting::Policy));
+        QCOMPARE(box->bitsCombo()->isEnabled(), m.uses(setting::Bits));
+        QCOMPARE(box->rankSpin()->isEnabled(), m.uses(setting::Rank));
+        QCOMPARE(box->qStepCombo()->isEnabled(), m.uses(setting::QStep));
+        QCOMPARE(box->itersSpin()->isEnabled(), m.uses(setting::Iters));
+        QCOMPARE(box->factorDtypeCombo()->isEnabled(), m.uses(setting::FactorDtype));
+        QCOMPARE(box->rankRuleCombo()->isEnabled(),
+                 m.uses(setting::Energy) || m.uses(setting::Fraction) || m.uses(setting::Ranks));
+    }
+
+    // Each control of the quantizing methods lands in the settings the engine gets; bits, rank and the factor
+    // dtype move the planned bytes (the engine side of q step and iterations: cli.quant_flags).
+    void quantControlsReachTheSettings()
+    {
+        choose("caldera");
+        MethodSettingsBox* box = m_panel->methodSettings();
+        const CompressionPlan before = planCompression(m_config, m_table, m_panel->settings());
+        box->bitsCombo()->setCurrentIndex(box->bitsCombo()->findData(QStringLiteral("2")));
+        QCOMPARE(m_panel->settings().quant.bits, int64_t(2));
+        const CompressionPlan twoBits = planCompression(m_config, m_table, m_panel->settings());
+        QVERIFY(twoBits.modelBytesAfter < before.modelBytesAfter);
+        box->rankSpin()->setValue(4);
+        QCOMPARE(m_panel->settings().quant.rank, int64_t(4));
+        QVERIFY(planCompression(m_config, m_table, m_panel->settings()).modelBytesAfter < twoBits.modelBytesAfter);
+        const int64_t f16 = planCompression(m_config, m_table, m_panel->settings()).modelBytesAfter;
+        box->factorDtypeCombo()->setCurrentIndex(box->factorDtypeCombo()->findData(QStringLiteral("float32")));
+        QCOMPARE(m_panel->settings().quant.factorDtype, std::string("float32"));
+        QVERIFY(planCompression(m_config, m_table, m_panel->settings()).modelBytesAfter > f16);
+        box->qStepCombo()->setCurrentIndex(box->qStepCombo()->findData(QStringLiteral("ldlq")));
+        QCOMPARE(m_panel->settings().quant.qStep, std::string("ldlq"));
+        box->itersSpin()->setValue(3);
+        QCOMPARE(m_panel->settings().quant.iters, int64_t(3));
+        // The panel gives back what it was given.
+        const CompressionSettings s = m_panel->settings();
+        m_panel->setSettings(s);
+        QCOMPARE(m_panel->settings().quant.bits, s.quant.bits);
+        QCOMPARE(m_panel->settings().quant.qStep, s.quant.qStep);
+        QCOMPARE(m_panel->settings().quant.iters, s.quant.iters);
+    }
+
+    // The feature-space rank rule: sfsd's fraction moves the planned counts (a fraction needs no statistics);
+    // energy, the ranks file and the policy land in the settings; utilized cannot pick a fraction.
+    void featureSpaceControlsReachTheSettings()
+    {
+        choose("sfsd");
+        MethodSettingsBox* box = m_panel->methodSettings();
+        box->rankRuleCombo()->setCurrentIndex(1);
+        QVERIFY(box->fractionSpin()->isEnabled());
+        QVERIFY(!box->energySpin()->isEnabled());
+        box->fractionSpin()->setValue(0.5);
+        QCOMPARE(*m_panel->settings().featureSpace.fraction, 0.5);
+        QVERIFY(!m_panel->settings().featureSpace.energy);
+        const int64_t half = planCompression(m_config, m_table, m_panel->settings()).modelAfter;
+        box->fractionSpin()->setValue(0.3);
+        QVERIFY(planCompression(m_config, m_table, m_panel->settings()).modelAfter < half);
+        box->policyCombo()->setCurrentIndex(box->policyCombo()->findData(QStringLiteral("mlp_heavier")));
+        QCOMPARE(m_panel->settings().featureSpace.policy, std::string("mlp_heavier"));
+        QVERIFY(planCompression(m_config, m_table, m_panel->settings()).modelAfter !=
+                planCompression(m_config, m_table, [&] {
+                    CompressionSettings u = m_panel->settings();
+                    u.featureSpace.policy = "uniform";
+                    return u;
+                }()).modelAfter);
+        box->rankRuleCombo()->setCurrentIndex(0);
+        box->energySpin()->setValue(0.9);
+        QCOMPARE(*m_panel->settings().featureSpace.energy, 0.9);
+        QVERIFY(!m_panel->settings().featureSpace.fraction);
+        box->rankRuleCombo()->setCurrentIndex(2);
+        box->ranksEdit()->setText(QStringLiteral("/tmp/ranks.json"));
+        QCOMPARE(m_panel->settings().featureSpace.ranksFile.string(), std::string("/tmp/ranks.json"));
+        box->rankRuleCombo()->setCurrentIndex(1);
+        choose("utilized");   // no fraction rule: the box falls back to energy
+        QCOMPARE(box->rankRuleCombo()->currentIndex(), 0);
+        QVERIFY(m_panel->settings().featureSpace.energy.has_value());
     }
 
     // svd's descriptor has no group size: the spin box is off (as before the registry), on again for basis-sharing.

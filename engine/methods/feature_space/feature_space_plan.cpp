@@ -110,7 +110,7 @@ nlohmann::json modelShape(const ModelConfig& config, const ArchTable& table)
     nlohmann::json shapes = nlohmann::json::object();
     for (const ProjectionSpec& p : table.projections)
         shapes[p.part] = {{"in", p.in}, {"out", p.out}};
-    return {{"architecture", archName(config.arch)}, {"layers", config.layers}, {"projections", shapes}};
+    return {{"architecture", config.arch}, {"layers", config.layers}, {"projections", shapes}};
 }
 
 } // namespace
