@@ -211,15 +211,21 @@ void MainWindow::connectEngine()
         double energy = 0;
         for (const GroupSummary& g : s.groups)
             energy += g.energy;
-        const QString what = tr("Compressed (%1, ratio %2 %, g = %3): %4 in %5 s; mean energy kept %6.")
-                                 .arg(QString::fromStdString(s.settings.method))
-                                 .arg(s.settings.ratio)
-                                 .arg(s.settings.groupSize)
-                                 .arg(beforeAfterText(s.modelBefore, s.modelAfter,
-                                                      100.0 * double(s.modelBefore - s.modelAfter) / double(s.modelBefore)))
-                                 .arg(s.seconds, 0, 'f', 2)
-                                 .arg(s.groups.empty() ? QStringLiteral("–")
-                                                       : formatPercent(100.0 * energy / double(s.groups.size())));
+        // Each method described by the settings it reads; the whitened energy only where the method has one.
+        const CompressionMethod& m = method(s.settings.method);
+        const bool byRatio = m.uses(setting::Ratio);
+        const QString how = byRatio ? tr("ratio %1 %, g = %2").arg(s.settings.ratio).arg(s.settings.groupSize)
+                            : m.uses(setting::Bits) ? tr("%1 bits, rank %2").arg(s.settings.quant.bits).arg(s.settings.quant.rank)
+                                                    : tr("a rank per projection, policy %1")
+                                                          .arg(QString::fromStdString(s.settings.featureSpace.policy));
+        QString what = tr("Compressed (%1, %2): %3 in %4 s")
+                           .arg(QString::fromStdString(s.settings.method), how,
+                                beforeAfterText(s.modelBefore, s.modelAfter,
+                                                100.0 * double(s.modelBefore - s.modelAfter) / double(s.modelBefore)))
+                           .arg(s.seconds, 0, 'f', 2);
+        what += byRatio && !s.groups.empty()
+                    ? tr("; mean energy kept %1.").arg(formatPercent(100.0 * energy / double(s.groups.size())))
+                    : QStringLiteral(".");
         m_compressStatus->setText(what);
         m_layers->model()->setCompression(s);
         log(Severity::Info, what);

@@ -35,9 +35,10 @@ PlanSummaryView::PlanSummaryView(QWidget* parent) : QWidget(parent)
 {
     m_model = new QLabel;
     m_target = new QLabel;
+    m_size = new QLabel;
     m_energy = new QLabel;
     m_energy->setWordWrap(true);
-    for (QLabel* l : {m_model, m_target, m_energy})
+    for (QLabel* l : {m_model, m_target, m_size, m_energy})
         l->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_error = new QLabel;
     m_error->setWordWrap(true);
@@ -50,6 +51,7 @@ PlanSummaryView::PlanSummaryView(QWidget* parent) : QWidget(parent)
     auto* form = new QFormLayout;
     form->addRow(tr("Whole model"), m_model);
     form->addRow(tr("Target projections"), m_target);
+    form->addRow(tr("Size as stored"), m_size);
     form->addRow(tr("Energy kept"), m_energy);
 
     m_parts = new QTableWidget(0, Columns);
@@ -80,6 +82,15 @@ void PlanSummaryView::setPlan(const CompressionPlan& plan, const std::vector<std
     m_model->setToolTip(modelCountsTooltip(plan));
     m_target->setText(beforeAfterText(plan.targetBefore, plan.targetAfter, plan.removedPercentOfTarget()));
     m_target->setToolTip(targetCountsTooltip(plan));
+    // Bytes put low-rank and quantized methods on one axis (a quantized Q keeps every parameter, in fewer bits).
+    m_size->setText(tr("%1 → %2 MB; targets %3 bits per weight (%4 by the method's formula)")
+                        .arg(double(plan.modelBytesBefore) / 1e6, 0, 'f', 3)
+                        .arg(double(plan.modelBytesAfter) / 1e6, 0, 'f', 3)
+                        .arg(plan.bitsPerWeight(), 0, 'f', 2)
+                        .arg(plan.bitsPerWeightFormula, 0, 'f', 2));
+    m_size->setToolTip(tr("Bytes as stored: dense weights at the model's dtype, a shared basis once, packed integer "
+                          "codes with their float16 scales and zeros. Bits per weight: the targets' stored bits over "
+                          "their dense weights (short last groups and row padding counted)."));
 
     m_parts->setUpdatesEnabled(false);
     m_parts->setRowCount(int(plan.parts.size()));

@@ -26,12 +26,14 @@ public:
     // What the labels show, for tests and screenshots.
     QLabel* modelLabel() const { return m_model; }
     QLabel* targetLabel() const { return m_target; }
+    QLabel* sizeLabel() const { return m_size; }
     QLabel* energyLabel() const { return m_energy; }
     QTableWidget* partsTable() const { return m_parts; }
 
 private:
     QLabel* m_model = nullptr;
     QLabel* m_target = nullptr;
+    QLabel* m_size = nullptr;   // bytes as stored and bits per weight
     QLabel* m_energy = nullptr;
     QLabel* m_error = nullptr;
     QLabel* m_note = nullptr;

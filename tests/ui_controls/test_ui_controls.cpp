@@ -56,6 +56,10 @@ class TestUiControls : public QObject {
         QCOMPARE(view->modelLabel()->text(), beforeAfterText(plan.modelBefore, plan.modelAfter, plan.removedPercentOfModel()));
         QCOMPARE(view->targetLabel()->text(),
                  beforeAfterText(plan.targetBefore, plan.targetAfter, plan.removedPercentOfTarget()));
+        // Bytes as stored, from the same plan (float32 here: 4 bytes a weight).
+        QVERIFY2(view->sizeLabel()->text().contains(QString::number(double(plan.modelBytesAfter) / 1e6, 'f', 3)) &&
+                     view->sizeLabel()->text().contains(QString::number(plan.bitsPerWeight(), 'f', 2)),
+                 qPrintable(view->sizeLabel()->text()));
         QTableWidget* table = view->partsTable();
         QCOMPARE(table->rowCount(), int(plan.parts.size()));
         for (int r = 0; r < table->rowCount(); ++r) {
