@@ -5,7 +5,6 @@
 #include "json_io.h"
 
 #include <algorithm>
-#include <regex>
 #include <sstream>
 
 namespace basis {
@@ -298,11 +297,31 @@ std::vector<McItem> readMcTaskFile(const std::string& task, const std::filesyste
     return items;
 }
 
+namespace {
+
+// The reference's re.sub("\\[.*?\\]", "", s): each '[' up to the first ']' after it on the same line goes.
+std::string withoutBracketed(const std::string& s)
+{
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size();) {
+        if (s[i] == '[') {
+            const size_t close = s.find_first_of("]\n\r", i + 1);
+            if (close != std::string::npos && s[close] == ']') {
+                i = close + 1;
+                continue;
+            }
+        }
+        out += s[i++];
+    }
+    return out;
+}
+
+} // namespace
+
 std::string hellaswagPreprocess(const std::string& text)
 {
-    static const std::regex marker("\\[.*?\\]");
-    std::string s = replaceAll(strip(text), " [title]", ". ");
-    s = std::regex_replace(s, marker, "");
+    const std::string s = withoutBracketed(replaceAll(strip(text), " [title]", ". "));
     return replaceAll(s, "  ", " ");
 }
 
