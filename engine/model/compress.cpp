@@ -109,14 +109,14 @@ CompressionResult compressModel(DecoderModel& model, const CalibrationStats* sta
     c10::InferenceMode inference;
     const auto started = std::chrono::steady_clock::now();
     const CompressionMethod& method = basis::method(plan.settings.method);
+    if (method.needsStatistics() && !stats)   // every layout's compression reads them
+        throw Error(method.name() + " needs calibration statistics (--calib or --text)");
     if (method.storageLayout() == "quantized-lowrank")
         return compressQuantizedModel(model, stats, plan, job);
     if (method.featureSpace())
         return compressFeatureSpace(model, stats, plan, job);   // per-projection factors A, B and bias
     const Factorizer& factorizer = basis::factorizer(method.factorizerName());
     const bool gram = method.statistics() == MethodStatistics::InputGram;
-    if (gram && !stats)
-        throw Error(method.name() + " needs calibration statistics (--calib or --text)");
     int64_t totalGroups = 0, done = 0;
     for (const PartPlan& p : plan.parts)
         totalGroups += static_cast<int64_t>(p.groups.size());

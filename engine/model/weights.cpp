@@ -8,8 +8,6 @@
 
 namespace basis {
 
-namespace {
-
 std::string shapeString(const std::vector<int64_t>& shape)
 {
     std::ostringstream out;
@@ -19,8 +17,6 @@ std::string shapeString(const std::vector<int64_t>& shape)
     out << ']';
     return out.str();
 }
-
-} // namespace
 
 c10::ScalarType toScalarType(DType dtype)
 {

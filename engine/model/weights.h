@@ -4,6 +4,9 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <string>
+#include <vector>
+
 namespace basis {
 
 // A tensor of the checkpoint, checked against the expected shape (error names the folder and tensor).
@@ -11,6 +14,9 @@ namespace basis {
 // headersOnly: check name, shape and dtype from the header alone and return a data-less (meta) tensor.
 at::Tensor loadTensor(const Checkpoint& ckpt, const std::string& name, const std::vector<int64_t>& expectedShape,
                       c10::Device device, c10::ScalarType dtype, bool headersOnly = false);
+
+// "[64,32]": a shape as error messages print it.
+std::string shapeString(const std::vector<int64_t>& shape);
 
 c10::ScalarType toScalarType(DType dtype);
 DType fromScalarType(c10::ScalarType type);

@@ -19,8 +19,6 @@ CompressionResult compressQuantizedModel(DecoderModel& model, const CalibrationS
 {
     c10::InferenceMode inference;
     const auto started = std::chrono::steady_clock::now();
-    if (method(plan.settings.method).needsStatistics() && !stats)
-        throw Error(plan.settings.method + " needs calibration statistics (--calib or --text)");
     const QuantSettings& settings = plan.settings.quant;
     const auto& projections = model.table().projections;
     int64_t total = 0, done = 0;

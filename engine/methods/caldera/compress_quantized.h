@@ -6,7 +6,8 @@
 
 namespace basis {
 
-// `stats` may be null only for methods whose statistics() is None (rtn): the errors are then unwhitened (H = I).
+// Called by compressModel, which refuses a missing `stats` for methods that need them; null for rtn (statistics()
+// None): the errors are then unwhitened (H = I).
 CompressionResult compressQuantizedModel(DecoderModel& model, const CalibrationStats* stats, const CompressionPlan& plan,
                                          const JobContext& job);
 

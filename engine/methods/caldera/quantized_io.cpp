@@ -8,21 +8,9 @@
 
 #include <ATen/ATen.h>
 
-#include <sstream>
-
 namespace basis {
 
 namespace {
-
-std::string shapeText(const std::vector<int64_t>& shape)
-{
-    std::ostringstream out;
-    out << '[';
-    for (size_t i = 0; i < shape.size(); ++i)
-        out << (i ? "," : "") << shape[i];
-    out << ']';
-    return out.str();
-}
 
 // One tensor as stored (no conversion), checked against the dtype and shape config.json implies.
 at::Tensor storedTensor(const Checkpoint& ckpt, const std::string& name, DType dtype, const std::vector<int64_t>& shape,
@@ -36,8 +24,8 @@ at::Tensor storedTensor(const Checkpoint& ckpt, const std::string& name, DType d
         throw Error(file + ": tensor '" + name + "' has dtype " + dtypeName(view.dtype) + ", expected " + dtypeName(dtype) +
                     " (" + why + ")");
     if (view.shape != shape)
-        throw Error(file + ": tensor '" + name + "' has shape " + shapeText(view.shape) + ", but the header's " + why +
-                    " needs " + shapeText(shape));
+        throw Error(file + ": tensor '" + name + "' has shape " + shapeString(view.shape) + ", but the header's " + why +
+                    " needs " + shapeString(shape));
     const c10::ScalarType type = toScalarType(dtype);
     if (headersOnly)
         return at::empty(shape, at::TensorOptions().dtype(type).device(at::kMeta));

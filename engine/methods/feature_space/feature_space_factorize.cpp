@@ -182,8 +182,6 @@ CompressionResult compressFeatureSpace(DecoderModel& model, const CalibrationSta
     c10::InferenceMode inference;
     const auto started = std::chrono::steady_clock::now();
     const std::string& method = plan.settings.method;
-    if (basis::method(method).needsStatistics() && !stats)
-        throw Error(method + " needs calibration statistics (--calib or --text)");
     int64_t total = 0, done = 0;
     for (const PartPlan& p : plan.parts)
         total += static_cast<int64_t>(p.groups.size());
