@@ -1,5 +1,6 @@
 // basis-cli calibrate / compress / export: the Workspace's jobs, printed.
 #include "cli_progress.h"
+#include "cli_memory.h"
 #include "commands.h"
 
 #include "error.h"
@@ -171,9 +172,10 @@ int runCalibrate(const CalibrateArgs& a)
     const double rate = s.tokens / std::max(s.seconds, 1e-9);
     std::printf("%s %s: %lld samples, %lld tokens%s\n", s.reused ? "reused matching cache" : "wrote", a.out.c_str(),
                 (long long)s.samples, (long long)s.tokens, s.reused ? "" : (", " + std::to_string(rate) + " tokens/s").c_str());
+    printMemory();
     if (a.json)
         std::cout << nlohmann::json{{"calib", a.out}, {"reused", s.reused}, {"samples", s.samples}, {"tokens", s.tokens},
-                                    {"seconds", s.seconds}, {"tokens_per_second", rate}}.dump()
+                                    {"seconds", s.seconds}, {"tokens_per_second", rate}, {"memory", memoryJson()}}.dump()
                   << std::endl;
     return 0;
 }
@@ -236,9 +238,11 @@ int runCompress(const CompressArgs& a)
         printFeatureSpace(featureSpaceReport(ws.model().config, archTable(ws.model().config), s.settings));
     std::printf("  %.2f s (calibration %.2f s, factorization %.2f s, update %.2f s)\n", seconds, calibSeconds,
                 s.factorizeSeconds, s.refitSeconds);
+    printMemory();
     if (a.json) {
         nlohmann::json j = compressionJson(a, settings, s);
         j["seconds"] = seconds;
+        j["memory"] = memoryJson();
         j["calibration_seconds"] = calibSeconds;
         j["factorization_seconds"] = s.factorizeSeconds;
         j["update_seconds"] = s.refitSeconds;

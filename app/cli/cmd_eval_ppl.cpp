@@ -1,5 +1,6 @@
 // basis-cli eval ppl: perplexity of a text file or a dataset preset, protocol and text recipe stated in every output.
 #include "cli_progress.h"
+#include "cli_memory.h"
 #include "commands.h"
 
 #include "error.h"
@@ -32,6 +33,7 @@ int runEvalPpl(const PplArgs& a)
                 r.pplWindowMean, r.pplTokenMean, r.nll, r.seconds, tps, model.device.c_str(), a.run.dtype.c_str(),
                 model.threads);
     std::printf("  text: %s; %s\n", s.recipe.c_str(), bosText.c_str());
+    printMemory();
     if (a.json) {
         nlohmann::json j = {{"ppl", r.ppl}, {"nll", r.nll}, {"tokens", r.tokens}, {"windows", r.windows},
                             {"protocol", protocolName(r.protocol)}, {"context", r.context}, {"stride", r.stride},
@@ -40,7 +42,7 @@ int runEvalPpl(const PplArgs& a)
                             {"ppl_token_mean", r.pplTokenMean}, {"input_tokens", r.inputTokens}, {"model", a.model},
                             {"text", s.file.string()}, {"dataset", a.ppl.dataset.empty() ? std::string() : s.source},
                             {"recipe", s.recipe}, {"device", model.device}, {"dtype", a.run.dtype},
-                            {"threads", model.threads}};
+                            {"threads", model.threads}, {"memory", memoryJson()}};
         std::cout << j.dump() << std::endl;
     }
     return 0;

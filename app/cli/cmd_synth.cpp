@@ -1,6 +1,7 @@
 // basis-cli synth: a randomly initialised checkpoint of a named (or customised) shape.
 #include "commands.h"
 
+#include "error.h"
 #include "synth.h"
 
 #include <cstdio>
@@ -28,9 +29,16 @@ int runSynth(const SynthArgs& a)
         s.kvHeads = s.heads;
     if (custom)
         s.name += "-custom";
-    writeSyntheticCheckpoint(s, a.out, a.seed, a.tokenizer);
-    std::printf("wrote %s: %s shape '%s' with RANDOM weights (seed %llu)%s\n", a.out.c_str(), s.arch.c_str(),
-                s.name.c_str(), (unsigned long long)a.seed, a.tokenizer.empty() ? "" : ", tokenizer copied");
+    DType dtype = DType::F32;
+    if (a.dtype == "bfloat16" || a.dtype == "bf16")
+        dtype = DType::BF16;
+    else if (a.dtype == "float16" || a.dtype == "fp16")
+        dtype = DType::F16;
+    else if (a.dtype != "float32" && a.dtype != "fp32")
+        throw Error("--dtype '" + a.dtype + "': expected float32, bfloat16 or float16");
+    writeSyntheticCheckpoint(s, a.out, a.seed, a.tokenizer, dtype);
+    std::printf("wrote %s: %s shape '%s' with RANDOM %s weights (seed %llu)%s\n", a.out.c_str(), s.arch.c_str(),
+                s.name.c_str(), a.dtype.c_str(), (unsigned long long)a.seed, a.tokenizer.empty() ? "" : ", tokenizer copied");
     return 0;
 }
 

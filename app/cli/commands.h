@@ -84,6 +84,7 @@ struct GenerateArgs {
 
 struct SynthArgs {
     std::string shape, out, tokenizer;
+    std::string dtype = "float32";   // float32 | bfloat16 | float16
     uint64_t seed = 0;
     // Overrides of the preset's sizes; 0 keeps the preset's value.
     int64_t layers = 0, hidden = 0, heads = 0, kvHeads = 0, intermediate = 0, vocab = 0, maxPositions = 0;

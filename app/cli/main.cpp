@@ -1,5 +1,6 @@
 // basis-cli: the headless face of the engine. Argument parsing only; each command lives in cmd_*.cpp.
 #include "cli_model.h"
+#include "cli_memory.h"
 #include "commands.h"
 
 #include "compression_plan.h"
@@ -40,6 +41,7 @@ void addCalibOptions(CLI::App* cmd, basis::CalibrateOptions& c)
 
 int main(int argc, char** argv)
 {
+    startMemoryWatch();   // the memory figures long commands report cover the whole run
     CLI::App app{"Basis Studio command line: inspect, evaluate, generate with and compress Hugging Face checkpoints"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "basis-cli 0.1.0");
@@ -244,7 +246,10 @@ int main(int argc, char** argv)
 
     SynthArgs synth;
     auto* synthCmd = app.add_subcommand("synth", "Write a RANDOMLY initialised checkpoint of a named shape");
-    synthCmd->add_option("--shape", synth.shape, "gpt2-124m, opt-125m, llama-tiny, mistral-tiny, *-micro")->required();
+    synthCmd->add_option("--shape", synth.shape,
+                         "gpt2-124m, opt-125m, llama-tiny, llama2-7b, llama2-13b, tinyllama-1.1b, mistral-tiny, "
+                         "mistral-7b, *-micro (all: an unknown name lists them)")->required();
+    synthCmd->add_option("--dtype", synth.dtype, "Weight dtype: float32, bfloat16 or float16")->capture_default_str();
     synthCmd->add_option("--out", synth.out, "Output folder")->required();
     synthCmd->add_option("--seed", synth.seed, "Random seed")->capture_default_str();
     synthCmd->add_option("--tokenizer", synth.tokenizer, "Copy the tokenizer files of this model (as --model)");

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -542,20 +543,26 @@ void checkTensorToWrite(const fs::path& path, const TensorToWrite& t)
 // The header as the reference writers lay it out: compact JSON, __metadata__ first (only if there is
 // any), then the tensors in the given (sorted) order with keys dtype, shape, data_offsets; padded with
 // spaces to a multiple of 8 so the data section starts aligned.
+// dataOrder: the order of the tensors' bytes in the data section when it is not the header's (streamed writes).
 std::string buildHeader(const fs::path& path, const std::vector<const TensorToWrite*>& sorted,
-                        const std::map<std::string, std::string>& metadata)
+                        const std::map<std::string, std::string>& metadata,
+                        const std::vector<const TensorToWrite*>* dataOrder = nullptr)
 {
     nlohmann::ordered_json header = nlohmann::ordered_json::object();
     if (!metadata.empty())
         header["__metadata__"] = metadata;
+    std::map<const TensorToWrite*, uint64_t> offsets;
     uint64_t offset = 0;
+    for (const TensorToWrite* t : dataOrder ? *dataOrder : sorted) {
+        offsets[t] = offset;
+        offset += t->bytes;
+    }
     for (const TensorToWrite* t : sorted) {
         nlohmann::ordered_json entry;
         entry["dtype"] = dtypeName(t->dtype);
         entry["shape"] = t->shape;
-        entry["data_offsets"] = {offset, offset + t->bytes};
+        entry["data_offsets"] = {offsets[t], offsets[t] + t->bytes};
         header[t->name] = std::move(entry);
-        offset += t->bytes;
     }
     std::string json;
     try {
@@ -589,6 +596,43 @@ void writeSafetensors(const fs::path& path, const std::vector<TensorToWrite>& te
     out.write(header.data(), header.size());
     for (const TensorToWrite* t : sorted)
         out.write(t->data, t->bytes);
+    out.commit();
+}
+
+void writeSafetensorsStreamed(const fs::path& path, const std::vector<TensorToWrite>& tensors,
+                              const std::function<void(size_t index, const TensorBytesSink& write)>& produce,
+                              const std::map<std::string, std::string>& metadata)
+{
+    std::vector<const TensorToWrite*> sorted, order;
+    for (const auto& t : tensors) {
+        TensorToWrite check = t;
+        check.data = &t;   // the bytes come from produce()
+        checkTensorToWrite(path, check);
+        sorted.push_back(&t);
+        order.push_back(&t);
+    }
+    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->name < b->name; });
+    for (size_t i = 1; i < sorted.size(); ++i)
+        if (sorted[i - 1]->name == sorted[i]->name)
+            fail(path, "tensor " + inQuotes(sorted[i]->name) + " given twice");
+    const std::string header = buildHeader(path, sorted, metadata, &order);
+
+    TempFile out(path);
+    const uint64_t len = header.size();
+    out.write(&len, 8);
+    out.write(header.data(), header.size());
+    for (size_t i = 0; i < tensors.size(); ++i) {
+        size_t written = 0;
+        produce(i, [&](const void* data, size_t bytes) {
+            if (written + bytes > tensors[i].bytes)
+                fail(path, "internal: tensor " + inQuotes(tensors[i].name) + " given more bytes than its shape holds");
+            out.write(data, bytes);
+            written += bytes;
+        });
+        if (written != tensors[i].bytes)
+            fail(path, "internal: tensor " + inQuotes(tensors[i].name) + " given " + std::to_string(written) + " of its " +
+                           std::to_string(tensors[i].bytes) + " bytes");
+    }
     out.commit();
 }
 

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -82,5 +83,15 @@ struct TensorToWrite {
 // sorted by name, header padded to a multiple of 8. Throws basis::Error naming the file on failure.
 void writeSafetensors(const std::filesystem::path& path, const std::vector<TensorToWrite>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
+
+// Writes a .safetensors file without holding its tensors: the header from the names, dtypes and shapes of
+// `tensors` (their `data` is ignored), then the bytes of each tensor in the given order from produce(i, write),
+// which calls write(data, bytes) as many times as it likes and must give exactly tensors[i].bytes in all (so a
+// 13 GB checkpoint is written a tensor at a time). Header entries sorted by name; the data section in the given
+// order, which readers accept (offsets are per tensor). Atomic like writeSafetensors.
+using TensorBytesSink = std::function<void(const void* data, size_t bytes)>;
+void writeSafetensorsStreamed(const std::filesystem::path& path, const std::vector<TensorToWrite>& tensors,
+                              const std::function<void(size_t index, const TensorBytesSink& write)>& produce,
+                              const std::map<std::string, std::string>& metadata = {});
 
 } // namespace basis

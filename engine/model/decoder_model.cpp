@@ -5,6 +5,7 @@
 #include "output_folder.h"
 #include "quantized_io.h"
 #include "safetensors.h"
+#include "stored_weights.h"
 #include "weights.h"
 
 #include <ATen/ATen.h>
@@ -60,8 +61,12 @@ void DecoderModel::loadWeights(const Checkpoint& ckpt, bool headersOnly)
     auto get = [&](const std::string& name, std::vector<int64_t> shape) {
         return loadTensor(ckpt, name, shape, m_device, m_dtype, headersOnly);
     };
+    // The big matrices stay in their stored dtype (stored_weights.h); norms, biases and positions are widened.
+    auto getStored = [&](const std::string& name, std::vector<int64_t> shape) {
+        return loadTensor(ckpt, name, shape, m_device, m_dtype, headersOnly, /*keepStored=*/true);
+    };
     const int64_t embedDim = c.wordEmbedProjDim;
-    m_embed = get(m_table.embedTokens, {c.vocabSize, embedDim});
+    m_embed = getStored(m_table.embedTokens, {c.vocabSize, embedDim});
     if (!m_table.embedPositions.empty())
         m_positions = get(m_table.embedPositions, {c.maxPositions + c.positionOffset, c.hidden});
     if (!m_table.projectIn.empty()) {
@@ -74,7 +79,7 @@ void DecoderModel::loadWeights(const Checkpoint& ckpt, bool headersOnly)
             m_finalNormB = get(m_table.finalNorm + ".bias", {c.hidden});
     }
     // Tied heads reuse the embedding. Some tied checkpoints (stories260K) also carry a copy; it is ignored.
-    m_lmHead = m_table.lmHead.empty() ? m_embed : get(m_table.lmHead, {c.vocabSize, embedDim});
+    m_lmHead = m_table.lmHead.empty() ? m_embed : getStored(m_table.lmHead, {c.vocabSize, embedDim});
 
     // A compressed folder (config.json has a "compression" section) stores factorized projections as a
     // basis per group, written once, and coefficients per layer.
@@ -121,7 +126,7 @@ void DecoderModel::loadWeights(const Checkpoint& ckpt, bool headersOnly)
             if (f != factors.end()) {
                 const Factor& factor = f->second;
                 if (factor.bits > 0) {
-                    lw.slots.emplace_back(l, p, at::Tensor(), b);
+                    lw.slots.emplace_back(l, p, at::Tensor(), b, m_dtype);
                     lw.slots.back().setQuantized(loadQuantizedWeight(ckpt, m_table.layerTensor(l, p.module), p, factor.bits,
                                                                      factor.k, factor.factorDtype, headersOnly),
                                                  m_device, m_dtype);
@@ -134,12 +139,12 @@ void DecoderModel::loadWeights(const Checkpoint& ckpt, bool headersOnly)
                 const std::string newBias = m_table.layerTensor(l, p.module + ".bias");
                 if (!b.defined() && ckpt.contains(newBias))
                     b = get(newBias, {p.out});
-                lw.slots.emplace_back(l, p, at::Tensor(), b);
+                lw.slots.emplace_back(l, p, at::Tensor(), b, m_dtype);
                 lw.slots.back().setFactorized(basis->second, get(m_table.layerTensor(l, p.module + ".coeff"), {factor.k, p.out}));
                 continue;
             }
             std::vector<int64_t> shape = p.storedInOut ? std::vector<int64_t>{p.in, p.out} : std::vector<int64_t>{p.out, p.in};
-            lw.slots.emplace_back(l, p, get(m_table.layerTensor(l, p.module + ".weight"), shape), b);
+            lw.slots.emplace_back(l, p, getStored(m_table.layerTensor(l, p.module + ".weight"), shape), b, m_dtype);
         }
     }
 }
@@ -273,7 +278,7 @@ at::Tensor DecoderModel::hiddenStates(const at::Tensor& idsIn, KVCache* cache) c
             throw Error(m_dir.string() + ": token id " + std::to_string(lo < 0 ? lo : hi) + " is outside the model's " +
                         std::to_string(m_embed.size(0)) + "-token vocabulary (the tokenizer does not belong to this model)");
     }
-    at::Tensor x = at::embedding(m_embed, ids);
+    at::Tensor x = widened(at::embedding(m_embed, ids), m_dtype);   // rows widened from a weight kept as stored
     if (c.scaleEmbeddings)   // Gemma: x sqrt(hidden), the factor rounded to the model dtype as transformers does
         x = x * at::scalar_tensor(std::sqrt(static_cast<double>(c.hidden)), x.options());
     if (m_projectIn.defined())
@@ -300,7 +305,7 @@ at::Tensor DecoderModel::hiddenStates(const at::Tensor& idsIn, KVCache* cache) c
 at::Tensor DecoderModel::logits(const at::Tensor& hidden) const
 {
     c10::InferenceMode inference(!m_autograd);   // training records autograd
-    return at::linear(hidden, m_lmHead).to(at::kFloat);
+    return linearStored(hidden, m_lmHead, at::Tensor(), /*inOut=*/false).to(at::kFloat);
 }
 
 at::Tensor DecoderModel::forward(const at::Tensor& ids, KVCache* cache, bool lastOnly) const

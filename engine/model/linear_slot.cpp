@@ -1,11 +1,17 @@
 #include "linear_slot.h"
 
+#include "stored_weights.h"
+
 #include <ATen/ATen.h>
 
 namespace basis {
 
-LinearSlot::LinearSlot(int64_t layer, const ProjectionSpec& spec, at::Tensor weight, at::Tensor bias)
-    : m_layer(layer), m_spec(spec), m_weight(std::move(weight)), m_bias(std::move(bias))
+LinearSlot::LinearSlot(int64_t layer, const ProjectionSpec& spec, at::Tensor weight, at::Tensor bias,
+                       c10::ScalarType computeDType)
+    : m_layer(layer), m_spec(spec), m_weight(std::move(weight)), m_bias(std::move(bias)),
+      m_computeDType(computeDType != c10::ScalarType::Undefined ? computeDType
+                     : m_weight.defined()                         ? m_weight.scalar_type()
+                                                                  : c10::ScalarType::Float)
 {
 }
 
@@ -20,6 +26,8 @@ void LinearSlot::mapTensors(const std::function<at::Tensor(const at::Tensor&)>& 
     for (at::Tensor* t : {&m_weight, &m_bias, &m_basis, &m_coeff})
         if (t->defined())
             *t = fn(*t);
+    if (m_weight.defined())   // training maps every tensor to its dtype: it computes in that one
+        m_computeDType = m_weight.scalar_type();
 }
 
 at::Tensor LinearSlot::forwardWeights(const at::Tensor& x) const
@@ -43,15 +51,7 @@ at::Tensor LinearSlot::forwardWeights(const at::Tensor& x) const
         outShape.back() = m_spec.out;
         return y.view(outShape);
     }
-    if (!m_spec.storedInOut)
-        return at::linear(x, m_weight, m_bias);
-    // Conv1D: W is [in, out]; addmm on the flattened rows avoids a transpose copy.
-    const auto shape = x.sizes().vec();
-    at::Tensor x2 = x.reshape({-1, shape.back()});
-    at::Tensor y = m_bias.defined() ? at::addmm(m_bias, x2, m_weight) : at::mm(x2, m_weight);
-    auto outShape = shape;
-    outShape.back() = m_spec.out;
-    return y.view(outShape);
+    return linearStored(x, m_weight, m_bias, m_spec.storedInOut);
 }
 
 at::Tensor LinearSlot::weightInOut() const
@@ -60,7 +60,10 @@ at::Tensor LinearSlot::weightInOut() const
         return at::matmul(m_basis, m_coeff);
     if (isQuantized())
         return m_lrIn.defined() ? at::addmm(m_qDense.t(), m_lrIn, m_lrOut) : m_qDense.t();
-    return m_spec.storedInOut ? m_weight : m_weight.t();
+    // A weight kept as stored (bfloat16 / float16, stored_weights.h) comes out in the compute dtype, as it did when
+    // it was widened on load: callers compute with it.
+    const at::Tensor w = widened(m_weight, m_computeDType);
+    return m_spec.storedInOut ? w : w.t();
 }
 
 void LinearSlot::setFactorized(at::Tensor basis, at::Tensor coeff)

@@ -14,7 +14,9 @@ namespace basis {
 class LinearSlot {
 public:
     LinearSlot() = default;
-    LinearSlot(int64_t layer, const ProjectionSpec& spec, at::Tensor weight, at::Tensor bias);
+    // computeDType: the model's; the weight may be kept narrower (stored_weights.h). Undefined: the weight's.
+    LinearSlot(int64_t layer, const ProjectionSpec& spec, at::Tensor weight, at::Tensor bias,
+               c10::ScalarType computeDType = c10::ScalarType::Undefined);
 
     int64_t layer() const { return m_layer; }
     const ProjectionSpec& spec() const { return m_spec; }
@@ -25,10 +27,12 @@ public:
     at::Tensor forward(const at::Tensor& x) const;
 
     bool isFactorized() const { return m_basis.defined(); }
-    // The dense weight as stored in the checkpoint ([out,in], or [in,out] for Conv1D), undefined when factorized.
+    // The dense weight as stored in the checkpoint ([out,in], or [in,out] for Conv1D), undefined when factorized;
+    // in the stored dtype, which may be narrower than the compute dtype (stored_weights.h).
     const at::Tensor& weight() const { return m_weight; }
     const at::Tensor& bias() const { return m_bias; }
-    // W as n_in x n_out whatever the storage (a view when possible; reconstructed B C when factorized).
+    // W as n_in x n_out in the compute dtype whatever the storage (a view when possible; reconstructed B C when
+    // factorized; widened when kept as stored).
     at::Tensor weightInOut() const;
 
     // Replace the weight by y = (x B) C + b. B [in, k] may be shared by several slots (same tensor).
@@ -61,6 +65,7 @@ private:
     int64_t m_layer = 0;
     ProjectionSpec m_spec;
     at::Tensor m_weight, m_bias;
+    c10::ScalarType m_computeDType = c10::ScalarType::Float;
     at::Tensor m_basis, m_coeff;
     QuantizedWeight m_quant;
     at::Tensor m_qDense, m_lrIn, m_lrOut;   // Q [out, in], R^T [in, k], L^T [k, out] in the model's dtype

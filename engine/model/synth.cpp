@@ -5,6 +5,7 @@
 #include "compressed_io.h"
 #include "error.h"
 #include "safetensors.h"
+#include "weights.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -58,20 +59,30 @@ nlohmann::json synthConfigJson(const SynthShape& s, uint64_t seed)
 }
 
 void writeSyntheticCheckpoint(const SynthShape& s, const std::filesystem::path& dir, uint64_t seed,
-                              const std::filesystem::path& tokenizerDir)
+                              const std::filesystem::path& tokenizerDir, DType dtype)
 {
-    const nlohmann::json cfgJson = synthConfigJson(s, seed);
+    if (dtype != DType::F32 && dtype != DType::BF16 && dtype != DType::F16)
+        throw Error("synth: dtype " + dtypeName(dtype) + " is not a weight dtype (expected float32, bfloat16 or float16)");
+    nlohmann::json cfgJson = synthConfigJson(s, seed);
+    cfgJson["torch_dtype"] = dtype == DType::F32 ? "float32" : dtype == DType::BF16 ? "bfloat16" : "float16";
     const ModelConfig cfg = parseModelConfig(cfgJson, "synthetic " + s.name);   // validates the shape
     const ArchTable table = archTable(cfg);
     std::filesystem::create_directories(dir);
 
-    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-    std::vector<std::pair<std::string, at::Tensor>> tensors;
+    // Each tensor is drawn when the writer reaches it, in this order (the generator's order, so a seed gives the
+    // same values whatever the dtype), and freed once written: a 7B file needs one tensor in memory, not 27 GB.
+    struct Entry {
+        std::string name;
+        std::vector<int64_t> shape;
+        double stdev = 0.0;   // > 0: normal(0, stdev); else the constant `value`
+        double value = 0.0;
+    };
+    std::vector<Entry> entries;
     auto normal = [&](const std::string& name, std::vector<int64_t> shape, double stdev) {
-        tensors.emplace_back(name, at::normal(0.0, stdev, shape, gen));
+        entries.push_back({name, std::move(shape), stdev, 0.0});
     };
     auto constant = [&](const std::string& name, std::vector<int64_t> shape, double value) {
-        tensors.emplace_back(name, at::full(shape, value, at::kFloat));
+        entries.push_back({name, std::move(shape), 0.0, value});
     };
     // GPT-2's initialisation scale; it keeps activations in a sane range for any depth.
     const double stdev = 0.02;
@@ -102,14 +113,27 @@ void writeSyntheticCheckpoint(const SynthShape& s, const std::filesystem::path& 
     }
 
     std::vector<TensorToWrite> out;
-    for (const auto& [name, t] : tensors)
-        out.push_back({name, DType::F32, t.sizes().vec(), t.data_ptr(), static_cast<size_t>(t.nbytes())});
-    writeSafetensors(dir / "model.safetensors", out, {{"format", "pt"}, {"basis_studio_synthetic", "random weights"}});
+    for (const Entry& e : entries) {
+        int64_t n = 1;
+        for (int64_t d : e.shape)
+            n *= d;
+        out.push_back({e.name, dtype, e.shape, nullptr, static_cast<size_t>(n) * dtypeSize(dtype)});
+    }
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    writeSafetensorsStreamed(
+        dir / "model.safetensors", out,
+        [&](size_t i, const TensorBytesSink& write) {
+            const Entry& e = entries[i];
+            at::Tensor t = e.stdev > 0 ? at::normal(0.0, e.stdev, e.shape, gen) : at::full(e.shape, e.value, at::kFloat);
+            t = t.to(toScalarType(dtype)).contiguous();
+            write(t.data_ptr(), static_cast<size_t>(t.nbytes()));
+        },
+        {{"format", "pt"}, {"basis_studio_synthetic", "random weights"}});
     writeFileAtomically(dir / "config.json", cfgJson.dump(2) + "\n");
     writeFileAtomically(dir / "RANDOM_WEIGHTS.txt",
                         "This checkpoint was written by basis-cli synth (shape " + s.name + ", seed " +
-                            std::to_string(seed) + ").\nIts weights are RANDOM: use it for benchmarks, shapes and "
-                            "learning the controls, never for quality.\n");
+                            std::to_string(seed) + ", " + dtypeName(dtype) + ").\nIts weights are RANDOM: use it for "
+                            "benchmarks, shapes and learning the controls, never for quality.\n");
     if (!tokenizerDir.empty())
         copyTokenizerFiles(tokenizerDir, dir);
 }

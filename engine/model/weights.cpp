@@ -1,6 +1,7 @@
 #include "weights.h"
 
 #include "error.h"
+#include "stored_weights.h"
 
 #include <ATen/ATen.h>
 
@@ -53,7 +54,7 @@ DType fromScalarType(c10::ScalarType type)
 }
 
 at::Tensor loadTensor(const Checkpoint& ckpt, const std::string& name, const std::vector<int64_t>& expectedShape,
-                      c10::Device device, c10::ScalarType dtype, bool headersOnly)
+                      c10::Device device, c10::ScalarType dtype, bool headersOnly, bool keepStored)
 {
     const TensorView& view = ckpt.tensor(name);
     auto file = ckpt.fileOf(name);
@@ -70,7 +71,8 @@ at::Tensor loadTensor(const Checkpoint& ckpt, const std::string& name, const std
     at::Tensor mapped = at::from_blob(
         const_cast<std::byte*>(view.data), view.shape, [file](void*) {}, at::TensorOptions().dtype(stored));
     // float16 has no CPU matmul in LibTorch 1.13: widen to the compute dtype.
-    at::Tensor out = stored == dtype && device.is_cpu() ? mapped : mapped.to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
+    const bool asStored = (stored == dtype && device.is_cpu()) || (keepStored && keepsStoredDType(stored, dtype, device));
+    at::Tensor out = asStored ? mapped : mapped.to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
     // NaN or infinite weights (a damaged file, a header that shifts every weight) would give NaN results with
     // exit 0: refuse them here, naming the tensor.
     const int64_t bad = out.numel() - at::isfinite(out).sum().item<int64_t>();

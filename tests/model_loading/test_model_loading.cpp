@@ -120,6 +120,10 @@ TEST(ParameterCounts, SyntheticShapesMatchPublishedTotals)
     EXPECT_EQ(count("llama3-8b"), 8030261248);  // Meta-Llama-3.1-8B num_parameters()
     EXPECT_EQ(count("phi3-mini"), 3821079552);  // Phi-3-mini-4k-instruct num_parameters()
     EXPECT_EQ(count("gemma-2b"), 2506172416);   // gemma-2b num_parameters()
+    EXPECT_EQ(count("llama2-7b"), 6738415616);        // Llama-2-7b-hf num_parameters()
+    EXPECT_EQ(count("llama2-13b"), 13015864320);      // Llama-2-13b-hf num_parameters()
+    EXPECT_EQ(count("tinyllama-1.1b"), 1100048384);   // TinyLlama-1.1B num_parameters()
+    EXPECT_EQ(count("mistral-7b"), 7241732096);       // Mistral-7B-v0.1 num_parameters()
 }
 
 TEST(ParameterCounts, MatchGoldenModels)

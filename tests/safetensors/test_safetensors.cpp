@@ -531,4 +531,39 @@ TEST(SafetensorsWriter, MissingFolderGivesError)
                        {path.string(), "temporary file"});
 }
 
+// The streamed writer: data in the given order, each tensor produced in pieces; the reader sees the same tensors.
+TEST(SafetensorsWriter, StreamedWriteReadsBackInAnyDataOrder)
+{
+    const fs::path path = basis::test::scratchDir("st-stream") / "model.safetensors";
+    const std::vector<float> a = {1, 2, 3, 4, 5, 6};
+    const std::vector<int32_t> b = {7, 8};
+    // "z" first in the data section, "a" second: the header lists them sorted all the same.
+    std::vector<basis::TensorToWrite> list = {{"z", DType::F32, {2, 3}, nullptr, 24}, {"a", DType::I32, {2}, nullptr, 8}};
+    basis::writeSafetensorsStreamed(path, list, [&](size_t i, const basis::TensorBytesSink& write) {
+        if (i == 0) {   // in two pieces
+            write(a.data(), 8);
+            write(a.data() + 2, 16);
+        } else {
+            write(b.data(), 8);
+        }
+    });
+    auto f = basis::SafetensorsFile::open(path);
+    EXPECT_EQ(f->names(), (std::vector<std::string>{"a", "z"}));
+    EXPECT_EQ(std::memcmp(f->tensor("z").data, a.data(), 24), 0);
+    EXPECT_EQ(std::memcmp(f->tensor("a").data, b.data(), 8), 0);
+    EXPECT_EQ(f->tensor("z").shape, (std::vector<int64_t>{2, 3}));
+    EXPECT_NE(basis::readFile(path).find("\"a\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[24,32]}"), std::string::npos);
+}
+
+TEST(SafetensorsWriter, StreamedWriteRefusesShortTensorAndLeavesNoFile)
+{
+    const fs::path path = basis::test::scratchDir("st-stream-short") / "model.safetensors";
+    const float v[2] = {1, 2};
+    expectOneLineError([&] {
+        basis::writeSafetensorsStreamed(path, {{"w", DType::F32, {2}, nullptr, 8}},
+                                        [&](size_t, const basis::TensorBytesSink& write) { write(v, 4); });
+    }, {path.string(), "'w'", "4 of its 8 bytes"});
+    EXPECT_FALSE(fs::exists(path));
+}
+
 } // namespace

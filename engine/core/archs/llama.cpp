@@ -37,6 +37,10 @@ std::vector<SynthShape> shapes()
     return {
         // A small LLaMA-style MHA shape for benchmarks.
         synthShape("llama-tiny", "llama", 32000, 512, 8, 8, 8, 1376, 2048, false, false),
+        // Basis Sharing's headline models and TinyLlama-1.1B (GQA 32/4), for the big-model benchmarks.
+        synthShape("llama2-7b", "llama", 32000, 4096, 32, 32, 32, 11008, 4096, false, false),
+        synthShape("llama2-13b", "llama", 32000, 5120, 40, 40, 40, 13824, 4096, false, false),
+        synthShape("tinyllama-1.1b", "llama", 32000, 2048, 22, 32, 4, 5632, 2048, false, false),
         l3,
         synthShape("llama-micro", "llama", 512, 64, 4, 8, 4, 172, 256, false, true),
         l3micro,

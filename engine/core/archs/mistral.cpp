@@ -33,7 +33,10 @@ std::vector<SynthShape> shapes()
     tiny.slidingWindow = 4096;
     SynthShape micro = archs::synthShape("mistral-micro", "mistral", 512, 64, 4, 8, 2, 160, 256, false, true);
     micro.slidingWindow = 32;
-    return {tiny, micro};
+    // Mistral-7B-v0.1.
+    SynthShape m7 = archs::synthShape("mistral-7b", "mistral", 32000, 4096, 32, 32, 8, 14336, 32768, false, false);
+    m7.slidingWindow = 4096;
+    return {tiny, m7, micro};
 }
 
 } // namespace
