@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 namespace basis {
@@ -574,6 +575,31 @@ std::string buildHeader(const fs::path& path, const std::vector<const TensorToWr
     return json;
 }
 
+// Refuses, before a byte is written, a file the folder's file system has no room for (a 13 GB output that fails
+// at 90 % wastes the run and fills the disk), naming what is needed and what is free.
+void checkFreeSpace(const fs::path& path, uint64_t bytes)
+{
+    struct statvfs st {};
+    const fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    if (::statvfs(folder.c_str(), &st) != 0)
+        return;   // the temporary file's creation reports a missing folder
+    const uint64_t available = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+    if (bytes > available) {
+        char text[160];
+        std::snprintf(text, sizeof text, "not enough disk space: the file needs %.3f GB, %.3f GB are free in ",
+                      static_cast<double>(bytes) / 1e9, static_cast<double>(available) / 1e9);
+        fail(path, text + folder.string());
+    }
+}
+
+uint64_t totalBytes(const std::string& header, const std::vector<const TensorToWrite*>& tensors)
+{
+    uint64_t n = 8 + header.size();
+    for (const TensorToWrite* t : tensors)
+        n += t->bytes;
+    return n;
+}
+
 } // namespace
 
 void writeSafetensors(const fs::path& path, const std::vector<TensorToWrite>& tensors,
@@ -589,6 +615,7 @@ void writeSafetensors(const fs::path& path, const std::vector<TensorToWrite>& te
         if (sorted[i - 1]->name == sorted[i]->name)
             fail(path, "tensor " + inQuotes(sorted[i]->name) + " given twice");
     const std::string header = buildHeader(path, sorted, metadata);
+    checkFreeSpace(path, totalBytes(header, sorted));
 
     TempFile out(path);
     const uint64_t len = header.size();   // little-endian hosts only, as for reading
@@ -616,6 +643,7 @@ void writeSafetensorsStreamed(const fs::path& path, const std::vector<TensorToWr
         if (sorted[i - 1]->name == sorted[i]->name)
             fail(path, "tensor " + inQuotes(sorted[i]->name) + " given twice");
     const std::string header = buildHeader(path, sorted, metadata, &order);
+    checkFreeSpace(path, totalBytes(header, sorted));
 
     TempFile out(path);
     const uint64_t len = header.size();

@@ -566,4 +566,18 @@ TEST(SafetensorsWriter, StreamedWriteRefusesShortTensorAndLeavesNoFile)
     EXPECT_FALSE(fs::exists(path));
 }
 
+// A file the disk cannot hold is refused before anything is written, with the size needed and the space free
+// (a declared 2^50-byte tensor: no file system here has a petabyte free).
+TEST(SafetensorsWriter, NotEnoughDiskSpaceSaysHowMuchIsNeeded)
+{
+    const fs::path path = basis::test::scratchDir("st-stream-full") / "model.safetensors";
+    bool produced = false;
+    expectOneLineError([&] {
+        basis::writeSafetensorsStreamed(path, {{"w", DType::U8, {int64_t(1) << 50}, nullptr, size_t(1) << 50}},
+                                        [&](size_t, const basis::TensorBytesSink&) { produced = true; });
+    }, {path.string(), "not enough disk space", "needs 1125899.907 GB", "GB are free in"});
+    EXPECT_FALSE(produced);
+    EXPECT_FALSE(fs::exists(path));
+}
+
 } // namespace
