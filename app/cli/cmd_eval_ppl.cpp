@@ -1,6 +1,7 @@
 // basis-cli eval ppl: perplexity of a text file or a dataset preset, protocol and text recipe stated in every output.
 #include "cli_progress.h"
 #include "cli_memory.h"
+#include "cli_rank.h"
 #include "commands.h"
 
 #include "error.h"
@@ -34,6 +35,11 @@ int runEvalPpl(const PplArgs& a)
                 model.threads);
     std::printf("  text: %s; %s\n", s.recipe.c_str(), bosText.c_str());
     printMemory();
+    if (s.rank) {
+        std::printf("  prompt protocol: the first %lld tokens of each window at full rank and not scored; %lld short "
+                    "window(s) skipped\n", (long long)s.promptTokens, (long long)s.skippedWindows);
+        printRank(*s.rank);
+    }
     if (a.json) {
         nlohmann::json j = {{"ppl", r.ppl}, {"nll", r.nll}, {"tokens", r.tokens}, {"windows", r.windows},
                             {"protocol", protocolName(r.protocol)}, {"context", r.context}, {"stride", r.stride},
@@ -43,6 +49,10 @@ int runEvalPpl(const PplArgs& a)
                             {"text", s.file.string()}, {"dataset", a.ppl.dataset.empty() ? std::string() : s.source},
                             {"recipe", s.recipe}, {"device", model.device}, {"dtype", a.run.dtype},
                             {"threads", model.threads}, {"memory", memoryJson()}};
+        if (s.rank) {
+            j["rank"] = rankJson(*s.rank);
+            j["skipped_windows"] = s.skippedWindows;
+        }
         std::cout << j.dump() << std::endl;
     }
     return 0;

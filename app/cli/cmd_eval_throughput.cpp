@@ -1,8 +1,10 @@
 // basis-cli eval throughput: prefill/decode tokens/s, time to first token and peak memory of one model, or of two
 // (dense and compressed) with their runs alternating and the ratio of medians beside the ratio of multiply-adds.
 #include "cli_progress.h"
+#include "cli_rank.h"
 #include "commands.h"
 
+#include "error.h"
 #include "workspace.h"
 
 #include <nlohmann/json.hpp>
@@ -60,14 +62,21 @@ int runEvalThroughput(const ThroughputArgs& a)
     nlohmann::json j = {{"batch", o.batch}, {"prompt_len", o.promptLen}, {"gen_len", o.genLen}, {"warmup", o.warmup},
                         {"repeats", o.repeats}, {"device", device}, {"dtype", a.run.dtype},
                         {"threads", threads}};
+    if (o.rank.active() && other.hasModel())
+        throw Error("eval throughput: --rank-strategy runs one model; drop --compare and run each strategy alone");
     if (!other.hasModel()) {
-        const ThroughputResult r = ws.throughput(o, job).result;
+        const ThroughputSummary summary = ws.throughput(o, job);
+        const ThroughputResult& r = summary.result;
         progress.finish();
         std::printf("%-11s %12s %12s %10s %10s %14s %10s\n", "model", "prefill t/s", "decode t/s", "TTFT ms",
                     "peak MiB", "parameters", "MAC/token");
         printRow("model", r);
         std::printf("peak memory: %s of the whole process (weights included)\n", r.peakMemoryKind.c_str());
         j["model"] = toJson(r, a.model);
+        if (summary.rank) {   // what the decode steps spent (the prefill runs at full rank)
+            printRank(*summary.rank);
+            j["rank"] = rankJson(*summary.rank);
+        }
     } else {
         const ThroughputComparison c = compareThroughput(ws, false, other, false, o, job);
         progress.finish();

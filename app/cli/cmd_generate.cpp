@@ -1,5 +1,6 @@
 // basis-cli generate: greedy continuation of a prompt (or of BOS), streamed to stdout.
 #include "cli_progress.h"
+#include "cli_rank.h"
 #include "commands.h"
 
 #include "workspace.h"
@@ -41,10 +42,14 @@ int runGenerate(const GenerateArgs& a)
     std::fprintf(stderr, "[generate] %lld prompt tokens, %lld new tokens; prefill %.3f s, decode %.1f tokens/s\n",
                  (long long)r.promptTokens, (long long)r.newTokens, r.prefillSeconds,
                  r.decodeSeconds > 0 ? r.newTokens / r.decodeSeconds : 0.0);
+    if (r.rank && !a.json)
+        printRank(*r.rank);
     if (a.json) {
         nlohmann::json j = {{"text", r.wholeText}, {"tokens", r.tokens},
                             {"prompt_tokens", r.promptTokens}, {"new_tokens", r.newTokens},
                             {"prefill_seconds", r.prefillSeconds}, {"decode_seconds", r.decodeSeconds}};
+        if (r.rank)
+            j["rank"] = rankJson(*r.rank);
         std::cout << j.dump() << std::endl;
     }
     return 0;

@@ -68,6 +68,13 @@ struct PplArgs {
     bool json = false;
 };
 
+struct MasksArgs {
+    std::string model;
+    RankMasksJobOptions masks;
+    RunSetup run;
+    bool json = false;
+};
+
 struct ThroughputArgs {
     std::string model, compare;
     ThroughputJobOptions throughput;
@@ -137,6 +144,7 @@ int runFinetune(const FinetuneArgs& a);
 int runExport(const ExportArgs& a);
 int runSearch(const SearchArgs& a);
 int runEvalPpl(const PplArgs& a);
+int runEvalMasks(const MasksArgs& a);
 int runEvalTasks(const TasksArgs& a);
 int runEvalThroughput(const ThroughputArgs& a);
 int runGenerate(const GenerateArgs& a);

@@ -1,6 +1,7 @@
 // basis-cli: the headless face of the engine. Argument parsing only; each command lives in cmd_*.cpp.
 #include "cli_model.h"
 #include "cli_memory.h"
+#include "cli_rank.h"
 #include "commands.h"
 
 #include "compression_plan.h"
@@ -208,6 +209,7 @@ int main(int argc, char** argv)
     pplCmd->add_option("--stride", ppl.ppl.stride, "Tokens between window starts (default: the context)");
     pplCmd->add_option("--protocol", ppl.ppl.protocol, "window-mean or token-mean")->capture_default_str();
     pplCmd->add_option("--bos", ppl.ppl.bos, "auto, always or never: BOS once at the start of the text")->capture_default_str();
+    addRankOptions(pplCmd, ppl.ppl.rank);
     addRunOptions(pplCmd, ppl.run);
     pplCmd->add_flag("--json", ppl.json, "Print one JSON object as the last line");
 
@@ -220,8 +222,20 @@ int main(int argc, char** argv)
     tputCmd->add_option("--gen-len", tput.throughput.genLen, "New tokens per sequence (decode)")->capture_default_str();
     tputCmd->add_option("--warmup", tput.throughput.warmup, "Untimed runs first")->capture_default_str();
     tputCmd->add_option("--repeats", tput.throughput.repeats, "Timed runs (medians reported)")->capture_default_str();
+    addRankOptions(tputCmd, tput.throughput.rank, false);
     addRunOptions(tputCmd, tput.run);
     tputCmd->add_flag("--json", tput.json, "Print one JSON object as the last line");
+
+    MasksArgs masks;
+    auto* masksCmd = evalCmd->add_subcommand("masks", "Which rank channels a dynamic-rank strategy computes per token of a text");
+    masksCmd->add_option("--model", masks.model, kModelHelp)->required();
+    masksCmd->add_option("--text", masks.masks.text, "The prompt text itself")->required();
+    masksCmd->add_option("--bos", masks.masks.bos, "auto, always or never")->capture_default_str();
+    addRankOptions(masksCmd, masks.masks.rank, false);
+    masksCmd->get_option("--rank-strategy")->capture_default_str();
+    masksCmd->get_option("--rank-energy")->capture_default_str();
+    addRunOptions(masksCmd, masks.run);
+    masksCmd->add_flag("--json", masks.json, "Print one JSON object (the masks and their statistics) as the last line");
 
     TasksArgs tasks;
     auto* tasksCmd = evalCmd->add_subcommand("tasks", "Zero-shot multiple choice scored like lm-evaluation-harness (acc, acc_norm)");
@@ -241,6 +255,7 @@ int main(int argc, char** argv)
     genCmd->add_option("--prompt", gen.generate.prompt, "Prompt text (empty: start from BOS)");
     genCmd->add_option("--max-new-tokens", gen.generate.maxNewTokens, "Tokens to generate")->required();
     genCmd->add_flag("--ignore-eos", gen.generate.ignoreEos, "Keep going past the end-of-sequence token");
+    addRankOptions(genCmd, gen.generate.rank, false);
     addRunOptions(genCmd, gen.run);
     genCmd->add_flag("--json", gen.json, "Print one JSON object as the last line");
 
@@ -319,6 +334,11 @@ int main(int argc, char** argv)
             return runEvalPpl(ppl);
         if (*tputCmd)
             return runEvalThroughput(tput);
+        if (*masksCmd) {
+            if (masksCmd->count("--rank-budget") > 0 && masksCmd->count("--rank-energy") == 0)
+                masks.masks.rank.energy = 0;   // a budget given replaces the default tau
+            return runEvalMasks(masks);
+        }
         if (*tasksCmd)
             return runEvalTasks(tasks);
         if (*genCmd)

@@ -1,5 +1,7 @@
 #include "run_config.h"
 
+#include "rank_strategy.h"
+
 #include "datasets.h"
 
 #include "atomic_file.h"
@@ -23,12 +25,15 @@ namespace fs = std::filesystem;
 
 bool PplEvaluation::operator==(const PplEvaluation& o) const
 {
-    return std::tie(dataset, text, context, stride, protocol) == std::tie(o.dataset, o.text, o.context, o.stride, o.protocol);
+    return std::tie(dataset, text, context, stride, protocol, rankStrategy, rankBudget, rankEnergy, promptTokens) ==
+           std::tie(o.dataset, o.text, o.context, o.stride, o.protocol, o.rankStrategy, o.rankBudget, o.rankEnergy,
+                    o.promptTokens);
 }
 
 bool ThroughputEvaluation::operator==(const ThroughputEvaluation& o) const
 {
-    return std::tie(promptLen, genLen, repeats) == std::tie(o.promptLen, o.genLen, o.repeats);
+    return std::tie(promptLen, genLen, repeats, rankStrategy, rankBudget, rankEnergy) ==
+           std::tie(o.promptLen, o.genLen, o.repeats, o.rankStrategy, o.rankBudget, o.rankEnergy);
 }
 
 bool TasksEvaluation::operator==(const TasksEvaluation& o) const
@@ -152,6 +157,33 @@ void applyOverride(YAML::Node& root, const std::string& assignment)
     root[sectionName][key] = value;
 }
 
+// The rank keys of an evaluation entry, checked as the CLI's flags are (the message names the YAML key).
+void checkRank(Reader& r, const YAML::Node& entry, const std::string& strategy, double budget, double energy,
+               int64_t promptTokens)
+{
+    if (strategy.empty()) {
+        if (budget != 0 || energy != 0)
+            r.fail(entry.Mark(), "rank_budget / rank_energy need a rank_strategy");
+        return;
+    }
+    try {
+        RankSettings s;
+        s.strategy = parseRankStrategy(strategy);
+        s.budget = budget;
+        s.energy = energy;
+        s.promptTokens = promptTokens;
+        checkRankSettings(s);
+    } catch (const Error& e) {
+        std::string m = e.what();
+        for (const auto& [flag, key] : {std::pair<std::string, std::string>{"--rank-strategy", "rank_strategy"},
+                                        {"--rank-budget", "rank_budget"}, {"--rank-energy", "rank_energy"},
+                                        {"--prompt-tokens", "prompt_tokens"}})
+            for (size_t at = m.find(flag); at != std::string::npos; at = m.find(flag))
+                m.replace(at, flag.size(), key);
+        r.fail(entry.Mark(), m);
+    }
+}
+
 void readPpl(Reader& r, const YAML::Node& item, RunConfig& c)
 {
     PplEvaluation e;
@@ -164,9 +196,13 @@ void readPpl(Reader& r, const YAML::Node& item, RunConfig& c)
             r.section(kv.second, "throughput",
                       {{"prompt_len", [&](auto& n, auto& k) { r.get(n, k, t.promptLen, "an integer"); }},
                        {"gen_len", [&](auto& n, auto& k) { r.get(n, k, t.genLen, "an integer"); }},
-                       {"repeats", [&](auto& n, auto& k) { r.get(n, k, t.repeats, "an integer"); }}});
+                       {"repeats", [&](auto& n, auto& k) { r.get(n, k, t.repeats, "an integer"); }},
+                       {"rank_strategy", [&](auto& n, auto& k) { r.get(n, k, t.rankStrategy, "a rank strategy"); }},
+                       {"rank_budget", [&](auto& n, auto& k) { r.get(n, k, t.rankBudget, "a number in (0, 1]"); }},
+                       {"rank_energy", [&](auto& n, auto& k) { r.get(n, k, t.rankEnergy, "a number in (0, 1]"); }}});
             if (t.promptLen < 1 || t.genLen < 2 || t.repeats < 1)
                 r.fail(kv.second.Mark(), "throughput needs prompt_len >= 1, gen_len >= 2 and repeats >= 1");
+            checkRank(r, kv.second, t.rankStrategy, t.rankBudget, t.rankEnergy, 64);
             c.throughput.push_back(t);
             continue;
         }
@@ -190,7 +226,12 @@ void readPpl(Reader& r, const YAML::Node& item, RunConfig& c)
                    {"text", [&](auto& n, auto& k) { r.get(n, k, e.text, "a file path"); }},
                    {"context", [&](auto& n, auto& k) { r.get(n, k, e.context, "an integer"); }},
                    {"stride", [&](auto& n, auto& k) { r.get(n, k, e.stride, "an integer"); }},
-                   {"protocol", [&](auto& n, auto& k) { r.get(n, k, e.protocol, "window-mean or token-mean"); }}});
+                   {"protocol", [&](auto& n, auto& k) { r.get(n, k, e.protocol, "window-mean or token-mean"); }},
+                   {"rank_strategy", [&](auto& n, auto& k) { r.get(n, k, e.rankStrategy, "a rank strategy"); }},
+                   {"rank_budget", [&](auto& n, auto& k) { r.get(n, k, e.rankBudget, "a number in (0, 1]"); }},
+                   {"rank_energy", [&](auto& n, auto& k) { r.get(n, k, e.rankEnergy, "a number in (0, 1]"); }},
+                   {"prompt_tokens", [&](auto& n, auto& k) { r.get(n, k, e.promptTokens, "an integer"); }}});
+        checkRank(r, kv.second, e.rankStrategy, e.rankBudget, e.rankEnergy, e.promptTokens);
         if (e.dataset.empty() == e.text.empty())
             r.fail(kv.second.Mark(), "a ppl evaluation needs exactly one of 'dataset' and 'text'");
         if (e.protocol != "window-mean" && e.protocol != "token-mean")
@@ -589,6 +630,14 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
         kv("context", e.context);
         kv("stride", e.stride);
         kv("protocol", e.protocol);
+        if (!e.rankStrategy.empty()) {
+            kv("rank_strategy", e.rankStrategy);
+            if (e.rankBudget > 0)
+                kv("rank_budget", e.rankBudget);
+            if (e.rankEnergy > 0)
+                kv("rank_energy", e.rankEnergy);
+            kv("prompt_tokens", e.promptTokens);
+        }
         y << YAML::EndMap << YAML::EndMap;
     }
     for (const auto& t : c.throughput) {
@@ -596,6 +645,13 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
         kv("prompt_len", t.promptLen);
         kv("gen_len", t.genLen);
         kv("repeats", t.repeats);
+        if (!t.rankStrategy.empty()) {
+            kv("rank_strategy", t.rankStrategy);
+            if (t.rankBudget > 0)
+                kv("rank_budget", t.rankBudget);
+            if (t.rankEnergy > 0)
+                kv("rank_energy", t.rankEnergy);
+        }
         y << YAML::EndMap << YAML::EndMap;
     }
     for (const auto& t : c.tasks) {

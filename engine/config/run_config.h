@@ -19,6 +19,10 @@ struct PplEvaluation {
     int64_t context = 0;        // 0: model_args.context_length
     int64_t stride = 0;         // 0: model_args.stride
     std::string protocol = "window-mean";
+    // Dynamic rank (rank_strategy.h): rank_strategy, rank_budget, rank_energy, prompt_tokens; empty = as stored.
+    std::string rankStrategy;
+    double rankBudget = 0, rankEnergy = 0;
+    int64_t promptTokens = 64;
     bool operator==(const PplEvaluation& o) const;
 };
 
@@ -26,6 +30,8 @@ struct ThroughputEvaluation {
     int64_t promptLen = 128;    // prefill tokens
     int64_t genLen = 64;        // decoded tokens (KV cache)
     int64_t repeats = 3;        // timed runs after one warm-up; medians reported
+    std::string rankStrategy;   // dynamic rank of the decode steps, as PplEvaluation's
+    double rankBudget = 0, rankEnergy = 0;
     bool operator==(const ThroughputEvaluation& o) const;
 };
 

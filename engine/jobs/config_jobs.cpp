@@ -1,5 +1,7 @@
 #include "config_jobs.h"
 
+#include <sstream>
+
 #include "method_registry.h"
 
 namespace basis {
@@ -114,6 +116,9 @@ PerplexityJobOptions perplexityOptionsFrom(const RunConfig& c, const PplEvaluati
     o.protocol = e.protocol;
     o.bos = c.bos;
     o.compressed = true;
+    o.rank = {e.rankStrategy, e.rankBudget, e.rankEnergy, e.promptTokens};
+    if (o.rank.active() && e.stride == 0)   // the prompt protocol scores disjoint windows
+        o.stride = o.context;
     return o;
 }
 
@@ -124,6 +129,7 @@ ThroughputJobOptions throughputOptionsFrom(const ThroughputEvaluation& t)
     o.genLen = t.genLen;
     o.repeats = t.repeats;
     o.compressed = true;
+    o.rank = {t.rankStrategy, t.rankBudget, t.rankEnergy, 64};
     return o;
 }
 
@@ -174,15 +180,33 @@ RunConfig runConfigFrom(const std::filesystem::path& model, const ModelConfig& c
     return c;
 }
 
+namespace {
+
+// "_prompt-adaptive_rho0.5": two entries that differ only in their strategy keep apart in the results file.
+std::string rankSuffix(const RankJobOptions& r)
+{
+    if (!r.active())
+        return "";
+    std::ostringstream s;
+    s << "_" << r.strategy;
+    if (r.budget > 0)
+        s << "_rho" << r.budget;
+    if (r.energy > 0)
+        s << "_tau" << r.energy;
+    return s.str();
+}
+
+} // namespace
+
 std::string evaluationName(const PerplexityJobOptions& o)
 {
     const std::string what = !o.dataset.empty() ? o.dataset : o.text.stem().string();
-    return "ppl_" + what + "_" + std::to_string(o.context);
+    return "ppl_" + what + "_" + std::to_string(o.context) + rankSuffix(o.rank);
 }
 
 std::string evaluationName(const ThroughputJobOptions& o)
 {
-    return "throughput_p" + std::to_string(o.promptLen) + "_g" + std::to_string(o.genLen);
+    return "throughput_p" + std::to_string(o.promptLen) + "_g" + std::to_string(o.genLen) + rankSuffix(o.rank);
 }
 
 } // namespace basis

@@ -51,6 +51,16 @@ struct CompressOptions {
     std::string device;              // where the compressed copy lives and is factorized (empty: the model's device)
 };
 
+// Dynamic rank at run time (engine/core/rank_strategy.h) on a factorized model. An empty strategy runs the model as
+// stored (the usual evaluation); any strategy, baseline included, runs perplexity with the prompt protocol.
+struct RankJobOptions {
+    std::string strategy;            // "", baseline, global-static, prompt-adaptive, per-token
+    double budget = 0;               // rho, the share of rank channels (0 = unset)
+    double energy = 0;               // tau, the share of energy kept (0 = unset)
+    int64_t promptTokens = 64;       // perplexity: full-rank, unscored prompt of each window
+    bool active() const { return !strategy.empty(); }
+};
+
 struct PerplexityJobOptions {
     std::filesystem::path text;      // a text file ...
     std::string dataset;             // ... or a preset under dataDir
@@ -62,11 +72,21 @@ struct PerplexityJobOptions {
     std::string protocol = "window-mean";   // or token-mean
     std::string bos = "auto";
     bool compressed = false;         // the compressed model instead of the dense one
+    RankJobOptions rank;
 };
 
 struct ThroughputJobOptions {
     int64_t batch = 1, promptLen = 128, genLen = 64, warmup = 1, repeats = 5;
     bool compressed = false;
+    RankJobOptions rank;             // prefill at full rank (prompt-adaptive chooses S), decode under the strategy
+};
+
+// The masks of a dynamic-rank strategy over a text (the studio's heatmaps, `eval masks`).
+struct RankMasksJobOptions {
+    std::string text;                // the prompt itself (not a file)
+    std::string bos = "auto";
+    bool compressed = false;
+    RankJobOptions rank{"per-token", 0, 0.95, 64};
 };
 
 struct TasksJobOptions {
@@ -84,6 +104,7 @@ struct GenerateJobOptions {
     bool ignoreEos = false;
     bool bothModels = true;          // the dense model, then the compressed one when there is one
     bool compressed = false;         // with bothModels false: which one
+    RankJobOptions rank;             // the factorized model(s) only; the prompt at full rank
 };
 
 // Fine-tuning the compressed copy (when the workspace made one) or the loaded model (dense, or a compressed folder).

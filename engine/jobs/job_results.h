@@ -3,6 +3,7 @@
 #include "compression_plan.h"
 #include "model_config.h"
 #include "multiple_choice.h"
+#include "dynamic_rank_eval.h"
 #include "perplexity.h"
 #include "throughput.h"
 #include "train_options.h"
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -81,12 +83,21 @@ struct PerplexitySummary {
     std::filesystem::path file;      // the file read
     std::string recipe;              // how the text was made from it (datasets.h)
     bool bosAdded = false;
+    std::optional<RankRunStatistics> rank;   // under a dynamic-rank strategy (the prompt protocol)
+    int64_t promptTokens = 0, skippedWindows = 0;
 };
 
 struct ThroughputSummary {
     ModelVariant model;
     ThroughputResult result;
     double seconds = 0;
+    std::optional<RankRunStatistics> rank;   // under a dynamic-rank strategy: what the decode tokens spent
+};
+
+struct RankMasksSummary {
+    ModelVariant model;
+    RankMaskCapture capture;
+    std::vector<std::string> tokens;  // each token's text, as the tokenizer decodes it alone
 };
 
 struct TasksSummary {
@@ -106,6 +117,7 @@ struct GenerationOutput {
     std::vector<int64_t> tokens;     // the prompt's tokens, then the new ones
     int64_t promptTokens = 0, newTokens = 0;
     double prefillSeconds = 0, decodeSeconds = 0;
+    std::optional<RankRunStatistics> rank;   // generated under a dynamic-rank strategy
     bool finished = false;           // false while streaming
 };
 

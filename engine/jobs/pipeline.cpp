@@ -46,7 +46,7 @@ auto stage(const PipelineHooks& hooks, const std::string& name, nlohmann::json& 
 nlohmann::json perplexityJson(const PerplexitySummary& s)
 {
     const PplResult& r = s.result;
-    return {{"ppl,none", r.ppl},
+    nlohmann::json j = {{"ppl,none", r.ppl},
             {"ppl_window_mean,none", r.pplWindowMean},
             {"ppl_token_mean,none", r.pplTokenMean},
             {"nll,none", r.nll},
@@ -58,13 +58,16 @@ nlohmann::json perplexityJson(const PerplexitySummary& s)
             {"windows", r.windows},
             {"text", s.file.string()},
             {"recipe", s.recipe}};
+    if (s.rank)
+        j["rank"] = rankStatisticsJson(*s.rank);
+    return j;
 }
 
 // Greedy generation from a fixed pseudo-random prompt: prefill and decode rates, medians after the warm-up.
 nlohmann::json throughputJson(const ThroughputSummary& s, const ThroughputJobOptions& o)
 {
     const ThroughputResult& r = s.result;
-    return {{"prefill_tokens_per_second,none", r.prefillTokensPerSecond},
+    nlohmann::json j = {{"prefill_tokens_per_second,none", r.prefillTokensPerSecond},
             {"decode_tokens_per_second,none", r.decodeTokensPerSecond},
             {"time_to_first_token_seconds,none", r.timeToFirstTokenSeconds},
             {"peak_memory_bytes,none", r.peakMemoryBytes},
@@ -72,6 +75,9 @@ nlohmann::json throughputJson(const ThroughputSummary& s, const ThroughputJobOpt
             {"prompt_len", o.promptLen},
             {"gen_len", o.genLen},
             {"repeats", o.repeats}};
+    if (s.rank)
+        j["rank"] = rankStatisticsJson(*s.rank);
+    return j;
 }
 
 nlohmann::json tasksJson(const TasksSummary& s)

@@ -2,11 +2,14 @@
 
 #include "atomic_file.h"
 #include "calibration_job.h"
+#include "channel_order.h"
 #include "compress.h"
 #include "compressed_io.h"
 #include "feature_space_factorize.h"
 #include "rank_search.h"
 #include "datasets.h"
+#include "dynamic_rank.h"
+#include "dynamic_rank_eval.h"
 #include "decoder_model.h"
 #include "error.h"
 #include "finetune.h"
@@ -297,6 +300,8 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     auto copy = DecoderModel::load(m->dense->dir(), RunOptions{device, dtypeName(m->dense->dtype()), m->threads});
     auto denseWeights = options.settings.update ? snapshotDenseWeights(*copy) : std::vector<std::vector<at::Tensor>>{};
     CompressionResult result = compressModel(*copy, needsStats ? m->stats.get() : nullptr, plan, job);
+    // Rank channels by calibration importance, so run-time prefixes (dynamic rank) are the most important sets.
+    orderChannelsByImportance(*copy, m->stats.get(), result);
 
     CompressionSummary s;
     s.plan = result.plan;
@@ -379,6 +384,8 @@ CompressionSummary Workspace::refit(const CompressOptions& options, const JobCon
     job.report(0, 1, "update: statistics of the compressed model");
     const CalibrationOutcome updated = calibrateFromText(*m->compressed, *m->tokenizer, requestFor(text), job);
     refitCoefficients(*m->compressed, m->denseWeights, updated.stats, m->result->plan, job);
+    orderChannelsByImportance(*m->compressed, m->stats.get(), *m->result);   // the new C_l change the importance
+    m->summary.section = compressionSection(*m->result);
     m->denseWeights.clear();
     m->compressedRecord["update_text"] = text.dataset.empty() ? text.text.string() : text.dataset;
     m->summary.refitted = true;
@@ -453,6 +460,27 @@ const DecoderModel& pick(const std::unique_ptr<DecoderModel>& dense, const std::
     return *model;
 }
 
+// The model a dynamic-rank run installs its hooks on (removed when the run ends; the weights are not touched).
+DecoderModel& pickForRank(const std::unique_ptr<DecoderModel>& dense, const std::unique_ptr<DecoderModel>& compressed,
+                          bool wantCompressed)
+{
+    DecoderModel* model = wantCompressed ? compressed.get() : dense.get();
+    if (!model)
+        throw Error(wantCompressed ? "no compressed model yet: compress first" : "no model: open one first");
+    return *model;
+}
+
+RankSettings rankSettingsOf(const RankJobOptions& o)
+{
+    RankSettings s;
+    s.strategy = parseRankStrategy(o.strategy);
+    s.budget = o.budget;
+    s.energy = o.energy;
+    s.promptTokens = o.promptTokens;
+    checkRankSettings(s);
+    return s;
+}
+
 ModelVariant variantOf(const DecoderModel& model, const DecoderModel& dense, const CompressionResult* result, bool compressed)
 {
     ModelVariant v;
@@ -494,7 +522,34 @@ PerplexitySummary Workspace::perplexity(const PerplexityJobOptions& o, const Job
     p.context = o.context;
     p.stride = o.stride;
     p.protocol = parseProtocol(o.protocol);
+    if (o.rank.active()) {
+        const RankPplResult r = evaluateRankPerplexity(pickForRank(m->dense, m->compressed, o.compressed), ids, p,
+                                                       rankSettingsOf(o.rank), job);
+        s.result = r.ppl;
+        s.rank = r.rank;
+        s.promptTokens = o.rank.promptTokens;
+        s.skippedWindows = r.skippedWindows;
+        return s;
+    }
     s.result = evaluatePerplexity(model, ids, p, job);
+    return s;
+}
+
+RankMasksSummary Workspace::rankMasks(const RankMasksJobOptions& o, const JobContext& job)
+{
+    DecoderModel& model = pickForRank(m->dense, m->compressed, o.compressed);
+    if (!m->tokenizer)
+        throw Error(m->tokenizerError);
+    if (!o.rank.active())
+        throw Error("eval masks needs a --rank-strategy");
+    const auto ids = tokenizeForEvaluation(*m->tokenizer, o.text, parseBosPolicy(o.bos));
+    if (ids.empty())
+        throw Error("eval masks: the text gives no tokens");
+    RankMasksSummary s;
+    s.model = variantOf(model, *m->dense, m->result.get(), o.compressed);
+    s.capture = captureRankMasks(model, ids, rankSettingsOf(o.rank), job);
+    for (int64_t id : ids)
+        s.tokens.push_back(m->tokenizer->decode({id}));
     return s;
 }
 
@@ -519,7 +574,16 @@ ThroughputSummary Workspace::throughput(const ThroughputJobOptions& o, const Job
     ThroughputSummary s;
     s.model = variantOf(model, *m->dense, m->result.get(), o.compressed);
     const auto t0 = std::chrono::steady_clock::now();
-    s.result = measureThroughput(model, throughputOptions(o), job);
+    ThroughputOptions t = throughputOptions(o);
+    std::unique_ptr<DynamicRank> dynamic;
+    if (o.rank.active()) {   // the prefill at full rank, every decode step under the strategy
+        dynamic = std::make_unique<DynamicRank>(pickForRank(m->dense, m->compressed, o.compressed), rankSettingsOf(o.rank));
+        t.beforePrefill = [&] { dynamic->beginPrompt(); };
+        t.afterPrefill = [&] { dynamic->endPrompt(); };
+    }
+    s.result = measureThroughput(model, t, job);
+    if (dynamic)
+        s.rank = dynamic->statistics();
     s.seconds = since(t0);
     return s;
 }
@@ -586,6 +650,13 @@ std::vector<GenerationOutput> Workspace::generate(const GenerateJobOptions& opti
     std::vector<GenerationOutput> outputs;
     for (size_t i = 0; i < which.size(); ++i) {
         const DecoderModel& model = pick(m->dense, m->compressed, which[i]);
+        std::unique_ptr<DynamicRank> dynamic;   // the prompt at full rank, every new token under the strategy
+        if (options.rank.active()) {
+            if (options.bothModels && !hasFactorizedProjection(model))
+                continue;   // the dense one of the pair has no rank channels
+            dynamic = std::make_unique<DynamicRank>(pickForRank(m->dense, m->compressed, which[i]), rankSettingsOf(options.rank));
+            dynamic->beginPrompt();
+        }
         GenerationOutput out;
         out.model = variantOf(model, *m->dense, m->result.get(), which[i]);
         out.promptTokens = int64_t(prompt.size());
@@ -595,6 +666,8 @@ std::vector<GenerationOutput> Workspace::generate(const GenerateJobOptions& opti
         g.maxNewTokens = options.maxNewTokens;
         g.stopAtEos = !options.ignoreEos;
         g.onToken = [&](int64_t token) {
+            if (dynamic && fresh.empty())   // the first token came from the prefill
+                dynamic->endPrompt();
             fresh.push_back(token);
             if (onUpdate) {
                 out.text = continuationText(*m->tokenizer, prompt, fresh);
@@ -615,6 +688,8 @@ std::vector<GenerationOutput> Workspace::generate(const GenerateJobOptions& opti
         out.prefillSeconds = r.prefillSeconds;
         out.decodeSeconds = r.decodeSeconds;
         out.finished = true;
+        if (dynamic)
+            out.rank = dynamic->statistics();
         if (onUpdate)
             onUpdate(out);
         outputs.push_back(out);

@@ -60,6 +60,8 @@ public:
     SpectraSummary computeSpectra(const std::vector<int64_t>& groupSizes, const JobContext& job = {});
     PerplexitySummary perplexity(const PerplexityJobOptions& options, const JobContext& job = {});
     ThroughputSummary throughput(const ThroughputJobOptions& options, const JobContext& job = {});
+    // Which rank channels a dynamic-rank strategy computes for each token of a text (dynamic_rank_eval.h).
+    RankMasksSummary rankMasks(const RankMasksJobOptions& options, const JobContext& job = {});
     TasksSummary tasks(const TasksJobOptions& options, const JobContext& job = {});
     // Greedy continuation; `onUpdate` sees each output while it grows (streaming) and when it is complete.
     using GenerationFn = std::function<void(const GenerationOutput&)>;

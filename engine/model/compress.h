@@ -37,6 +37,11 @@ struct GroupResult {
     // 1 - err^2 of the kept iterate (the fraction of ||W H^1/2||^2 it reproduces, as the SVD's energy is).
     std::vector<double> iterationErrors;
     int64_t bestIteration = -1;
+    // channel_order.h: the factorizer's index of each stored rank channel and its importance s_j (descending);
+    // empty when the channels were not ordered.
+    std::vector<int64_t> channelOrder;
+    std::vector<double> channelImportance;
+    std::string channelImportanceSource;   // "calibration" or "weights" (no statistics: H = I)
 };
 
 struct CompressionResult {

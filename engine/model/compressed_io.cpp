@@ -112,6 +112,11 @@ nlohmann::json compressionSection(const CompressionResult& result, const nlohman
             if (g < result.groups.size() && !quantized) {
                 entry["energy_kept"] = result.groups[g].energy;
                 entry["cholesky_shift"] = result.groups[g].jitter;
+                if (!result.groups[g].channelOrder.empty()) {   // channel_order.h: prefixes are the important sets
+                    entry["channel_order"] = result.groups[g].channelOrder;
+                    entry["channel_importance"] = result.groups[g].channelImportance;
+                    entry["channel_importance_source"] = result.groups[g].channelImportanceSource;
+                }
             }
             groups.push_back(entry);
         }

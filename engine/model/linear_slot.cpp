@@ -45,8 +45,14 @@ at::Tensor LinearSlot::forwardWeights(const at::Tensor& x) const
         // (x B) C on the flattened rows: two plain GEMMs (every token of the batch in one call, so they run at the
         // BLAS rate), the bias fused into the second; B C is never formed.
         const auto shape = x.sizes().vec();
-        const at::Tensor xb = at::mm(x.reshape({-1, shape.back()}), m_basis);
-        at::Tensor y = m_bias.defined() ? at::addmm(m_bias, xb, m_coeff) : at::mm(xb, m_coeff);
+        const at::Tensor rows = x.reshape({-1, shape.back()});
+        at::Tensor y;
+        if (m_factorHook) {
+            y = m_factorHook(rows);
+        } else {
+            const at::Tensor xb = at::mm(rows, m_basis);
+            y = m_bias.defined() ? at::addmm(m_bias, xb, m_coeff) : at::mm(xb, m_coeff);
+        }
         auto outShape = shape;
         outShape.back() = m_spec.out;
         return y.view(outShape);

@@ -55,6 +55,11 @@ public:
     // Training (engine/train): an adapter's output added to forward()'s (LoRA); empty = none.
     using Adapter = std::function<at::Tensor(const at::Tensor& x)>;
     void setAdapter(Adapter adapter) { m_adapter = std::move(adapter); }
+    // Run-time rank selection (dynamic_rank.h): when set, a factorized slot's (x B) C + b of the flattened rows
+    // x [n, in] comes from the hook, which chooses the rank channels; empty = all K of them.
+    using FactorHook = std::function<at::Tensor(const at::Tensor& rows)>;
+    void setFactorHook(FactorHook hook) { m_factorHook = std::move(hook); }
+    bool hasFactorHook() const { return static_cast<bool>(m_factorHook); }
     bool hasAdapter() const { return static_cast<bool>(m_adapter); }
     // Replaces every defined tensor t of the slot by fn(t) (a shared basis stays shared when fn maps it alike).
     void mapTensors(const std::function<at::Tensor(const at::Tensor&)>& fn);
@@ -70,6 +75,7 @@ private:
     QuantizedWeight m_quant;
     at::Tensor m_qDense, m_lrIn, m_lrOut;   // Q [out, in], R^T [in, k], L^T [k, out] in the model's dtype
     Adapter m_adapter;
+    FactorHook m_factorHook;
 };
 
 } // namespace basis

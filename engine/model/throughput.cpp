@@ -110,7 +110,11 @@ ThroughputSample runOnce(const DecoderModel& model, const at::Tensor& prompt, co
     KVCache cache;
     synchronize(model);
     auto t0 = Clock::now();
+    if (o.beforePrefill)
+        o.beforePrefill();
     at::Tensor next = model.forward(prompt, &cache, true).argmax(-1);   // [batch, 1]
+    if (o.afterPrefill)
+        o.afterPrefill();
     synchronize(model);
     s.prefillSeconds = since(t0);
     t0 = Clock::now();

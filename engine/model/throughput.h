@@ -5,6 +5,7 @@
 #include "progress.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@ struct ThroughputOptions {
     int64_t genLen = 64;         // new tokens per sequence; the first comes from the prefill
     int64_t warmup = 1;          // untimed runs first
     int64_t repeats = 5;         // timed runs; medians reported
+    // Dynamic rank (dynamic_rank.h): called before each run's prefill and at its end, inside the prefill's time
+    // (prompt-adaptive chooses and gathers its columns there, once per prompt). May be empty.
+    std::function<void()> beforePrefill, afterPrefill;
 };
 
 struct ThroughputSample {
