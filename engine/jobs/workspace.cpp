@@ -17,6 +17,7 @@
 #include "multiple_choice.h"
 #include "run_options.h"
 #include "spectra.h"
+#include "rank_allocation.h"
 #include "synth.h"
 #include "throughput.h"
 #include "tokenizer.h"
@@ -284,7 +285,7 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     // Feature-space ranks by energy are read off the statistics first, so the plan's counts are exact.
     const CompressionSettings settings = method(options.settings.method).featureSpace()
                                              ? resolveFeatureSpaceRanks(*m->dense, m->stats.get(), options.settings, job)
-                                             : options.settings;
+                                             : resolveAllocatedRanks(*m->dense, m->stats.get(), options.settings, job);
     const CompressionPlan plan = planCompression(m->dense->config(), m->dense->table(), settings,
                                                  static_cast<int64_t>(c10::elementSize(m->dense->dtype())));
     const bool needsStats = method(options.settings.method).needsStatistics();
@@ -494,6 +495,7 @@ PerplexitySummary Workspace::perplexity(const PerplexityJobOptions& o, const Job
     p.context = o.context;
     p.stride = o.stride;
     p.protocol = parseProtocol(o.protocol);
+    p.batch = o.batch;
     s.result = evaluatePerplexity(model, ids, p, job);
     return s;
 }
