@@ -3,6 +3,7 @@
 #include "cli_memory.h"
 #include "commands.h"
 
+#include "atomic_file.h"
 #include "error.h"
 #include "feature_space_plan.h"
 #include "method_registry.h"
@@ -29,13 +30,46 @@ void checkMethodFlags(const CompressArgs& a, const CompressionMethod& m)
     const std::vector<std::pair<std::string, const char*>> keys = {
         {"--ratio", setting::Ratio}, {"--bits", setting::Bits}, {"--rank", setting::Rank},
         {"--q-step", setting::QStep}, {"--iters", setting::Iters}, {"--factor-dtype", setting::FactorDtype}};
+    const bool budgetGiven = std::find(a.methodFlags.begin(), a.methodFlags.end(), "--budget") != a.methodFlags.end();
+    if (budgetGiven && std::find(a.methodFlags.begin(), a.methodFlags.end(), "--ratio") != a.methodFlags.end())
+        throw Error("give one of --ratio (the published per-matrix rule) and --budget (an exact share), not both");
     for (const auto& [flag, key] : keys) {
         const bool given = std::find(a.methodFlags.begin(), a.methodFlags.end(), flag) != a.methodFlags.end();
         if (given && !m.uses(key))
             throw Error(flag + " is not a setting of " + m.name());
-        if (!given && flag == "--ratio" && m.uses(key))
+        if (!given && !budgetGiven && flag == "--ratio" && m.uses(key))
             throw Error("--ratio is required by " + m.name());
     }
+}
+
+// The ranks a compression chose, as a ranks file: every layer of a group carries the group's rank; the
+// allocation section records how they were chosen and the group ranks themselves.
+void writeRanksOut(const std::string& file, const ModelConfig& config, const CompressionSummary& s)
+{
+    const CompressionPlan& plan = s.plan;
+    RankTable ranks;
+    nlohmann::json groups = nlohmann::json::object();
+    for (const PartPlan& p : plan.parts) {
+        if (!p.compressed)
+            continue;
+        std::vector<int64_t> perLayer(static_cast<size_t>(config.layers), 0);
+        nlohmann::json list = nlohmann::json::array();
+        for (const GroupPlan& g : p.groups) {
+            for (int64_t l : g.layers)
+                perLayer.at(static_cast<size_t>(l)) = g.k;
+            list.push_back({{"layers", g.layers}, {"rank", g.k}});
+        }
+        ranks[p.spec->part] = perLayer;
+        groups[p.spec->part] = list;
+    }
+    const nlohmann::json extra = {
+        {"allocation",
+         {{"method", plan.settings.method}, {"group_size", plan.settings.groupSize},
+          {"shared", plan.settings.shared}, {"budget", plan.settings.budget != 0 ? nlohmann::json(plan.settings.budget) : nlohmann::json(nullptr)},
+          {"ratio", plan.settings.budget != 0 ? nlohmann::json(nullptr) : nlohmann::json(plan.settings.ratio)},
+          {"allocator", plan.settings.allocator}, {"target_parameters_before", plan.targetBefore},
+          {"target_parameters_after", plan.targetAfter}, {"groups", groups}}}};
+    writeFileAtomically(file, ranksJson(ranks, config, archTable(config), extra).dump(2) + "\n");
 }
 
 double since(std::chrono::steady_clock::time_point t0)
@@ -52,6 +86,9 @@ void printCompression(const CompressArgs& a, const CompressionSettings& asked, c
     else if (method(asked.method).featureSpace())
         std::printf("%s: %s, a rank per projection, policy %s -> %s\n", a.model.c_str(), asked.method.c_str(),
                     asked.featureSpace.policy.c_str(), a.out.c_str());
+    else if (asked.budget != 0)
+        std::printf("%s: %s, exact budget %.2f%% (%s allocator), group size %lld%s -> %s\n", a.model.c_str(),
+                    asked.method.c_str(), asked.budget, asked.allocator.c_str(), (long long)plan.settings.groupSize, asked.update ? ", update" : "", a.out.c_str());
     else
         std::printf("%s: %s, ratio %.2f%%, group size %lld%s -> %s\n", a.model.c_str(), asked.method.c_str(),
                     asked.ratio, (long long)plan.settings.groupSize, asked.update ? ", update" : "", a.out.c_str());
@@ -95,6 +132,8 @@ nlohmann::json compressionJson(const CompressArgs& a, const CompressionSettings&
     }
     return {{"method", asked.method},
             {"ratio", method(asked.method).featureSpace() ? nlohmann::json(nullptr) : nlohmann::json(asked.ratio)},
+            {"budget", asked.budget != 0 ? nlohmann::json(asked.budget) : nlohmann::json(nullptr)},
+            {"allocator", asked.budget != 0 ? nlohmann::json(asked.allocator) : nlohmann::json(nullptr)},
             {"group_size", plan.settings.groupSize},
             {"update", asked.update},
             {"shared", plan.settings.shared},
@@ -188,6 +227,19 @@ int runCompress(const CompressArgs& a)
         throw Error(a.model + ": this folder is already compressed; compress the original model");
     CompressOptions options = a.compress;
     options.settings.method = method(a.method).name();
+    for (const std::string& pw : a.partWeights) {
+        const size_t eq = pw.find('=');
+        std::size_t used = 0;
+        double w = 0;
+        try {
+            w = eq == std::string::npos ? 0 : std::stod(pw.substr(eq + 1), &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (eq == std::string::npos || eq == 0 || used == 0 || eq + 1 + used != pw.size())
+            throw Error("--part-weight '" + pw + "': expected PART=WEIGHT, e.g. down=2");
+        options.settings.partWeights[pw.substr(0, eq)] = w;
+    }
     const CompressionSettings& settings = options.settings;
     const bool featureSpace = method(settings.method).featureSpace();
     const bool ratioGiven = std::find(a.methodFlags.begin(), a.methodFlags.end(), "--ratio") != a.methodFlags.end();
@@ -231,6 +283,8 @@ int runCompress(const CompressArgs& a)
         progress.finish();
     }
     ws.saveCompressed(a.out, {}, cliJob());
+    if (!a.ranksOut.empty())
+        writeRanksOut(a.ranksOut, ws.model().config, s);
     const double seconds = since(t0);
 
     printCompression(a, settings, s);

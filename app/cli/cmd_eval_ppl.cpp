@@ -30,8 +30,8 @@ int runEvalPpl(const PplArgs& a)
     std::printf("Final estimate: PPL = %.6f  (%s; context %lld, stride %lld, %s; %lld windows, %lld scored tokens)\n",
                 r.ppl, protocolName(r.protocol).c_str(), (long long)r.context, (long long)r.stride, bosText.c_str(),
                 (long long)r.windows, (long long)r.tokens);
-    std::printf("  window-mean PPL %.6f, token-mean PPL %.6f, mean NLL %.6f; %.2f s, %.1f tokens/s (%s, %s, %d threads)\n",
-                r.pplWindowMean, r.pplTokenMean, r.nll, r.seconds, tps, model.device.c_str(), a.run.dtype.c_str(),
+    std::printf("  window-mean PPL %.6f, token-mean PPL %.6f, mean NLL %.6f; %.2f s, %.1f tokens/s (batch %lld; %s, %s, %d threads)\n",
+                r.pplWindowMean, r.pplTokenMean, r.nll, r.seconds, tps, (long long)r.batch, model.device.c_str(), a.run.dtype.c_str(),
                 model.threads);
     std::printf("  text: %s; %s\n", s.recipe.c_str(), bosText.c_str());
     printMemory();
@@ -44,7 +44,7 @@ int runEvalPpl(const PplArgs& a)
         nlohmann::json j = {{"ppl", r.ppl}, {"nll", r.nll}, {"tokens", r.tokens}, {"windows", r.windows},
                             {"protocol", protocolName(r.protocol)}, {"context", r.context}, {"stride", r.stride},
                             {"bos", bosPolicyName(parseBosPolicy(a.ppl.bos))}, {"bos_added", s.bosAdded},
-                            {"seconds", r.seconds}, {"tokens_per_second", tps}, {"ppl_window_mean", r.pplWindowMean},
+                            {"seconds", r.seconds}, {"batch", r.batch}, {"tokens_per_second", tps}, {"ppl_window_mean", r.pplWindowMean},
                             {"ppl_token_mean", r.pplTokenMean}, {"input_tokens", r.inputTokens}, {"model", a.model},
                             {"text", s.file.string()}, {"dataset", a.ppl.dataset.empty() ? std::string() : s.source},
                             {"recipe", s.recipe}, {"device", model.device}, {"dtype", a.run.dtype},

@@ -40,6 +40,8 @@ struct CompressArgs {
     RunSetup run;
     bool json = false;
     std::vector<std::string> methodFlags;   // --ratio, --bits, ... as given: each must be a setting of the method
+    std::vector<std::string> partWeights;   // --part-weight part=w (greedy allocator)
+    std::string ranksOut;                   // --ranks-out FILE: the ranks chosen, as a ranks file
 };
 
 struct SearchArgs {
@@ -106,6 +108,15 @@ struct BenchArgs {
     bool json = false;
 };
 
+struct BenchPplArgs {
+    std::string model, text;
+    int64_t context = 512;
+    std::vector<int64_t> batches{1, 0};   // 1 = the old path, one window per forward pass; 0 = automatic
+    int threads = 2;
+    int repeats = 1;
+    bool json = false;
+};
+
 struct BenchTokenizerArgs {
     std::string tokenizer;           // a GPT-2 tokenizer folder
     std::string text;                // a text file; empty: the WikiText-2 test split under dataDir
@@ -152,6 +163,7 @@ int runSynth(const SynthArgs& a);
 int runRecover(const RecoverArgs& a);
 int runBenchForward(const BenchArgs& a);
 int runBenchPlan();
+int runBenchPpl(const BenchPplArgs& a);
 int runBenchTokenizer(const BenchTokenizerArgs& a);
 
 } // namespace basis::cli

@@ -85,6 +85,9 @@ int main(int argc, char** argv)
     compressCmd->add_option("--method", compress.method, methodFlagHelp())->default_val(settings.method);
     // Required by the methods that read it (checked in runCompress, as every method flag is).
     compressCmd->add_option("--ratio", settings.ratio, settingHelp(basis::setting::Ratio));
+    compressCmd->add_option("--budget", settings.budget,
+                            "Exact budget: remove this % of the target projections' parameters (within one rank step "
+                            "per group, the same share from every group) instead of --ratio's per-matrix rule");
     compressCmd->add_option("--bits", settings.quant.bits, settingHelp(basis::setting::Bits))->capture_default_str();
     compressCmd->add_option("--rank", settings.quant.rank, settingHelp(basis::setting::Rank))->capture_default_str();
     compressCmd->add_option("--q-step", settings.quant.qStep, settingHelp(basis::setting::QStep))->capture_default_str();
@@ -101,6 +104,15 @@ int main(int argc, char** argv)
         ->capture_default_str();
     // 1, not CompressionSettings' 2: the command line's (and the YAML's) default since the first release.
     compressCmd->add_option("--group-size", settings.groupSize, settingHelp(basis::setting::GroupSize))->default_val(1);
+    compressCmd->add_option("--allocator", settings.allocator,
+                            "With --budget: uniform (the same share from every group) or greedy (rank steps where the "
+                            "whitened spectra buy the most energy per parameter)")->capture_default_str();
+    compressCmd->add_option("--part-weight", compress.partWeights,
+                            "Greedy allocator: PART=W weighs a part's energy (default 1), e.g. --part-weight down=2")
+        ->delimiter(',');
+    compressCmd->add_option("--ranks-out", compress.ranksOut,
+                            "Write the ranks chosen as a ranks file (docs/RANKS_FILE.md; a shared group's layers carry "
+                            "their group's rank, allocation.group_size says so)");
     compressCmd->add_option("--share", settings.shared, settingHelp(basis::setting::SharedParts))->delimiter(',');
     compressCmd->add_option("--private", settings.privateParts, settingHelp(basis::setting::PrivateParts))->delimiter(',');
     compressCmd->add_flag("--update", settings.update, settingHelp(basis::setting::Update));
@@ -208,6 +220,7 @@ int main(int argc, char** argv)
     pplCmd->add_option("--context", ppl.ppl.context, "Tokens per window")->capture_default_str();
     pplCmd->add_option("--stride", ppl.ppl.stride, "Tokens between window starts (default: the context)");
     pplCmd->add_option("--protocol", ppl.ppl.protocol, "window-mean or token-mean")->capture_default_str();
+    pplCmd->add_option("--batch", ppl.ppl.batch, "Windows per forward pass (0 = automatic; the numbers do not change)")->capture_default_str();
     pplCmd->add_option("--bos", ppl.ppl.bos, "auto, always or never: BOS once at the start of the text")->capture_default_str();
     addRankOptions(pplCmd, ppl.ppl.rank);
     addRunOptions(pplCmd, ppl.run);
@@ -287,6 +300,15 @@ int main(int argc, char** argv)
     benchFwd->add_option("--dtype", bench.dtype, "float32 or bfloat16")->capture_default_str();
     benchFwd->add_flag("--json", bench.json, "Print one JSON object as the last line");
     auto* benchPlan = benchCmd->add_subcommand("plan", "Time of one live parameter count (planCompression), 32-layer model");
+    BenchPplArgs benchPpl;
+    auto* benchPplCmd = benchCmd->add_subcommand("ppl", "Perplexity one window at a time beside batched windows: numbers, seconds, speed-up");
+    benchPplCmd->add_option("--model", benchPpl.model, kModelHelp)->required();
+    benchPplCmd->add_option("--text", benchPpl.text, "UTF-8 text file, tokenized whole (BOS auto)")->required();
+    benchPplCmd->add_option("--context", benchPpl.context, "Tokens per window")->capture_default_str();
+    benchPplCmd->add_option("--batches", benchPpl.batches, "Batches to compare, the first is the reference (0 = automatic)")->delimiter(',')->capture_default_str();
+    benchPplCmd->add_option("--threads", benchPpl.threads, "Threads")->capture_default_str();
+    benchPplCmd->add_option("--repeats", benchPpl.repeats, "Runs per batch (best reported)")->capture_default_str();
+    benchPplCmd->add_flag("--json", benchPpl.json, "Print one JSON object as the last line");
     BenchTokenizerArgs benchTok;
     auto* benchTokCmd = benchCmd->add_subcommand(
         "tokenizer", "Encode speed: GPT-2's hand-written pre-tokenizer against PCRE2 with the same pattern (ids must agree)");
@@ -307,7 +329,7 @@ int main(int argc, char** argv)
         // Only the chosen command's options are filled: the others stay empty and are skipped.
         resolveModelOptions({&inspect.model, &calibrate.model, &compress.model, &search.model, &ft.model,
                              &exportArgs.model, &ppl.model, &tput.model, &tput.compare, &tasks.model, &gen.model,
-                             &synth.tokenizer, &bench.model, &benchTok.tokenizer});
+                             &synth.tokenizer, &bench.model, &benchPpl.model, &benchTok.tokenizer});
         if (*inspectCmd)
             return runInspect(inspect);
         if (*runCmd)
@@ -317,7 +339,7 @@ int main(int argc, char** argv)
         if (*calibrateCmd)
             return runCalibrate(calibrate);
         if (*compressCmd) {
-            for (const char* flag : {"--ratio", "--bits", "--rank", "--q-step", "--iters", "--factor-dtype"})
+            for (const char* flag : {"--ratio", "--budget", "--bits", "--rank", "--q-step", "--iters", "--factor-dtype"})
                 if (compressCmd->count(flag) > 0)
                     compress.methodFlags.push_back(flag);
             return runCompress(compress);
@@ -347,6 +369,8 @@ int main(int argc, char** argv)
             return runSynth(synth);
         if (*benchFwd)
             return runBenchForward(bench);
+        if (*benchPplCmd)
+            return runBenchPpl(benchPpl);
         if (*benchPlan)
             return runBenchPlan();
         if (*benchTokCmd)

@@ -59,7 +59,7 @@ bool RunConfig::operator==(const RunConfig& o) const
         return std::tie(c.modelPath, c.method, c.calibrationText, c.updateText, c.dataDir, c.sampling, c.seed, c.bos,
                         c.device, c.dtype, c.threads, c.evaluations, c.throughput, c.tasks, c.resultsPath,
                         c.quant.bits, c.quant.rank, c.quant.qStep, c.quant.iters, c.quant.factorDtype, c.energy,
-                        c.fraction, c.ranks, c.policy, c.finetuneTrain, c.finetuneText, c.finetuneSteps,
+                        c.fraction, c.ranks, c.policy, c.budget, c.allocator, c.finetuneTrain, c.finetuneText, c.finetuneSteps,
                         c.finetuneTokens, c.loraTargets, c.loraDropout);
     };
     return published(*this) == published(o) && ours(*this) == ours(o);
@@ -277,6 +277,13 @@ void validate(Reader& r, const YAML::Node& root, RunConfig& c)
                "energy, fraction and ranks are settings of the feature-space methods (utilized, hybrid, weight-svd, "
                "sfsd), not of " + c.method);
     }
+    if (c.budget != 0 && !(c.budget > 0 && c.budget < 100))
+        r.fail(at("basis_studio", "budget"), "budget must be in (0, 100) percent of the target projections' parameters "
+                                             "removed (or 0 for the compression_ratio rule)");
+    if (c.allocator != "uniform" && c.allocator != "greedy")
+        r.fail(at("basis_studio", "allocator"), "unknown rank allocator '" + c.allocator + "' (expected uniform or greedy)");
+    else if (c.allocator != "uniform" && c.budget == 0)
+        r.fail(at("basis_studio", "allocator"), "allocator " + c.allocator + " shares out an exact budget: set budget too");
     if (c.groupSize < 1)
         r.fail(at("model_args", "group_size"), "group_size must be at least 1");
     if (c.contextLength < 2)
@@ -441,6 +448,8 @@ LoadedConfig parseDocument(const std::string& yaml, const std::string& source, c
             r.section(n, name,
                       {{"model_path", str(c.modelPath)},
                        {"method", str(c.method)},
+                       {"budget", [&](auto& v, auto& k) { r.get(v, k, c.budget, "a number"); }},
+                       {"allocator", str(c.allocator)},
                        {"bits", i64(c.quant.bits)},
                        {"rank", i64(c.quant.rank)},
                        {"q_step", str(c.quant.qStep)},
@@ -592,6 +601,10 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
     y << YAML::Key << "basis_studio" << YAML::Value << YAML::BeginMap;
     kv("model_path", c.modelPath);
     kv("method", c.method);
+    if (c.budget != 0)
+        kv("budget", c.budget);
+    if (c.allocator != "uniform")
+        kv("allocator", c.allocator);
     kv("bits", c.quant.bits);
     kv("rank", c.quant.rank);
     kv("q_step", c.quant.qStep);

@@ -81,6 +81,8 @@ struct RunConfig {
     // basis_studio (ours)
     std::string modelPath;                               // a folder, builtin:NAME or org/name[@rev] (model_location.h)
     std::string method = "basis-sharing";
+    std::string allocator = "uniform";                   // with a budget: uniform or greedy
+    double budget = 0;                                   // exact % of the target projections removed (0: the ratio rule)
     QuantSettings quant;                                 // bits, rank, q_step, iters, factor_dtype (caldera, rtn, gptq)
     std::string calibrationText;                         // overrides calibration_args.dataset_name
     std::string updateText;                              // default: the calibration text

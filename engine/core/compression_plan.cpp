@@ -4,6 +4,7 @@
 #include "feature_space_plan.h"
 #include "method_registry.h"
 #include "param_count.h"
+#include "rank_budget.h"
 
 #include <algorithm>
 #include <cmath>
@@ -123,6 +124,9 @@ CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, co
     const CompressionMethod& method = basis::method(asked.method);
     CompressionSettings s = asked;
     method.resolveSettings(s);
+    if (s.budget != 0.0 && method.featureSpace())
+        throw Error("--budget is not available for the feature-space method '" + s.method +
+                    "' yet (its ranks come from --rank-rule or --ranks FILE): give a ranks file instead");
     if (method.featureSpace())   // a rank per projection, no ratio; factors stored at the dense element size
         return withFactorBytes(planFeatureSpace(c, table, s), elementBytes);
     if (!(s.ratio > 0.0 && s.ratio < 100.0))
@@ -161,6 +165,42 @@ CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, co
     plan.settings.privateParts.clear();
     if (!grouped)
         plan.settings.groupSize = 1;
+    // An exact budget fixes every group's rank before the counts below (the same groups, in the same order).
+    std::vector<BudgetGroup> budgetGroups;
+    if (s.allocator != "uniform" && s.allocator != "greedy")
+        throw Error("unknown rank allocator '" + s.allocator + "' (expected uniform or greedy)");
+    if (s.allocator != "uniform" && s.budget == 0.0)
+        throw Error("--allocator " + s.allocator + " shares out an exact budget: give --budget P as well");
+    if (s.budget != 0.0) {
+        if (method.allowsRankZero() || !method.uses(setting::Ratio))
+            throw Error("--budget removes a share of the low-rank factors' parameters; method '" + s.method +
+                        "' quantizes (its size is set by --bits and --rank): give those instead");
+        for (const ProjectionSpec& spec : table.projections) {
+            const bool sh = shared.count(spec.part) > 0;
+            if (!sh && !priv.count(spec.part))
+                continue;
+            for (auto& layers : layerGroups(c.layers, sh ? plan.settings.groupSize : 1)) {
+                const int64_t n = static_cast<int64_t>(layers.size());
+                BudgetGroup b;
+                b.denseWeights = spec.in * spec.out * n;
+                b.base = method.factoredWeights(spec.in, spec.out, 0, n);
+                b.step = method.factoredWeights(spec.in, spec.out, 1, n) - b.base;
+                b.maxRank = std::min(spec.in, spec.out * n);
+                budgetGroups.push_back(b);
+            }
+        }
+        allocateUniformBudget(budgetGroups, s.budget);
+        if (!s.groupRanks.empty()) {
+            if (s.groupRanks.size() != budgetGroups.size())
+                throw Error("explicit ranks: " + std::to_string(s.groupRanks.size()) + " given for " +
+                            std::to_string(budgetGroups.size()) + " groups");
+            for (size_t i = 0; i < budgetGroups.size(); ++i)
+                budgetGroups[i].k = s.groupRanks[i];
+        }
+    } else if (!s.groupRanks.empty()) {
+        throw Error("explicit group ranks come from an allocator under a budget: give --budget P");
+    }
+    size_t budgetIndex = 0;
     const DenseCounts dense = denseParameterCounts(c, table);
     plan.modelBefore = dense.total;
     plan.elementBytes = elementBytes;
@@ -186,13 +226,14 @@ CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, co
             GroupPlan g;
             const int64_t n = static_cast<int64_t>(layers.size());
             g.layers = std::move(layers);
-            g.k = method.rankOf(s, spec.in, spec.out, part.shared ? plan.settings.groupSize : 1, n);
+            g.k = budgetGroups.empty() ? method.rankOf(s, spec.in, spec.out, part.shared ? plan.settings.groupSize : 1, n)
+                                       : budgetGroups.at(budgetIndex++).k;
             if (g.k < 0 || g.k > std::min(spec.in, spec.out * n))
                 throw Error("rank " + std::to_string(g.k) + " is above min(m, d) = " +
                             std::to_string(std::min(spec.in, spec.out * n)) + " of part '" + spec.part + "' (" +
                             std::to_string(spec.out) + " x " + std::to_string(spec.in) + ")");
             if (g.k < 1 && !method.allowsRankZero())
-                throw Error("ratio " + std::to_string(s.ratio) + "% leaves no rank for part '" + spec.part + "' (" +
+                throw Error((s.budget != 0.0 ? "budget " + std::to_string(s.budget) : "ratio " + std::to_string(s.ratio)) + "% leaves no rank for part '" + spec.part + "' (" +
                             std::to_string(spec.in) + " x " + std::to_string(spec.out) + ", " + std::to_string(n) +
                             " layer(s) per group)");
             g.weightsBefore = dense1 * n;

@@ -5,6 +5,7 @@
 #include "quant_settings.h"
 #include "feature_space_settings.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,17 @@ struct CompressionSettings {
     // settings stay plain data that configs, the CLI and the studio copy, and a new method needs no edit here.
     std::string method = "basis-sharing";
     double ratio = 20.0;                   // percent of the target projections' weights removed, in (0, 100)
+    // Exact budget (rank_budget.h): > 0 replaces the ratio's per-matrix rule; exactly this percent of the target
+    // projections' weights is removed, within one rank step per group, the same share from every group.
+    double budget = 0.0;
+    // With a budget, how ranks are shared out: "uniform" (the same share from every group, here in the planner) or
+    // "greedy" (rank steps to the group whose whitened spectrum buys the most energy per parameter, weighted per
+    // part; resolved on the statistics by engine/model/rank_allocation.h into groupRanks).
+    std::string allocator = "uniform";
+    std::map<std::string, double> partWeights;   // greedy: a part's energy weight (parts not listed: 1)
+    // Explicit ranks, one per group of the compressed parts in plan order (ArchTable order, groups in layer order):
+    // an allocator's output. Empty: the budget's or the ratio's rule.
+    std::vector<int64_t> groupRanks;
     int64_t groupSize = 2;                 // layers per group for shared parts (methods that group layers)
     // Parts grouped across layers and parts compressed layer by layer. Both empty: the architecture's
     // defaults. Only one given: every other part goes to the other list. Parts in neither stay dense.

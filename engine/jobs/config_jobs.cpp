@@ -54,6 +54,8 @@ CompressOptions compressOptionsFrom(const RunConfig& c)
     CompressOptions o;
     o.settings.method = method(c.method).name();   // unknown names: an error listing the registered ones
     o.settings.ratio = c.compressionRatio;
+    o.settings.budget = c.budget;
+    o.settings.allocator = c.allocator;
     o.settings.groupSize = c.groupSize;
     o.settings.shared = resolveLabels(c, c.sharePart);
     o.settings.privateParts = resolveLabels(c, c.privatePart);
@@ -152,6 +154,8 @@ RunConfig runConfigFrom(const std::filesystem::path& model, const ModelConfig& c
         c.modelName = model.filename().string();
     c.method = s.method;
     c.compressionRatio = s.ratio;
+    c.budget = s.budget;
+    c.allocator = s.allocator;
     c.groupSize = s.groupSize;
     c.projectionNames.clear();
     c.sharePart = s.shared;

@@ -71,6 +71,7 @@ struct PerplexityJobOptions {
     int64_t stride = 0;              // 0 = the context (disjoint windows)
     std::string protocol = "window-mean";   // or token-mean
     std::string bos = "auto";
+    int64_t batch = 0;               // windows per forward pass; 0 = automatic (same numbers, faster)
     bool compressed = false;         // the compressed model instead of the dense one
     RankJobOptions rank;
 };

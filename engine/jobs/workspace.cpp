@@ -20,6 +20,7 @@
 #include "multiple_choice.h"
 #include "run_options.h"
 #include "spectra.h"
+#include "rank_allocation.h"
 #include "synth.h"
 #include "throughput.h"
 #include "tokenizer.h"
@@ -287,7 +288,7 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     // Feature-space ranks by energy are read off the statistics first, so the plan's counts are exact.
     const CompressionSettings settings = method(options.settings.method).featureSpace()
                                              ? resolveFeatureSpaceRanks(*m->dense, m->stats.get(), options.settings, job)
-                                             : options.settings;
+                                             : resolveAllocatedRanks(*m->dense, m->stats.get(), options.settings, job);
     const CompressionPlan plan = planCompression(m->dense->config(), m->dense->table(), settings,
                                                  static_cast<int64_t>(c10::elementSize(m->dense->dtype())));
     const bool needsStats = method(options.settings.method).needsStatistics();
@@ -522,6 +523,7 @@ PerplexitySummary Workspace::perplexity(const PerplexityJobOptions& o, const Job
     p.context = o.context;
     p.stride = o.stride;
     p.protocol = parseProtocol(o.protocol);
+    p.batch = o.batch;
     if (o.rank.active()) {
         const RankPplResult r = evaluateRankPerplexity(pickForRank(m->dense, m->compressed, o.compressed), ids, p,
                                                        rankSettingsOf(o.rank), job);

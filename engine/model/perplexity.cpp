@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -77,6 +78,25 @@ double sumNll(const DecoderModel& model, const at::Tensor& hidden, const at::Ten
     return total;
 }
 
+int64_t autoBatch(const DecoderModel& model, int64_t context)
+{
+    const ModelConfig& c = model.config();
+    const int64_t t = std::max<int64_t>(1, context);
+    // Floats alive per token at once: attention scores and probabilities, q/k/v/output, the MLP's up/gate/act.
+    const int64_t perToken = 2 * c.heads * t + 6 * c.hidden + 3 * c.intermediate;
+    const int64_t perWindow = std::max<int64_t>(1, perToken * t * 4);
+    const int64_t budget = int64_t(256) << 20;
+    return std::clamp<int64_t>(budget / perWindow, 1, 64);
+}
+
+namespace {
+
+struct Window {
+    int64_t begin = 0, end = 0, firstScored = 0, count = 0;
+};
+
+} // namespace
+
 PplResult evaluatePerplexity(const DecoderModel& model, const std::vector<int64_t>& ids, const PplOptions& options,
                              const JobContext& job)
 {
@@ -92,37 +112,55 @@ PplResult evaluatePerplexity(const DecoderModel& model, const std::vector<int64_
                     std::to_string(context) + " (tokens between windows would never be scored)");
     if (n < 2)
         throw Error("perplexity: the text has " + std::to_string(n) + " token(s); at least 2 are needed");
+    if (options.batch < 0)
+        throw Error("perplexity: --batch must be 0 (automatic) or a positive number of windows, got " +
+                    std::to_string(options.batch));
 
-    int64_t totalWindows = 0;
-    for (int64_t begin = 0;; begin += stride) {
-        ++totalWindows;
-        if (begin + context >= n)
-            break;
-    }
-
-    at::Tensor all = at::from_blob(const_cast<int64_t*>(ids.data()), {n}, at::TensorOptions().dtype(at::kLong)).clone();
-    double totalNll = 0, sumWindowMeans = 0;
-    int64_t scored = 0, windows = 0, prevEnd = 0;
-    for (int64_t begin = 0; begin < n; begin += stride) {
-        job.checkCancelled();
+    // Windows that score at least one token, in order.
+    std::vector<Window> plan;
+    for (int64_t begin = 0, prevEnd = 0; begin < n; begin += stride) {
         const int64_t end = std::min(begin + context, n);
         const int64_t firstScored = std::max<int64_t>(1, prevEnd - begin);   // window-relative position
         const int64_t count = (end - begin) - firstScored;
-        if (count > 0) {
-            at::Tensor window = all.slice(0, begin, end).unsqueeze(0);
-            at::Tensor hidden = model.hiddenStates(window);
-            // Position t predicts token t+1: score targets firstScored..len-1 from positions firstScored-1..len-2.
-            const double windowNll = sumNll(model, hidden.squeeze(0).narrow(0, firstScored - 1, count),
-                                            window.squeeze(0).narrow(0, firstScored, count));
-            totalNll += windowNll;
-            sumWindowMeans += windowNll / static_cast<double>(count);
-            scored += count;
-            ++windows;
-        }
+        if (count > 0)
+            plan.push_back({begin, end, firstScored, count});
         prevEnd = end;
-        job.report(windows, totalWindows, "perplexity window " + std::to_string(windows) + "/" + std::to_string(totalWindows));
         if (end == n)
             break;
+    }
+    const int64_t totalWindows = static_cast<int64_t>(plan.size());
+    const int64_t batch = options.batch > 0 ? options.batch : autoBatch(model, context);
+
+    at::Tensor all = at::from_blob(const_cast<int64_t*>(ids.data()), {n}, at::TensorOptions().dtype(at::kLong)).clone();
+    double totalNll = 0, sumWindowMeans = 0;
+    int64_t scored = 0, windows = 0;
+    // Consecutive windows of one length share a forward pass (no padding, so each row attends exactly as it
+    // would alone); only the last, partial window ever runs with a different length.
+    for (size_t first = 0; first < plan.size();) {
+        job.checkCancelled();
+        const int64_t length = plan[first].end - plan[first].begin;
+        size_t last = first + 1;
+        while (last < plan.size() && static_cast<int64_t>(last - first) < batch &&
+               plan[last].end - plan[last].begin == length)
+            ++last;
+        std::vector<at::Tensor> rows;
+        for (size_t w = first; w < last; ++w)
+            rows.push_back(all.slice(0, plan[w].begin, plan[w].end));
+        const at::Tensor stacked = at::stack(rows);
+        const at::Tensor hidden = model.hiddenStates(stacked);
+        for (size_t w = first; w < last; ++w) {
+            const Window& win = plan[w];
+            const int64_t b = static_cast<int64_t>(w - first);
+            // Position t predicts token t+1: score targets firstScored..len-1 from positions firstScored-1..len-2.
+            const double windowNll = sumNll(model, hidden[b].narrow(0, win.firstScored - 1, win.count),
+                                            stacked[b].narrow(0, win.firstScored, win.count));
+            totalNll += windowNll;
+            sumWindowMeans += windowNll / static_cast<double>(win.count);
+            scored += win.count;
+            ++windows;
+        }
+        first = last;
+        job.report(windows, totalWindows, "perplexity window " + std::to_string(windows) + "/" + std::to_string(totalWindows));
     }
 
     PplResult r;
@@ -139,6 +177,7 @@ PplResult evaluatePerplexity(const DecoderModel& model, const std::vector<int64_
                     "): the model produced NaN or infinite logits on this text");
     r.context = context;
     r.stride = stride;
+    r.batch = batch;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return r;
 }

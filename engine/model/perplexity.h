@@ -32,6 +32,7 @@ struct PplOptions {
     int64_t context = 512;
     int64_t stride = 0;              // 0 = context (no overlap)
     PplProtocol protocol = PplProtocol::WindowMean;
+    int64_t batch = 0;               // windows of equal length per forward pass; 0 = autoBatch()
 };
 
 struct PplResult {
@@ -44,8 +45,14 @@ struct PplResult {
     int64_t inputTokens = 0;         // length of the token stream, BOS included
     PplProtocol protocol = PplProtocol::WindowMean;
     int64_t context = 0, stride = 0;
+    int64_t batch = 0;               // windows per forward pass actually used
     double seconds = 0;
 };
+
+// Windows per forward pass when PplOptions::batch is 0: as many as fit ~256 MB of activations (attention
+// scores, MLP and residual rows of one window estimated from the config), at most 64. A small model evaluates
+// 512-token windows one at a time at a fraction of the BLAS rate; stacking them recovers most of it.
+int64_t autoBatch(const DecoderModel& model, int64_t context);
 
 // Sum of -log p(targets[i] | hidden row i) over rows of hidden [rows, dim], in float64. Logits are made in row
 // chunks of at most ~24 MB so a 50k vocabulary never needs one 200 MB buffer per window.

@@ -82,3 +82,41 @@ TEST(Stories260K, OverlappingWindowsScoreEachTokenOnce)
 }
 
 } // namespace
+
+namespace {
+
+// Batched windows (several per forward pass) give the numbers one window at a time gives, under both protocols,
+// with disjoint and with overlapping windows (whose last, shorter window runs on its own); automatic batching
+// really batches on this model.
+TEST(Stories260K, BatchedPerplexityEqualsOneWindowAtATime)
+{
+    BASIS_REQUIRE_SHARED(kModel);
+    const auto dir = basis::test::sharedPath(kModel);
+    auto model = basis::DecoderModel::load(dir, {"cpu", "float32", 0});
+    auto tok = basis::loadTokenizer(dir);
+    const std::string text = basis::readFile(basis::test::sharedPath("data/tinystories-valid/eval.txt")).substr(0, 60000);
+    const auto ids = basis::tokenizeForEvaluation(*tok, text, basis::BosPolicy::Auto);
+    EXPECT_GT(basis::autoBatch(*model, 512), 1);
+    for (int64_t stride : {int64_t(512), int64_t(384)}) {
+        basis::PplOptions one;
+        one.context = 512;
+        one.stride = stride;
+        one.batch = 1;
+        const auto a = basis::evaluatePerplexity(*model, ids, one);
+        for (int64_t batch : {int64_t(0), int64_t(3), int64_t(64)}) {
+            basis::PplOptions many = one;
+            many.batch = batch;
+            const auto b = basis::evaluatePerplexity(*model, ids, many);
+            EXPECT_EQ(b.batch, batch == 0 ? basis::autoBatch(*model, 512) : batch);
+            EXPECT_EQ(a.windows, b.windows);
+            EXPECT_EQ(a.tokens, b.tokens);
+            EXPECT_NEAR(b.pplWindowMean, a.pplWindowMean, 1e-6 * a.pplWindowMean) << "stride " << stride << " batch " << batch;
+            EXPECT_NEAR(b.pplTokenMean, a.pplTokenMean, 1e-6 * a.pplTokenMean) << "stride " << stride << " batch " << batch;
+        }
+    }
+    basis::PplOptions bad;
+    bad.batch = -1;
+    EXPECT_THROW(basis::evaluatePerplexity(*model, ids, bad), basis::Error);
+}
+
+} // namespace
