@@ -100,6 +100,7 @@ FinetuneJobOptions finetuneOptionsFrom(const RunConfig& c)
     if (c.saveLora)
         o.out = c.loraOutputDir;
     o.runName = c.loraRunName;
+    o.peftOut = c.finetunePeftOut;
     return o;
 }
 

@@ -124,6 +124,7 @@ struct FinetuneSummary {
     std::string text, evalText;      // what was read
     nlohmann::json record;           // config.json's "finetune" entry
     std::filesystem::path out;       // empty when not saved
+    std::filesystem::path peftOut;   // the PEFT adapter folder, empty when not written
 };
 
 } // namespace basis

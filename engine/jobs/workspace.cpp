@@ -11,6 +11,7 @@
 #include "error.h"
 #include "finetune.h"
 #include "finetuned_io.h"
+#include "peft_export.h"
 #include "calibration_cache.h"
 #include "method_registry.h"
 #include "generate.h"
@@ -664,6 +665,13 @@ FinetuneSummary Workspace::finetune(const FinetuneJobOptions& o, const JobContex
     if (!o.out.empty())
         prepareOutputFolder(o.out, factorized ? OutputKind::CompressedModel : OutputKind::DenseModel, {source.dir()},
                             factorized ? compressedModelRules() : OutputRules{}, job.log);
+    if (!o.peftOut.empty()) {
+        if (o.train.train != "lora")
+            throw Error("--peft-out writes LoRA adapters: it needs --train lora (this run trains " + o.train.train + ")");
+        if (!o.out.empty() && resolveOutputPath(o.out) == resolveOutputPath(o.peftOut))
+            throw Error("--peft-out and --out name the same folder (" + o.out.string() + ")");
+        prepareOutputFolder(o.peftOut, OutputKind::PeftAdapter, {source.dir()}, {}, job.log);
+    }
 
     job.report(0, 1, "tokenizing the training text");
     const DatasetText train = !textFile.empty() ? loadTextFile(textFile) : loadDataset(dataset, dataDir, {"train", 0});
@@ -681,7 +689,8 @@ FinetuneSummary Workspace::finetune(const FinetuneJobOptions& o, const JobContex
     s.evalTokens = static_cast<int64_t>(evalIds.size());
     s.text = !textFile.empty() ? textFile.string() : dataset;
     s.evalText = o.evalText.string();
-    s.result = finetuneModel(*model, ids, evalIds, o.train, job, onStep);
+    PeftAdapterExport peft;
+    s.result = finetuneModel(*model, ids, evalIds, o.train, job, onStep, o.peftOut.empty() ? nullptr : &peft);
     s.parametersAfter = model->parameterCount();
 
     const TrainOptions& t = o.train;
@@ -710,10 +719,17 @@ FinetuneSummary Workspace::finetune(const FinetuneJobOptions& o, const JobContex
         record["run_name"] = o.runName;
     if (s.result.resumedFrom > 0)
         record["resumed_from_step"] = s.result.resumedFrom;
+    if (!o.peftOut.empty())
+        record["lora"]["peft_out"] = resolveOutputPath(o.peftOut).string();
     s.record = record;
     if (!o.out.empty()) {
         saveFinetunedModel(*model, section, o.out, record, job);
         s.out = o.out;
+    }
+    if (!o.peftOut.empty()) {
+        // Against the model as it was before training: the adapters' base (its dense export when factorized).
+        writePeftFolder(peft, source, o.peftOut, job);
+        s.peftOut = o.peftOut;
     }
     // Nothing of the workspace changes until training (and the save) succeeded.
     m->compressed = std::move(model);
