@@ -54,7 +54,7 @@ bool RunConfig::operator==(const RunConfig& o) const
         return std::tie(c.modelPath, c.method, c.calibrationText, c.updateText, c.dataDir, c.sampling, c.seed, c.bos,
                         c.device, c.dtype, c.threads, c.evaluations, c.throughput, c.tasks, c.resultsPath,
                         c.quant.bits, c.quant.rank, c.quant.qStep, c.quant.iters, c.quant.factorDtype, c.energy,
-                        c.fraction, c.ranks, c.policy, c.finetuneTrain, c.finetuneText, c.finetunePeftOut, c.finetuneSteps,
+                        c.fraction, c.ranks, c.policy, c.finetuneTrain, c.finetuneText, c.finetuneEvalText, c.finetuneEvalEvery, c.finetunePeftOut, c.finetuneSteps,
                         c.finetuneTokens, c.loraTargets, c.loraDropout);
     };
     return published(*this) == published(o) && ours(*this) == ours(o);
@@ -432,6 +432,8 @@ LoadedConfig parseDocument(const std::string& yaml, const std::string& source, c
                        {"finetune_train", str(c.finetuneTrain)},
                        {"finetune_text", str(c.finetuneText)},
                        {"finetune_peft_out", str(c.finetunePeftOut)},
+                       {"finetune_eval_text", str(c.finetuneEvalText)},
+                       {"finetune_eval_every", i64(c.finetuneEvalEvery)},
                        {"finetune_steps", i64(c.finetuneSteps)},
                        {"finetune_tokens", i64(c.finetuneTokens)},
                        {"lora_targets", [&](auto& v, auto& k) { r.strings(v, k, c.loraTargets); }},
@@ -488,7 +490,7 @@ void resolvePaths(RunConfig& c, const fs::path& base)
         fix(c.modelPath);
     for (std::string* p : {&c.calibrationText, &c.updateText, &c.dataDir, &c.calibPath, &c.updateCalibPath, &c.ranks,
                            &c.untrainedModelPath, &c.updatedModelPath, &c.resultsPath, &c.loraOutputDir, &c.finetuneText,
-                           &c.finetunePeftOut})
+                           &c.finetunePeftOut, &c.finetuneEvalText})
         fix(*p);
     for (auto& e : c.evaluations)
         fix(e.text);
@@ -582,6 +584,10 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
     kv("finetune_text", c.finetuneText);
     if (!c.finetunePeftOut.empty())
         kv("finetune_peft_out", c.finetunePeftOut);
+    if (!c.finetuneEvalText.empty())
+        kv("finetune_eval_text", c.finetuneEvalText);
+    if (c.finetuneEvalEvery > 0)
+        kv("finetune_eval_every", c.finetuneEvalEvery);
     kv("finetune_steps", c.finetuneSteps);
     kv("finetune_tokens", c.finetuneTokens);
     list("lora_targets", c.loraTargets);

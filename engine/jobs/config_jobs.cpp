@@ -101,6 +101,8 @@ FinetuneJobOptions finetuneOptionsFrom(const RunConfig& c)
         o.out = c.loraOutputDir;
     o.runName = c.loraRunName;
     o.peftOut = c.finetunePeftOut;
+    o.evalText = c.finetuneEvalText;
+    t.evalEvery = c.finetuneEvalEvery;
     return o;
 }
 

@@ -72,6 +72,7 @@ struct ModelVariant {
     int64_t groupSize = 0;
     int64_t parameters = 0;          // distinct parameters of that model
     int64_t denseParameters = 0;     // of the dense model, for "parameters kept (%)"
+    std::string healed;              // what fine-tuning trained (coefficients, bases, lora); empty: not fine-tuned
 };
 
 struct PerplexitySummary {

@@ -43,6 +43,7 @@ struct Workspace::State {
     nlohmann::json compressedRecord = nlohmann::json::object();    // of the statistics `compressed` was made with
     std::unique_ptr<DecoderModel> compressed;   // a second copy of the weights, compressed in place
     std::unique_ptr<CompressionResult> result;
+    nlohmann::json healRecord;                  // `compressed` is fine-tuned: its "finetune" record (else null)
     std::vector<std::vector<at::Tensor>> denseWeights;   // of the compressed copy before factorizing, for the refit
     CompressionSummary summary;
     ModelSummary model;
@@ -316,6 +317,7 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     m->result = std::make_unique<CompressionResult>(std::move(result));
     m->denseWeights = std::move(denseWeights);
     m->compressedRecord = m->calibrationRecord;   // a later calibration does not rewrite this model's provenance
+    m->healRecord = nullptr;
     m->summary = s;
     return s;
 }
@@ -397,6 +399,7 @@ CompressionSummary Workspace::compress(const CompressOptions& options, const Job
     auto compressed = std::move(m->compressed);
     auto result = std::move(m->result);
     auto record = m->compressedRecord;
+    auto heal = m->healRecord;
     const CompressionSummary summary = m->summary;
     try {
         factorize(options, job);
@@ -405,6 +408,7 @@ CompressionSummary Workspace::compress(const CompressOptions& options, const Job
         m->compressed = std::move(compressed);
         m->result = std::move(result);
         m->compressedRecord = std::move(record);
+        m->healRecord = std::move(heal);
         m->summary = summary;
         m->denseWeights.clear();
         throw;
@@ -418,7 +422,10 @@ void Workspace::saveCompressed(const fs::path& out, const nlohmann::json& extra,
     nlohmann::json record = {{"calibration", m->compressedRecord}};
     if (extra.is_object())
         record.update(extra);
-    saveCompressedModel(*m->compressed, *m->result, out, record, job);
+    if (m->healRecord.is_object())   // fine-tuned since: saved as the fine-tuning saves it, with its record
+        saveFinetunedModel(*m->compressed, compressionSection(*m->result, record), out, m->healRecord, job);
+    else
+        saveCompressedModel(*m->compressed, *m->result, out, record, job);
 }
 
 void Workspace::exportDense(const fs::path& out, const JobContext& job)
@@ -454,9 +461,14 @@ const DecoderModel& pick(const std::unique_ptr<DecoderModel>& dense, const std::
     return *model;
 }
 
-ModelVariant variantOf(const DecoderModel& model, const DecoderModel& dense, const CompressionResult* result, bool compressed)
+ModelVariant variantOf(const DecoderModel& model, const DecoderModel& dense, const CompressionResult* result,
+                       const nlohmann::json& heal, bool compressed)
 {
     ModelVariant v;
+    // Fine-tuned in this workspace, or a healed folder loaded as it is.
+    const nlohmann::json& record = compressed ? heal : dense.config().raw.value("finetune", nlohmann::json());
+    if (record.is_object())
+        v.healed = record.value("train", std::string("fine-tuned"));
     v.variant = compressed ? "compressed" : "dense";
     v.method = "dense";
     if (compressed && result) {
@@ -485,7 +497,7 @@ PerplexitySummary Workspace::perplexity(const PerplexityJobOptions& o, const Job
         throw Error("perplexity needs exactly one of a text file and a dataset preset");
     const DatasetText data = !o.text.empty() ? loadTextFile(o.text) : loadDataset(o.dataset, o.dataDir, {o.split, o.maxDocuments});
     PerplexitySummary s;
-    s.model = variantOf(model, *m->dense, m->result.get(), o.compressed);
+    s.model = variantOf(model, *m->dense, m->result.get(), m->healRecord, o.compressed);
     s.source = !o.dataset.empty() ? data.name : o.text.filename().string();
     s.file = data.file;
     s.recipe = data.recipe;
@@ -518,7 +530,7 @@ ThroughputSummary Workspace::throughput(const ThroughputJobOptions& o, const Job
 {
     const DecoderModel& model = pick(m->dense, m->compressed, o.compressed);
     ThroughputSummary s;
-    s.model = variantOf(model, *m->dense, m->result.get(), o.compressed);
+    s.model = variantOf(model, *m->dense, m->result.get(), m->healRecord, o.compressed);
     const auto t0 = std::chrono::steady_clock::now();
     s.result = measureThroughput(model, throughputOptions(o), job);
     s.seconds = since(t0);
@@ -549,7 +561,7 @@ TasksSummary Workspace::tasks(const TasksJobOptions& o, const JobContext& job)
     mc.batch = o.batch;
     mc.bos = parseBosPolicy(o.bos);
     TasksSummary s;
-    s.model = variantOf(model, *m->dense, m->result.get(), o.compressed);
+    s.model = variantOf(model, *m->dense, m->result.get(), m->healRecord, o.compressed);
     s.task = task.name;
     s.data = o.data;
     s.originalItems = documentCount(o.data);
@@ -588,7 +600,7 @@ std::vector<GenerationOutput> Workspace::generate(const GenerateJobOptions& opti
     for (size_t i = 0; i < which.size(); ++i) {
         const DecoderModel& model = pick(m->dense, m->compressed, which[i]);
         GenerationOutput out;
-        out.model = variantOf(model, *m->dense, m->result.get(), which[i]);
+        out.model = variantOf(model, *m->dense, m->result.get(), m->healRecord, which[i]);
         out.promptTokens = int64_t(prompt.size());
         out.promptText = promptText;
         std::vector<int64_t> fresh;
@@ -710,6 +722,7 @@ FinetuneSummary Workspace::finetune(const FinetuneJobOptions& o, const JobContex
         record["eval_text"] = s.evalText;
         record["eval_text_fingerprint"] = tokensFingerprint(evalIds);
         record["eval_context"] = t.evalContext;
+        record["eval_every"] = t.evalEvery;
         if (s.result.pplBefore)
             record["eval_ppl_before"] = *s.result.pplBefore;
         if (s.result.pplAfter)
@@ -733,6 +746,7 @@ FinetuneSummary Workspace::finetune(const FinetuneJobOptions& o, const JobContex
     }
     // Nothing of the workspace changes until training (and the save) succeeded.
     m->compressed = std::move(model);
+    m->healRecord = record;
     return s;
 }
 

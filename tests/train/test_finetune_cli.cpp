@@ -230,7 +230,8 @@ TEST(FinetunePipeline, LoraArgsRunAfterCompression)
     const auto loaded = basis::parseRunConfig(
         yaml("  save_lora: true\n  lora_r: 4\n  lora_alpha: 8\n  lora_output_dir: " + healed.string() +
                  "\n  lora_train_batch_size: 2\n  lora_learning_rate: 2.e-3\n  lora_train_epoch: 0.02\n  lora_run_name: heal-test\n",
-             "  lora_targets: [q, v]\n  lora_dropout: 0.1\n  seed: 3\n  finetune_peft_out: " + (f.work / "pipeline-peft").string() + "\n"),
+             "  lora_targets: [q, v]\n  lora_dropout: 0.1\n  seed: 3\n  finetune_eval_text: " + f.evalText.string() +
+                 "\n  finetune_eval_every: 1\n  finetune_peft_out: " + (f.work / "pipeline-peft").string() + "\n"),
         "heal.yaml");
     EXPECT_TRUE(loaded.warnings.empty()) << loaded.warnings.front().text;
     const nlohmann::json out = basis::runPipeline(loaded.config);
@@ -246,6 +247,9 @@ TEST(FinetunePipeline, LoraArgsRunAfterCompression)
     EXPECT_EQ(r.at("context"), 64);
     EXPECT_EQ(r.at("seed"), 3);
     EXPECT_EQ(r.at("run_name"), "heal-test");
+    EXPECT_EQ(r.at("eval_text"), f.evalText.string());   // finetune_eval_text
+    EXPECT_TRUE(r.contains("eval_ppl_before") && r.contains("eval_ppl_after"));
+    EXPECT_EQ(r.at("eval_every"), 1);                     // finetune_eval_every
     EXPECT_EQ(r.at("text"), f.text.string());   // default: the calibration text
     const int64_t chunks = r.at("text_tokens").get<int64_t>() / 64;
     EXPECT_EQ(r.at("steps").get<int64_t>(), static_cast<int64_t>(std::ceil(0.02 * static_cast<double>(chunks) / 2)));
