@@ -4,6 +4,7 @@
 #include "compression_panel.h"
 #include "config_jobs.h"
 #include "engine_controller.h"
+#include "finetune_view.h"
 #include "studio_document.h"
 #include "generate_view.h"
 #include "main_window.h"
@@ -20,6 +21,7 @@ ConfigRunner::ConfigRunner(MainWindow* window) : QObject(window), m_window(windo
     // Each step waits for its own result; any failed job (its error is in the log) ends the run.
     connect(doc, &StudioDocument::calibrated, this, [this] { stepDone(Wait::Calibrated); });
     connect(doc, &StudioDocument::compressed, this, [this] { stepDone(Wait::Compressed); });
+    connect(doc, &StudioDocument::finetuned, this, [this] { stepDone(Wait::Finetuned); });
     connect(doc, &StudioDocument::pplEvaluated, this, [this] { stepDone(Wait::Ppl); });
     connect(doc, &StudioDocument::throughputMeasured, this, [this] { stepDone(Wait::Throughput); });
     connect(doc, &StudioDocument::tasksEvaluated, this, [this] { stepDone(Wait::Tasks); });
@@ -45,6 +47,24 @@ void ConfigRunner::start()
     if (basis::method(settings.method).needsStatistics())
         m_steps.push_back({tr("calibrate"), Wait::Calibrated, [w, engine] { engine->calibrate(w->calibrationPanel()->setup()); }});
     m_steps.push_back({tr("compress"), Wait::Compressed, [w, engine, settings] { engine->compress(w->compressOptions(settings)); }});
+    // lora_args: the compressed model is measured, then healed with the Fine-tune tab's settings (the config's, as
+    // applied); the evaluations below then measure the healed model, as `basis-cli run` does.
+    if (c.loraRequested) {
+        for (const PplEvaluation& e : c.evaluations) {
+            PerplexityJobOptions s = perplexityOptionsFrom(c, e);
+            s.compressed = true;
+            m_steps.push_back({tr("perplexity"), Wait::Ppl, [engine, s] { engine->evaluatePpl(s); }});
+        }
+        m_steps.push_back({tr("fine-tune"), Wait::Finetuned, [this, w, engine] {
+                               try {
+                                   const FinetuneJobOptions o = w->finetuneView()->options();
+                                   w->finetuneView()->startRun();
+                                   engine->finetune(o);   // queued like the other steps (the window's busy check would drop it)
+                               } catch (const std::exception& e) {
+                                   fail(QString::fromUtf8(e.what()));
+                               }
+                           }});
+    }
     // The config's evaluations as `basis-cli run` reads them (config_jobs.h), on the dense and the compressed model.
     for (const PplEvaluation& e : c.evaluations)
         for (bool compressed : {false, true}) {

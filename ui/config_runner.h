@@ -2,7 +2,7 @@
 // Brings a window whose config has been applied to the state that config describes, one engine job after the
 // other: calibrate (a matching cache named by the config is reused), compress with its settings, run its
 // evaluate entries on the dense and the compressed model into the Evaluate tab, and continue the Generate tab's
-// prompt. Used by `basis-studio --config F --screenshot P` so every tab has content when it is grabbed.
+// prompt; with lora_args, the compressed model is measured, healed, and the evaluations measure the healed one. Used by `basis-studio --config F --screenshot P` so every tab has content when it is grabbed.
 #include <QObject>
 #include <QString>
 
@@ -26,7 +26,7 @@ signals:
     void finished(bool ok, const QString& error);
 
 private:
-    enum class Wait { Calibrated, Compressed, Ppl, Throughput, Tasks, Generated };
+    enum class Wait { Calibrated, Compressed, Finetuned, Ppl, Throughput, Tasks, Generated };
     struct Step {
         QString what;
         Wait wait;

@@ -76,6 +76,22 @@ void EngineController::generate(const GenerateJobOptions& options)
     });
 }
 
+void EngineController::finetune(const FinetuneJobOptions& options)
+{
+    post(tr("Fine-tune"), [this, options, doc = m_document](Workspace& w, const JobContext& j) {
+        // Steps stream to the plot, throttled to one per 50 ms; the first, the last and evaluation steps always go.
+        auto sinceLast = std::make_shared<QElapsedTimer>();
+        sinceLast->start();
+        const FinetuneSummary s = w.finetune(options, j, [&](const TrainStep& step) {
+            if (step.evalPpl || step.step == 1 || step.step == step.steps || sinceLast->elapsed() >= 50) {
+                sinceLast->restart();
+                onGui([doc, step] { doc->addTrainStep(step); });
+            }
+        });
+        onGui([doc, s] { doc->setFinetuned(s); });
+    });
+}
+
 void EngineController::saveCompressed(const QString& dir)
 {
     EngineChannel::run(

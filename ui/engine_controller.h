@@ -25,6 +25,7 @@ public:
     void evaluateTasks(const TasksJobOptions& options);
     void generate(const GenerateJobOptions& options);
     void saveCompressed(const QString& dir);
+    void finetune(const FinetuneJobOptions& options);
 
 private:
     StudioDocument* m_document;

@@ -30,9 +30,15 @@ QString csvField(QString s)
 const char* const kKeys[] = {"kind", "variant", "method", "ratio_percent", "group_size", "parameters", "dense_parameters",
                              "parameters_kept_percent", "evaluation", "ppl", "acc", "acc_stderr", "acc_norm",
                              "acc_norm_stderr", "prefill_tokens_per_second",
-                             "decode_tokens_per_second", "seconds"};
+                             "decode_tokens_per_second", "seconds", "healed"};
 
 } // namespace
+
+QString methodLabel(const ModelVariant& v)
+{
+    const QString method = QString::fromStdString(v.method);
+    return v.healed.empty() ? method : QObject::tr("%1 + healed (%2)").arg(method, QString::fromStdString(v.healed));
+}
 
 EvalResult resultFromPpl(const PerplexitySummary& s)
 {
@@ -167,7 +173,7 @@ QVariant EvalResultsModel::data(const QModelIndex& index, int role) const
     };
     switch (index.column()) {
     case Variant: return QString::fromStdString(r.model.variant);
-    case Method: return QString::fromStdString(r.model.method);
+    case Method: return methodLabel(r.model);
     case Ratio: return dense ? QStringLiteral("–") : QString::number(r.model.ratio);
     case Group: return dense ? QStringLiteral("–") : QString::number(r.model.groupSize);
     case Parameters: return formatCount(r.model.parameters);
@@ -206,7 +212,8 @@ QByteArray EvalResultsModel::toCsv() const
                              number(r.accNormStderr),
                              number(r.prefillTokensPerSecond),
                              number(r.decodeTokensPerSecond),
-                             number(r.seconds)}
+                             number(r.seconds),
+                             QString::fromStdString(r.model.healed)}
                      .join(QLatin1Char(','));
     }
     return (lines.join(QLatin1Char('\n')) + QLatin1Char('\n')).toUtf8();
@@ -224,6 +231,7 @@ QByteArray EvalResultsModel::toJson() const
         o[QStringLiteral("group_size")] = qint64(r.model.groupSize);
         o[QStringLiteral("parameters")] = qint64(r.model.parameters);
         o[QStringLiteral("dense_parameters")] = qint64(r.model.denseParameters);
+        o[QStringLiteral("healed")] = QString::fromStdString(r.model.healed);
         o[QStringLiteral("parameters_kept_percent")] = r.keptPercent();
         o[QStringLiteral("evaluation")] = r.evaluation;
         o[QStringLiteral("ppl")] = jsonNumber(r.ppl);
@@ -260,6 +268,7 @@ bool EvalResultsModel::loadJson(const QByteArray& json, QString* error)
         r.model.groupSize = o.value(QStringLiteral("group_size")).toInteger();
         r.model.parameters = o.value(QStringLiteral("parameters")).toInteger();
         r.model.denseParameters = o.value(QStringLiteral("dense_parameters")).toInteger();
+        r.model.healed = o.value(QStringLiteral("healed")).toString().toStdString();   // absent in older exports
         r.evaluation = o.value(QStringLiteral("evaluation")).toString();
         r.ppl = fromJson(o.value(QStringLiteral("ppl")));
         r.acc = fromJson(o.value(QStringLiteral("acc")));   // absent in older exports: NaN

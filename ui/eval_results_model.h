@@ -31,6 +31,9 @@ struct EvalResult {
     bool hasPpl() const { return std::isfinite(ppl); }
 };
 
+// The method as tables and plots show it: "basis-sharing", or "basis-sharing + healed (lora)" after fine-tuning.
+QString methodLabel(const ModelVariant& v);
+
 EvalResult resultFromPpl(const PerplexitySummary& s);
 EvalResult resultFromThroughput(const ThroughputSummary& s);
 EvalResult resultFromTasks(const TasksSummary& s);

@@ -6,6 +6,7 @@
 #include "engine_controller.h"
 #include "studio_document.h"
 #include "evaluate_view.h"
+#include "finetune_view.h"
 #include "generate_view.h"
 #include "job_progress.h"
 #include "layers_model.h"
@@ -140,6 +141,7 @@ void MainWindow::buildModelPage()
     m_tabs->addTab(m_heatmaps, tr("&Heatmaps"));
     connect(m_spectra, &SpectraView::spectraWanted, this, &MainWindow::requestSpectra);
     buildEvaluateTabs();
+    buildFinetuneTab();
     m_stack->addWidget(m_tabs);
 
     connect(m_compression, &CompressionPanel::settingsChanged, this, &MainWindow::updateLiveCounts);
@@ -343,6 +345,7 @@ void MainWindow::updateActions()
         a->setEnabled(model && !busy);
     m_evaluate->setBusy(busy || !model);
     m_generate->setBusy(busy || !model);
+    m_finetune->setBusy(busy, model);
 }
 
 void MainWindow::calibrate()

@@ -26,6 +26,7 @@ class CompressionPanel;
 class EngineController;
 class StudioDocument;
 class EvaluateView;
+class FinetuneView;
 class GenerateView;
 class HeatmapView;
 class JobProgress;
@@ -59,6 +60,8 @@ public:
     void measureThroughput();
     void evaluateTasks();
     void generate();
+    // The Fine-tune tab (main_window_finetune.cpp): trains the compressed copy (or the loaded model) on the engine thread.
+    void finetune();
     bool saveCompressed(const QString& dir);   // false (and a log line) when there is nothing to save
     bool hasCompressed() const;
     const RunConfig& currentConfig() const { return m_baseConfig; }   // the config last applied
@@ -82,6 +85,7 @@ public:
     HeatmapView* heatmapView() const { return m_heatmaps; }
     EvaluateView* evaluateView() const { return m_evaluate; }
     GenerateView* generateView() const { return m_generate; }
+    FinetuneView* finetuneView() const { return m_finetune; }
     const LiveCounts& liveCounts() const { return m_live; }
     bool hasModel() const;
     const EnergyTable& energyTable() const;
@@ -115,8 +119,10 @@ private:
     void chooseDemo();
     void showAbout();
     void buildEvaluateTabs();
+    void buildFinetuneTab();
     void buildEvaluateActions(QMenu* model);
     void applyConfigToEvaluate(const RunConfig& c);
+    void applyConfigToFinetune(const RunConfig& c);
     void chooseSaveCompressed();
 
     EngineController* m_engine = nullptr;
@@ -142,6 +148,7 @@ private:
     QAction* m_cancelAction = nullptr;
     EvaluateView* m_evaluate = nullptr;
     GenerateView* m_generate = nullptr;
+    FinetuneView* m_finetune = nullptr;
     QAction* m_saveAction = nullptr;
     QList<QAction*> m_runActions;           // evaluate, throughput, generate: need a model and an idle engine
 

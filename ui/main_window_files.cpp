@@ -135,6 +135,8 @@ void MainWindow::applyPendingConfig()
         m_calibration->setSetup(calibration);
         m_baseConfig = c;
         applyConfigToEvaluate(c);
+        if (c.loraRequested)
+            applyConfigToFinetune(c);
     } catch (const Error& e) {
         log(Severity::Error, tr("Config does not fit this model: %1").arg(QString::fromStdString(e.what())));
     }

@@ -21,10 +21,10 @@ const QColor kColours[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xd6, 0x27, 0x28), Q
 
 QString pointLabel(const EvalResult& r)
 {
-    if (r.model.variant == "dense")
+    if (r.model.variant == "dense" && r.model.healed.empty())
         return QObject::tr("dense");
     return QStringLiteral("%1 %2 %, g %3")
-        .arg(QString::fromStdString(r.model.method))
+        .arg(methodLabel(r.model))
         .arg(r.model.ratio)
         .arg(r.model.groupSize);
 }

@@ -35,6 +35,9 @@ public:
     void addTasks(const TasksSummary& s) { emit tasksEvaluated(s); }
     void updateGeneration(const GenerationOutput& s) { emit generationUpdated(s); }
     void setSaved(const QString& dir) { emit compressedSaved(dir); }
+    void addTrainStep(const TrainStep& s) { emit trainStepped(s); }
+    // The healed model replaced the workspace's compressed copy (or became one, for a dense model).
+    void setFinetuned(const FinetuneSummary& s) { emit finetuned(s); }
 
 signals:
     void modelLoaded(const basis::ModelSummary& summary);
@@ -47,6 +50,9 @@ signals:
     // Streamed (at most every 50 ms per model) while a model generates; once more with finished set.
     void generationUpdated(const basis::GenerationOutput& output);
     void compressedSaved(const QString& dir);
+    // Each optimizer step of a fine-tuning run (at most every 50 ms, and every evaluation step), then the result.
+    void trainStepped(const basis::TrainStep& step);
+    void finetuned(const basis::FinetuneSummary& summary);
 
 private:
     std::optional<ModelSummary> m_model;

@@ -36,6 +36,8 @@ int runFinetune(const FinetuneArgs& a)
     else if (r.pplAfter)
         std::printf("  eval PPL after %.4f (window-mean, context %lld)\n", *r.pplAfter, (long long)a.finetune.train.evalContext);
     std::printf("  saved: %s\n", s.out.string().c_str());
+    if (!s.peftOut.empty())
+        std::printf("  PEFT adapter: %s\n", s.peftOut.string().c_str());
     if (a.json) {
         nlohmann::json curve = nlohmann::json::array();
         for (const TrainStep& st : r.history) {
@@ -44,7 +46,7 @@ int runFinetune(const FinetuneArgs& a)
                 e["eval_ppl"] = *st.evalPpl;
             curve.push_back(e);
         }
-        nlohmann::json j = {{"model", a.model}, {"out", s.out.string()}, {"finetune", s.record}, {"history", curve},
+        nlohmann::json j = {{"model", a.model}, {"out", s.out.string()}, {"peft_out", s.peftOut.string()}, {"finetune", s.record}, {"history", curve},
                             {"steps", r.steps}, {"tokens", r.tokens}, {"final_loss", r.finalLoss},
                             {"seconds", r.seconds}, {"tokens_per_second", r.tokensPerSecond},
                             {"parameters_before", s.parametersBefore}, {"parameters_after", s.parametersAfter},

@@ -179,6 +179,8 @@ int main(int argc, char** argv)
         ftCmd->add_flag("--resume", t.resume, "Continue from --checkpoint when it exists (same settings and text)");
         ftCmd->add_option("--bos", f.bos, "auto, always or never: BOS once at the start of each text")->capture_default_str();
         ftCmd->add_option("--out", f.out, "Output folder (compressed model, or dense for a dense model)")->required();
+        ftCmd->add_option("--peft-out", f.peftOut, "With --train lora: also write the adapters in PEFT's layout here "
+                                                 "(adapter_config.json, adapter_model.safetensors; base_model/ when compressed)");
         addRunOptions(ftCmd, ft.run);
         ftCmd->add_flag("--json", ft.json, "Print one JSON object as the last line");
     }

@@ -59,7 +59,8 @@ bool RunConfig::operator==(const RunConfig& o) const
         return std::tie(c.modelPath, c.method, c.calibrationText, c.updateText, c.dataDir, c.sampling, c.seed, c.bos,
                         c.device, c.dtype, c.threads, c.evaluations, c.throughput, c.tasks, c.resultsPath,
                         c.quant.bits, c.quant.rank, c.quant.qStep, c.quant.iters, c.quant.factorDtype, c.energy,
-                        c.fraction, c.ranks, c.policy, c.budget, c.allocator, c.finetuneTrain, c.finetuneText, c.finetuneSteps,
+                        c.fraction, c.ranks, c.policy, c.budget, c.allocator, c.finetuneTrain, c.finetuneText, c.finetuneEvalText,
+                        c.finetuneEvalEvery, c.finetunePeftOut, c.finetuneSteps,
                         c.finetuneTokens, c.loraTargets, c.loraDropout);
     };
     return published(*this) == published(o) && ours(*this) == ours(o);
@@ -323,6 +324,9 @@ void validate(Reader& r, const YAML::Node& root, RunConfig& c)
         if (c.finetuneTrain != "lora" && c.finetuneTrain != "coefficients" && c.finetuneTrain != "bases")
             r.fail(at("basis_studio", "finetune_train"),
                    "finetune_train must be lora, coefficients or bases (found '" + c.finetuneTrain + "')");
+        if (!c.finetunePeftOut.empty() && c.finetuneTrain != "lora")
+            r.fail(at("basis_studio", "finetune_peft_out"),
+                   "finetune_peft_out writes LoRA adapters: it needs finetune_train: lora (found '" + c.finetuneTrain + "')");
         if (c.loraR < 1)
             r.fail(at("lora_args", "lora_r"), "lora_r must be at least 1");
         if (c.loraTrainBatchSize < 1)
@@ -478,6 +482,9 @@ LoadedConfig parseDocument(const std::string& yaml, const std::string& source, c
                        {"policy", str(c.policy)},
                        {"finetune_train", str(c.finetuneTrain)},
                        {"finetune_text", str(c.finetuneText)},
+                       {"finetune_peft_out", str(c.finetunePeftOut)},
+                       {"finetune_eval_text", str(c.finetuneEvalText)},
+                       {"finetune_eval_every", i64(c.finetuneEvalEvery)},
                        {"finetune_steps", i64(c.finetuneSteps)},
                        {"finetune_tokens", i64(c.finetuneTokens)},
                        {"lora_targets", [&](auto& v, auto& k) { r.strings(v, k, c.loraTargets); }},
@@ -533,7 +540,8 @@ void resolvePaths(RunConfig& c, const fs::path& base)
         !(isHubName(c.modelPath) && !fs::is_directory(fs::absolute(base.empty() ? fs::path(".") : base) / c.modelPath, ec)))
         fix(c.modelPath);
     for (std::string* p : {&c.calibrationText, &c.updateText, &c.dataDir, &c.calibPath, &c.updateCalibPath, &c.ranks,
-                           &c.untrainedModelPath, &c.updatedModelPath, &c.resultsPath, &c.loraOutputDir, &c.finetuneText})
+                           &c.untrainedModelPath, &c.updatedModelPath, &c.resultsPath, &c.loraOutputDir, &c.finetuneText,
+                           &c.finetunePeftOut, &c.finetuneEvalText})
         fix(*p);
     for (auto& e : c.evaluations)
         fix(e.text);
@@ -629,6 +637,12 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
     kv("policy", c.policy);
     kv("finetune_train", c.finetuneTrain);
     kv("finetune_text", c.finetuneText);
+    if (!c.finetunePeftOut.empty())
+        kv("finetune_peft_out", c.finetunePeftOut);
+    if (!c.finetuneEvalText.empty())
+        kv("finetune_eval_text", c.finetuneEvalText);
+    if (c.finetuneEvalEvery > 0)
+        kv("finetune_eval_every", c.finetuneEvalEvery);
     kv("finetune_steps", c.finetuneSteps);
     kv("finetune_tokens", c.finetuneTokens);
     list("lora_targets", c.loraTargets);

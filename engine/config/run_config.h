@@ -104,6 +104,9 @@ struct RunConfig {
     // basis_studio keys of the fine-tuning stage (what lora_args lacks)
     std::string finetuneTrain = "lora";                  // lora, coefficients or bases
     std::string finetuneText;                            // default: the calibration text
+    std::string finetuneEvalText;                        // perplexity before, after (and every finetune_eval_every)
+    int64_t finetuneEvalEvery = 0;
+    std::string finetunePeftOut;                         // lora: the adapters also in PEFT's layout (empty: not)
     int64_t finetuneSteps = 0, finetuneTokens = 0;       // budgets that replace lora_train_epoch when set
     std::vector<std::string> loraTargets{"q", "v"};      // PEFT's default for LLaMA (labels resolve through *_name)
     double loraDropout = 0;

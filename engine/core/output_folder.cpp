@@ -229,7 +229,7 @@ bool completeFolder(const fs::path& dir)
     try {
         const nlohmann::json m = readMarker(dir);
         const std::string kind = m["kind"].get<std::string>();
-        for (OutputKind k : {OutputKind::CompressedModel, OutputKind::DenseModel, OutputKind::CalibrationCache})
+        for (OutputKind k : {OutputKind::CompressedModel, OutputKind::DenseModel, OutputKind::CalibrationCache, OutputKind::PeftAdapter})
             if (outputKindName(k) == kind) {
                 verifyOutputFolder(dir, k);
                 return true;
@@ -263,6 +263,7 @@ std::string outputKindName(OutputKind kind)
     case OutputKind::CompressedModel: return "compressed-model";
     case OutputKind::DenseModel: return "dense-model";
     case OutputKind::CalibrationCache: return "calibration-cache";
+    case OutputKind::PeftAdapter: return "peft-adapter";
     }
     return "?";
 }

@@ -15,8 +15,9 @@
 
 namespace basis {
 
-enum class OutputKind { CompressedModel, DenseModel, CalibrationCache };
-std::string outputKindName(OutputKind kind);   // "compressed-model", "dense-model", "calibration-cache"
+enum class OutputKind { CompressedModel, DenseModel, CalibrationCache, PeftAdapter };
+// "compressed-model", "dense-model", "calibration-cache", "peft-adapter"
+std::string outputKindName(OutputKind kind);
 
 // Extra files a later step may add to a folder of ours without making it foreign (results.json beside a model).
 struct OutputRules {

@@ -104,6 +104,9 @@ FinetuneJobOptions finetuneOptionsFrom(const RunConfig& c)
     if (c.saveLora)
         o.out = c.loraOutputDir;
     o.runName = c.loraRunName;
+    o.peftOut = c.finetunePeftOut;
+    o.evalText = c.finetuneEvalText;
+    t.evalEvery = c.finetuneEvalEvery;
     return o;
 }
 

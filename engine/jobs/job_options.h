@@ -118,6 +118,7 @@ struct FinetuneJobOptions {
     TrainOptions train;
     std::filesystem::path out;       // the healed model's folder (empty: kept in the workspace only)
     std::string runName;             // recorded with the training (YAML lora_args.lora_run_name)
+    std::filesystem::path peftOut;   // lora runs: the adapters also in PEFT's layout (peft_export.h); empty: not
 };
 
 } // namespace basis

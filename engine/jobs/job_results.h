@@ -74,6 +74,7 @@ struct ModelVariant {
     int64_t groupSize = 0;
     int64_t parameters = 0;          // distinct parameters of that model
     int64_t denseParameters = 0;     // of the dense model, for "parameters kept (%)"
+    std::string healed;              // what fine-tuning trained (coefficients, bases, lora); empty: not fine-tuned
 };
 
 struct PerplexitySummary {
@@ -136,6 +137,7 @@ struct FinetuneSummary {
     std::string text, evalText;      // what was read
     nlohmann::json record;           // config.json's "finetune" entry
     std::filesystem::path out;       // empty when not saved
+    std::filesystem::path peftOut;   // the PEFT adapter folder, empty when not written
 };
 
 } // namespace basis

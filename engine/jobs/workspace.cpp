@@ -14,6 +14,7 @@
 #include "error.h"
 #include "finetune.h"
 #include "finetuned_io.h"
+#include "peft_export.h"
 #include "calibration_cache.h"
 #include "method_registry.h"
 #include "generate.h"
@@ -46,6 +47,7 @@ struct Workspace::State {
     nlohmann::json compressedRecord = nlohmann::json::object();    // of the statistics `compressed` was made with
     std::unique_ptr<DecoderModel> compressed;   // a second copy of the weights, compressed in place
     std::unique_ptr<CompressionResult> result;
+    nlohmann::json healRecord;                  // `compressed` is fine-tuned: its "finetune" record (else null)
     std::vector<std::vector<at::Tensor>> denseWeights;   // of the compressed copy before factorizing, for the refit
     CompressionSummary summary;
     ModelSummary model;
@@ -321,6 +323,7 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     m->result = std::make_unique<CompressionResult>(std::move(result));
     m->denseWeights = std::move(denseWeights);
     m->compressedRecord = m->calibrationRecord;   // a later calibration does not rewrite this model's provenance
+    m->healRecord = nullptr;
     m->summary = s;
     return s;
 }
@@ -404,6 +407,7 @@ CompressionSummary Workspace::compress(const CompressOptions& options, const Job
     auto compressed = std::move(m->compressed);
     auto result = std::move(m->result);
     auto record = m->compressedRecord;
+    auto heal = m->healRecord;
     const CompressionSummary summary = m->summary;
     try {
         factorize(options, job);
@@ -412,6 +416,7 @@ CompressionSummary Workspace::compress(const CompressOptions& options, const Job
         m->compressed = std::move(compressed);
         m->result = std::move(result);
         m->compressedRecord = std::move(record);
+        m->healRecord = std::move(heal);
         m->summary = summary;
         m->denseWeights.clear();
         throw;
@@ -425,7 +430,10 @@ void Workspace::saveCompressed(const fs::path& out, const nlohmann::json& extra,
     nlohmann::json record = {{"calibration", m->compressedRecord}};
     if (extra.is_object())
         record.update(extra);
-    saveCompressedModel(*m->compressed, *m->result, out, record, job);
+    if (m->healRecord.is_object())   // fine-tuned since: saved as the fine-tuning saves it, with its record
+        saveFinetunedModel(*m->compressed, compressionSection(*m->result, record), out, m->healRecord, job);
+    else
+        saveCompressedModel(*m->compressed, *m->result, out, record, job);
 }
 
 void Workspace::exportDense(const fs::path& out, const JobContext& job)
@@ -482,9 +490,14 @@ RankSettings rankSettingsOf(const RankJobOptions& o)
     return s;
 }
 
-ModelVariant variantOf(const DecoderModel& model, const DecoderModel& dense, const CompressionResult* result, bool compressed)
+ModelVariant variantOf(const DecoderModel& model, const DecoderModel& dense, const CompressionResult* result,
+                       const nlohmann::json& heal, bool compressed)
 {
     ModelVariant v;
+    // Fine-tuned in this workspace, or a healed folder loaded as it is.
+    const nlohmann::json& record = compressed ? heal : dense.config().raw.value("finetune", nlohmann::json());
+    if (record.is_object())
+        v.healed = record.value("train", std::string("fine-tuned"));
     v.variant = compressed ? "compressed" : "dense";
     v.method = "dense";
     if (compressed && result) {
@@ -513,7 +526,7 @@ PerplexitySummary Workspace::perplexity(const PerplexityJobOptions& o, const Job
         throw Error("perplexity needs exactly one of a text file and a dataset preset");
     const DatasetText data = !o.text.empty() ? loadTextFile(o.text) : loadDataset(o.dataset, o.dataDir, {o.split, o.maxDocuments});
     PerplexitySummary s;
-    s.model = variantOf(model, *m->dense, m->result.get(), o.compressed);
+    s.model = variantOf(model, *m->dense, m->result.get(), m->healRecord, o.compressed);
     s.source = !o.dataset.empty() ? data.name : o.text.filename().string();
     s.file = data.file;
     s.recipe = data.recipe;
@@ -548,7 +561,7 @@ RankMasksSummary Workspace::rankMasks(const RankMasksJobOptions& o, const JobCon
     if (ids.empty())
         throw Error("eval masks: the text gives no tokens");
     RankMasksSummary s;
-    s.model = variantOf(model, *m->dense, m->result.get(), o.compressed);
+    s.model = variantOf(model, *m->dense, m->result.get(), m->healRecord, o.compressed);
     s.capture = captureRankMasks(model, ids, rankSettingsOf(o.rank), job);
     for (int64_t id : ids)
         s.tokens.push_back(m->tokenizer->decode({id}));
@@ -574,7 +587,7 @@ ThroughputSummary Workspace::throughput(const ThroughputJobOptions& o, const Job
 {
     const DecoderModel& model = pick(m->dense, m->compressed, o.compressed);
     ThroughputSummary s;
-    s.model = variantOf(model, *m->dense, m->result.get(), o.compressed);
+    s.model = variantOf(model, *m->dense, m->result.get(), m->healRecord, o.compressed);
     const auto t0 = std::chrono::steady_clock::now();
     ThroughputOptions t = throughputOptions(o);
     std::unique_ptr<DynamicRank> dynamic;
@@ -614,7 +627,7 @@ TasksSummary Workspace::tasks(const TasksJobOptions& o, const JobContext& job)
     mc.batch = o.batch;
     mc.bos = parseBosPolicy(o.bos);
     TasksSummary s;
-    s.model = variantOf(model, *m->dense, m->result.get(), o.compressed);
+    s.model = variantOf(model, *m->dense, m->result.get(), m->healRecord, o.compressed);
     s.task = task.name;
     s.data = o.data;
     s.originalItems = documentCount(o.data);
@@ -660,7 +673,7 @@ std::vector<GenerationOutput> Workspace::generate(const GenerateJobOptions& opti
             dynamic->beginPrompt();
         }
         GenerationOutput out;
-        out.model = variantOf(model, *m->dense, m->result.get(), which[i]);
+        out.model = variantOf(model, *m->dense, m->result.get(), m->healRecord, which[i]);
         out.promptTokens = int64_t(prompt.size());
         out.promptText = promptText;
         std::vector<int64_t> fresh;
@@ -741,6 +754,13 @@ FinetuneSummary Workspace::finetune(const FinetuneJobOptions& o, const JobContex
     if (!o.out.empty())
         prepareOutputFolder(o.out, factorized ? OutputKind::CompressedModel : OutputKind::DenseModel, {source.dir()},
                             factorized ? compressedModelRules() : OutputRules{}, job.log);
+    if (!o.peftOut.empty()) {
+        if (o.train.train != "lora")
+            throw Error("--peft-out writes LoRA adapters: it needs --train lora (this run trains " + o.train.train + ")");
+        if (!o.out.empty() && resolveOutputPath(o.out) == resolveOutputPath(o.peftOut))
+            throw Error("--peft-out and --out name the same folder (" + o.out.string() + ")");
+        prepareOutputFolder(o.peftOut, OutputKind::PeftAdapter, {source.dir()}, {}, job.log);
+    }
 
     job.report(0, 1, "tokenizing the training text");
     const DatasetText train = !textFile.empty() ? loadTextFile(textFile) : loadDataset(dataset, dataDir, {"train", 0});
@@ -758,7 +778,8 @@ FinetuneSummary Workspace::finetune(const FinetuneJobOptions& o, const JobContex
     s.evalTokens = static_cast<int64_t>(evalIds.size());
     s.text = !textFile.empty() ? textFile.string() : dataset;
     s.evalText = o.evalText.string();
-    s.result = finetuneModel(*model, ids, evalIds, o.train, job, onStep);
+    PeftAdapterExport peft;
+    s.result = finetuneModel(*model, ids, evalIds, o.train, job, onStep, o.peftOut.empty() ? nullptr : &peft);
     s.parametersAfter = model->parameterCount();
 
     const TrainOptions& t = o.train;
@@ -778,6 +799,7 @@ FinetuneSummary Workspace::finetune(const FinetuneJobOptions& o, const JobContex
         record["eval_text"] = s.evalText;
         record["eval_text_fingerprint"] = tokensFingerprint(evalIds);
         record["eval_context"] = t.evalContext;
+        record["eval_every"] = t.evalEvery;
         if (s.result.pplBefore)
             record["eval_ppl_before"] = *s.result.pplBefore;
         if (s.result.pplAfter)
@@ -787,13 +809,21 @@ FinetuneSummary Workspace::finetune(const FinetuneJobOptions& o, const JobContex
         record["run_name"] = o.runName;
     if (s.result.resumedFrom > 0)
         record["resumed_from_step"] = s.result.resumedFrom;
+    if (!o.peftOut.empty())
+        record["lora"]["peft_out"] = resolveOutputPath(o.peftOut).string();
     s.record = record;
     if (!o.out.empty()) {
         saveFinetunedModel(*model, section, o.out, record, job);
         s.out = o.out;
     }
+    if (!o.peftOut.empty()) {
+        // Against the model as it was before training: the adapters' base (its dense export when factorized).
+        writePeftFolder(peft, source, o.peftOut, job);
+        s.peftOut = o.peftOut;
+    }
     // Nothing of the workspace changes until training (and the save) succeeded.
     m->compressed = std::move(model);
+    m->healRecord = record;
     return s;
 }
 

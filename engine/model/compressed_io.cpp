@@ -222,7 +222,7 @@ void saveCompressedModel(const DecoderModel& model, const CompressionResult& res
     }, compressedModelRules(), job.log);
 }
 
-void exportDense(const DecoderModel& model, const fs::path& out, const JobContext& job)
+void writeDenseFiles(const DecoderModel& model, const fs::path& dir, const JobContext& job)
 {
     c10::InferenceMode inference;
     TensorSet set;
@@ -241,11 +241,17 @@ void exportDense(const DecoderModel& model, const fs::path& out, const JobContex
     nlohmann::json config = model.config().raw;
     config.erase("compression");
     addNewBiases(model, set, config);
+    fs::create_directories(dir);
+    writeSafetensors(dir / "model.safetensors", set.list, {{"format", "pt"}});
+    writeFileAtomically(dir / "config.json", config.dump(2) + "\n");
+    copyTokenizerFiles(model.dir(), dir);
+    job.checkCancelled();
+}
+
+void exportDense(const DecoderModel& model, const fs::path& out, const JobContext& job)
+{
     writeOutputFolder(out, OutputKind::DenseModel, {model.dir()}, [&](const fs::path& dir) {
-        writeSafetensors(dir / "model.safetensors", set.list, {{"format", "pt"}});
-        writeFileAtomically(dir / "config.json", config.dump(2) + "\n");
-        copyTokenizerFiles(model.dir(), dir);
-        job.checkCancelled();
+        writeDenseFiles(model, dir, job);
     }, {}, job.log);
 }
 

@@ -22,6 +22,9 @@ void saveCompressedModel(const DecoderModel& model, const CompressionResult& res
 // Writes an ordinary Hugging Face checkpoint with W = B C_l reconstructed, under the original tensor names and
 // orientation (config.json without the compression section).
 void exportDense(const DecoderModel& model, const std::filesystem::path& out, const JobContext& job = {});
+// The files of that checkpoint written into `dir` (created), for a caller that assembles a folder of its own
+// (the PEFT export puts the base model beside its adapter).
+void writeDenseFiles(const DecoderModel& model, const std::filesystem::path& dir, const JobContext& job = {});
 
 // Copies tokenizer files (tokenizer.model, tokenizer.json, vocab.json, merges.txt, tokenizer_config.json,
 // special_tokens_map.json, generation_config.json) that exist in `from`.

@@ -4,6 +4,7 @@
 #include "decoder_model.h"
 #include "error.h"
 #include "lora.h"
+#include "peft_export.h"
 #include "perplexity.h"
 #include "train_checkpoint.h"
 
@@ -166,7 +167,8 @@ int64_t trainSteps(const TrainOptions& o, int64_t textTokens)
 }
 
 TrainResult finetuneModel(DecoderModel& model, const std::vector<int64_t>& trainIds, const std::vector<int64_t>& evalIds,
-                          const TrainOptions& o, const JobContext& job, const TrainStepFn& onStep)
+                          const TrainOptions& o, const JobContext& job, const TrainStepFn& onStep,
+                          PeftAdapterExport* peft)
 {
     checkTrainOptions(o);
     if (trainIds.size() < 2)
@@ -229,9 +231,14 @@ TrainResult finetuneModel(DecoderModel& model, const std::vector<int64_t>& train
     result.tokensPerStep = tokensPerStep;
     result.trainableParameters = trainable;
     result.chunks = chunks;
+    // The perplexity before training is measured once, on the untrained model; a resumed run takes it from the
+    // checkpoint when that was measured on the same evaluation text and windows.
+    const nlohmann::json evalIdentity = {{"text", evalIds.empty() ? std::string() : tokensFingerprint(evalIds)},
+                                         {"context", o.evalContext}};
+    nlohmann::json extra;
     int64_t start = 0;
     if (o.resume && std::filesystem::exists(o.checkpoint)) {
-        start = loadTrainCheckpoint(o.checkpoint, identity, result.history, params, optimizer);
+        start = loadTrainCheckpoint(o.checkpoint, identity, result.history, params, optimizer, &extra);
         result.resumedFrom = start;
         job.note("resumed from " + o.checkpoint.string() + " at step " + std::to_string(start));
     }
@@ -253,8 +260,11 @@ TrainResult finetuneModel(DecoderModel& model, const std::vector<int64_t>& train
     };
     if (start == 0)
         result.pplBefore = evaluate();
-    else if (!result.history.empty())
-        result.pplBefore = std::nullopt;
+    else if (extra.contains("ppl_before") && extra.value("eval", nlohmann::json()) == evalIdentity)
+        result.pplBefore = extra.at("ppl_before").get<double>();
+    nlohmann::json checkpointExtra = {{"eval", evalIdentity}};
+    if (result.pplBefore)
+        checkpointExtra["ppl_before"] = *result.pplBefore;
 
     const bool bf16 = o.precision == "bfloat16";
     TrainingMode mode(model, bf16);
@@ -264,7 +274,7 @@ TrainResult finetuneModel(DecoderModel& model, const std::vector<int64_t>& train
     int64_t stepsThisRun = 0;
     auto checkpoint = [&](int64_t done) {
         if (!o.checkpoint.empty())
-            saveTrainCheckpoint(o.checkpoint, identity, done, result.history, params, optimizer);
+            saveTrainCheckpoint(o.checkpoint, identity, done, result.history, params, optimizer, checkpointExtra);
     };
 
     for (int64_t step = start; step < steps; ++step) {
@@ -320,8 +330,15 @@ TrainResult finetuneModel(DecoderModel& model, const std::vector<int64_t>& train
         s.gradNorm = norm;
         s.tokensPerSecond = static_cast<double>(stepsThisRun * tokensPerStep) / std::max(1e-9, trainSeconds);
         s.etaSeconds = trainSeconds / static_cast<double>(stepsThisRun) * static_cast<double>(steps - step - 1);
-        if (o.evalEvery > 0 && (step + 1) % o.evalEvery == 0 && step + 1 < steps)
-            s.evalPpl = evaluate();
+        if (o.evalEvery > 0 && (step + 1) % o.evalEvery == 0 && step + 1 < steps) {
+            try {
+                s.evalPpl = evaluate();
+            } catch (const Cancelled&) {
+                result.history.push_back(s);   // the step itself finished: the checkpoint keeps it
+                checkpoint(s.step);
+                throw;
+            }
+        }
         result.history.push_back(s);
         if (onStep)
             onStep(s);
@@ -336,9 +353,16 @@ TrainResult finetuneModel(DecoderModel& model, const std::vector<int64_t>& train
         p.mutable_grad().reset();
         p.requires_grad_(false);
     }
+    if (lora && peft)
+        *peft = peftAdapterExport(model, *lora, o);
     if (lora)
         lora->merge();
-    result.pplAfter = evaluate();
+    try {
+        result.pplAfter = evaluate();
+    } catch (const Cancelled&) {
+        checkpoint(steps);   // every step is done (the adapters' values are unchanged by the merge)
+        throw;
+    }
     result.steps = steps;
     result.tokens = steps * tokensPerStep;
     result.finalLoss = result.history.empty() ? 0 : result.history.back().loss;

@@ -12,6 +12,7 @@
 namespace basis {
 
 class DecoderModel;
+struct PeftAdapterExport;
 
 using TrainStepFn = std::function<void(const TrainStep&)>;
 
@@ -21,8 +22,10 @@ int64_t trainSteps(const TrainOptions& options, int64_t textTokens);
 
 // Trains `model` in place (its tensors become ordinary copies first, DecoderModel::makeTrainable) and leaves it
 // frozen, in inference mode, LoRA adapters merged. evalIds empty: no evaluation. On a cancel the checkpoint (when
-// one is set) holds the last finished step, then basis::Cancelled is thrown. `onStep` sees every step.
+// one is set) holds the last finished step, then basis::Cancelled is thrown. `onStep` sees every step. `peft`
+// (lora runs): filled with the adapters in PEFT's layout (peft_export.h) before they are merged.
 TrainResult finetuneModel(DecoderModel& model, const std::vector<int64_t>& trainIds, const std::vector<int64_t>& evalIds,
-                          const TrainOptions& options, const JobContext& job = {}, const TrainStepFn& onStep = {});
+                          const TrainOptions& options, const JobContext& job = {}, const TrainStepFn& onStep = {},
+                          PeftAdapterExport* peft = nullptr);
 
 } // namespace basis

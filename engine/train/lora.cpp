@@ -94,6 +94,22 @@ std::vector<at::Tensor> LoraAdapters::parameters() const
     return out;
 }
 
+std::vector<LoraAdapters::Factors> LoraAdapters::factors() const
+{
+    at::NoGradGuard noGrad;
+    std::vector<Factors> out;
+    for (const auto& ad : m_adapters) {
+        Factors f;
+        f.layer = ad->layer;
+        f.projection = ad->projection;
+        f.down = (ad->onCoefficient ? at::mm(ad->basis, ad->a) : ad->a).detach().clone();
+        f.up = ad->b.detach().clone();
+        f.scale = ad->scale;
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
 void LoraAdapters::setTraining(bool on) { *m_training = on; }
 
 void LoraAdapters::merge()

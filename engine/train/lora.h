@@ -26,6 +26,15 @@ public:
 
     // A and Bm of every adapter, in a fixed order (checkpoints rely on it).
     std::vector<at::Tensor> parameters() const;
+    // One adapter as y += scale (x down) up on the projection's dense input x: down [in, r] (for a factorized
+    // projection the basis folded in, B A), up [r, out]. What a PEFT export of the dense model needs.
+    struct Factors {
+        int64_t layer = 0;
+        size_t projection = 0;   // index into the model's table
+        at::Tensor down, up;
+        double scale = 1;
+    };
+    std::vector<Factors> factors() const;
     // Dropout applies while training only.
     void setTraining(bool on);
     // Adds every adapter's product into its projection (W, or C_l) and removes the adapters.

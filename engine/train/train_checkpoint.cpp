@@ -49,11 +49,11 @@ std::vector<TrainStep> historyFrom(const nlohmann::json& h)
 
 void saveTrainCheckpoint(const std::filesystem::path& file, const nlohmann::json& identity, int64_t step,
                          const std::vector<TrainStep>& history, const std::vector<at::Tensor>& params,
-                         torch::optim::Optimizer& optimizer)
+                         torch::optim::Optimizer& optimizer, const nlohmann::json& extra)
 {
     torch::serialize::OutputArchive archive;
     const nlohmann::json meta = {{"format", "basis-studio-train/1"}, {"identity", identity}, {"step", step},
-                                 {"history", historyJson(history)}};
+                                 {"history", historyJson(history)}, {"extra", extra}};
     archive.write("meta", c10::IValue(meta.dump()));
     for (size_t i = 0; i < params.size(); ++i)
         archive.write("param_" + std::to_string(i), params[i].detach());
@@ -67,7 +67,7 @@ void saveTrainCheckpoint(const std::filesystem::path& file, const nlohmann::json
 
 int64_t loadTrainCheckpoint(const std::filesystem::path& file, const nlohmann::json& identity,
                             std::vector<TrainStep>& history, const std::vector<at::Tensor>& params,
-                            torch::optim::Optimizer& optimizer)
+                            torch::optim::Optimizer& optimizer, nlohmann::json* extra)
 {
     torch::serialize::InputArchive archive;
     nlohmann::json meta;
@@ -97,6 +97,8 @@ int64_t loadTrainCheckpoint(const std::filesystem::path& file, const nlohmann::j
     archive.read("optimizer", opt);
     optimizer.load(opt);
     history = historyFrom(meta.at("history"));
+    if (extra)
+        *extra = meta.value("extra", nlohmann::json::object());
     return meta.at("step").get<int64_t>();
 }
 

@@ -3,6 +3,7 @@
 // an uninterrupted run, an earlier output surviving a cancelled run, and the saved model reloading as trained.
 // Micro shapes with random weights and random token ids: no tokenizer (the CLI suite runs stories260K).
 #include "test_support.h"
+#include "train_fixtures.h"
 
 #include "atomic_file.h"
 #include "calibration.h"
@@ -17,6 +18,7 @@
 #include "synth.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -25,59 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using basis::test::expectError;
-
-std::vector<int64_t> randomIds(int64_t n, uint64_t seed, int64_t vocab = 512)
-{
-    std::mt19937_64 rng(seed);
-    std::vector<int64_t> ids(static_cast<size_t>(n));
-    for (auto& id : ids)
-        id = static_cast<int64_t>(rng() % static_cast<uint64_t>(vocab));
-    return ids;
-}
-
-fs::path microModel(const std::string& preset)
-{
-    const fs::path dir = basis::test::scratchDir("ft-" + preset);
-    basis::writeSyntheticCheckpoint(basis::synthPreset(preset), dir, 3);
-    return dir;
-}
-
-// Basis Sharing at 30 %, g = 2 (shared bases) on statistics of random ids; the result is kept for saving.
-struct Compressed {
-    std::unique_ptr<basis::DecoderModel> model;
-    basis::CompressionResult result;
-};
-
-Compressed compressedMicro(const fs::path& dir)
-{
-    Compressed c;
-    c.model = basis::DecoderModel::load(dir);
-    basis::CalibrationOptions o;
-    o.context = 64;
-    const auto stats = basis::collectStatistics(*c.model, basis::calibrationChunks(randomIds(64 * 16, 11), o), 4);
-    basis::CompressionSettings s;
-    s.method = "basis-sharing";
-    s.ratio = 30;
-    s.groupSize = 2;
-    const auto plan = basis::planCompression(c.model->config(), c.model->table(), s);
-    c.result = basis::compressModel(*c.model, &stats, plan);
-    return c;
-}
-
-basis::TrainOptions smallRun(const std::string& train, int64_t steps)
-{
-    basis::TrainOptions o;
-    o.train = train;
-    o.steps = steps;
-    o.context = 32;
-    o.batch = 2;
-    o.accumulation = 2;
-    o.lr = 1e-2;
-    o.warmup = 2;
-    o.loraRank = 4;
-    o.loraTargets = {"q", "v", "down"};
-    return o;
-}
+using namespace basis::test::train;
 
 // Every tensor of the model (shared ones once), as copies, in a fixed order.
 std::vector<at::Tensor> allTensors(const basis::DecoderModel& m)
@@ -305,6 +255,54 @@ TEST(Training, ResumeAfterCancelGivesTheWeightsOfAnUninterruptedRun)
         other.lr = 5e-3;
         auto d = compressedMicro(dir);
         expectError([&] { basis::finetuneModel(*d.model, text, {}, other); }, {o.checkpoint.string(), "lr"});
+    }
+}
+
+// A cancel that arrives while the model is being evaluated (mid-run, or after the last step) still leaves a
+// checkpoint of every finished step; the resumed run ends where the uninterrupted one does and reports the
+// perplexity before training, taken from the checkpoint.
+TEST(Training, CancelDuringAnEvaluationIsCheckpointedAndTheResumeKeepsThePplBefore)
+{
+    const fs::path dir = microModel("llama-micro");
+    const auto text = randomIds(1500, 4);
+    const auto evalIds = randomIds(200, 7);
+    auto o = smallRun("coefficients", 6);
+    o.evalEvery = 2;
+    o.evalContext = 32;
+    auto a = compressedMicro(dir);
+    const auto ra = basis::finetuneModel(*a.model, text, evalIds, o);
+    ASSERT_TRUE(ra.pplBefore && ra.pplAfter);
+    for (const auto& [armAfter, resumedFrom] : {std::pair<int64_t, int64_t>{1, 2}, {5, 6}}) {
+        SCOPED_TRACE("armed after step " + std::to_string(armAfter));
+        auto run = o;
+        run.checkpoint = basis::test::scratchDir("ft-eval-cancel-" + std::to_string(armAfter)) / "train.ckpt";
+        run.resume = true;
+        auto b = compressedMicro(dir);
+        basis::CancelToken cancel;
+        basis::JobContext job;
+        job.cancel = &cancel;
+        bool armed = false;
+        // Evaluations run in inference mode, training forward passes do not: the first evaluation after arming.
+        b.model->setInputObserver([&](int64_t, basis::InputSite, const at::Tensor&) {
+            if (armed && c10::InferenceMode::is_enabled())
+                cancel.cancel();
+        });
+        EXPECT_THROW(basis::finetuneModel(*b.model, text, evalIds, run, job,
+                                          [&](const basis::TrainStep& s) { armed = armed || s.step == armAfter; }),
+                     basis::Cancelled);
+        ASSERT_TRUE(fs::exists(run.checkpoint));
+        auto c = compressedMicro(dir);
+        const auto rc = basis::finetuneModel(*c.model, text, evalIds, run);
+        EXPECT_EQ(rc.resumedFrom, resumedFrom);
+        ASSERT_TRUE(rc.pplBefore.has_value());
+        EXPECT_EQ(*rc.pplBefore, *ra.pplBefore);
+        EXPECT_EQ(*rc.pplAfter, *ra.pplAfter);
+        ASSERT_EQ(rc.history.size(), ra.history.size());
+        for (size_t i = 0; i < ra.history.size(); ++i)
+            EXPECT_EQ(rc.history[i].loss, ra.history[i].loss) << "step " << i + 1;
+        const auto wa = allTensors(*a.model), wc = allTensors(*c.model);
+        for (size_t i = 0; i < wa.size(); ++i)
+            EXPECT_TRUE(at::equal(wa[i], wc[i])) << "tensor " << i;
     }
 }
 

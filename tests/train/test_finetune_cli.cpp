@@ -168,6 +168,34 @@ TEST(FinetuneCli, EveryOptionReachesTheEngine)
     EXPECT_EQ(resumed.at("final_loss"), b.at("final_loss"));
 }
 
+// --peft-out: the adapters of a lora run in PEFT's layout beside the healed model, against the dense export of the
+// compressed model (written as base_model/); the adapters' algebra is checked in test_peft_export.cpp.
+TEST(FinetuneCli, PeftOutWritesTheAdaptersInPeftsLayout)
+{
+    BASIS_REQUIRE_SHARED("models/stories260K/hf");
+    const fs::path peft = fixture().work / "peft";
+    const auto j = finetune("peft", {"--train lora", "--lora-rank 4", "--lora-alpha 8", "--lora-targets q,v",
+                                     "--peft-out " + peft.string()});
+    EXPECT_EQ(fs::path(j.at("peft_out").get<std::string>()), peft);
+    const auto config = basis::readJsonFile(peft / "adapter_config.json");
+    EXPECT_EQ(config.at("peft_type"), "LORA");
+    EXPECT_EQ(config.at("r"), 4);
+    EXPECT_EQ(config.at("lora_alpha").get<double>(), 8.0);
+    EXPECT_EQ(config.at("target_modules"), (std::vector<std::string>{"self_attn.q_proj", "self_attn.v_proj"}));
+    EXPECT_EQ(fs::path(config.at("base_model_name_or_path").get<std::string>()), fs::absolute(peft) / "base_model");
+    EXPECT_TRUE(fs::exists(peft / "adapter_model.safetensors"));
+    const auto base = basis::readJsonFile(peft / "base_model" / "config.json");
+    EXPECT_FALSE(base.contains("compression"));   // a dense checkpoint
+    EXPECT_EQ(j.at("finetune").at("lora").at("peft_out"), fs::absolute(peft).string());
+    // Only lora runs have adapters to write.
+    int rc = 0;
+    finetune("peft-coeff", {"--peft-out " + (fixture().work / "peft-coeff").string()}, &rc);
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(basis::readFile(fixture().work / "peft-coeff.err").find("--peft-out writes LoRA adapters: it needs --train lora"),
+              std::string::npos);
+    EXPECT_FALSE(fs::exists(fixture().work / "peft-coeff"));
+}
+
 TEST(FinetuneCli, BadOptionsAreClearErrors)
 {
     BASIS_REQUIRE_SHARED("models/stories260K/hf");
@@ -202,7 +230,8 @@ TEST(FinetunePipeline, LoraArgsRunAfterCompression)
     const auto loaded = basis::parseRunConfig(
         yaml("  save_lora: true\n  lora_r: 4\n  lora_alpha: 8\n  lora_output_dir: " + healed.string() +
                  "\n  lora_train_batch_size: 2\n  lora_learning_rate: 2.e-3\n  lora_train_epoch: 0.02\n  lora_run_name: heal-test\n",
-             "  lora_targets: [q, v]\n  lora_dropout: 0.1\n  seed: 3\n"),
+             "  lora_targets: [q, v]\n  lora_dropout: 0.1\n  seed: 3\n  finetune_eval_text: " + f.evalText.string() +
+                 "\n  finetune_eval_every: 1\n  finetune_peft_out: " + (f.work / "pipeline-peft").string() + "\n"),
         "heal.yaml");
     EXPECT_TRUE(loaded.warnings.empty()) << loaded.warnings.front().text;
     const nlohmann::json out = basis::runPipeline(loaded.config);
@@ -218,6 +247,9 @@ TEST(FinetunePipeline, LoraArgsRunAfterCompression)
     EXPECT_EQ(r.at("context"), 64);
     EXPECT_EQ(r.at("seed"), 3);
     EXPECT_EQ(r.at("run_name"), "heal-test");
+    EXPECT_EQ(r.at("eval_text"), f.evalText.string());   // finetune_eval_text
+    EXPECT_TRUE(r.contains("eval_ppl_before") && r.contains("eval_ppl_after"));
+    EXPECT_EQ(r.at("eval_every"), 1);                     // finetune_eval_every
     EXPECT_EQ(r.at("text"), f.text.string());   // default: the calibration text
     const int64_t chunks = r.at("text_tokens").get<int64_t>() / 64;
     EXPECT_EQ(r.at("steps").get<int64_t>(), static_cast<int64_t>(std::ceil(0.02 * static_cast<double>(chunks) / 2)));
@@ -225,6 +257,7 @@ TEST(FinetunePipeline, LoraArgsRunAfterCompression)
     const auto config = basis::readJsonFile(healed / "config.json");
     EXPECT_EQ(config.at("finetune").at("run_name"), "heal-test");
     EXPECT_TRUE(fs::exists(healed / "results.json"));
+    EXPECT_EQ(basis::readJsonFile(f.work / "pipeline-peft" / "adapter_config.json").at("r"), 4);   // finetune_peft_out
     basis::Workspace ws;
     ws.load(healed, {"cpu", "float32", 1});
     basis::PerplexityJobOptions p;
