@@ -284,7 +284,7 @@ private slots:
 
         QSignalSpy trials(w.document(), &StudioDocument::searchTrial);
         QSignalSpy finished(w.engine(), &EngineController::jobFinished);
-        QObject::connect(w.document(), &StudioDocument::searchTrial, v, [v, &trials] {
+        const QMetaObject::Connection canceller = QObject::connect(w.document(), &StudioDocument::searchTrial, v, [v, &trials] {
             if (trials.count() == 2)
                 v->cancelButton()->click();
         });
@@ -312,7 +312,7 @@ private slots:
         QVERIFY(!v->result());
 
         // Resume: the same file without "start over".
-        QObject::disconnect(w.document(), &StudioDocument::searchTrial, v, nullptr);
+        QObject::disconnect(canceller);
         v->restartCheck()->setChecked(false);
         QSignalSpy done(w.document(), &StudioDocument::searchFinished);
         v->startButton()->click();
@@ -321,6 +321,7 @@ private slots:
         QVERIFY(v->result());
         const SearchSummary resumed = *v->result();
         QCOMPARE(resumed.resumedTrials, int64_t(before));
+        QCOMPARE(v->trials().size(), resumed.trials.size());
         for (int i = 0; i < before; ++i)
             QVERIFY(v->trials()[size_t(i)].resumed);
         QCOMPARE(v->table()->rowCount(), int(resumed.trials.size()));
