@@ -43,6 +43,21 @@ void EngineController::computeSpectra(const std::vector<int64_t>& groupSizes)
                        [doc = m_document](const SpectraSummary& s) { doc->addSpectra(s); });
 }
 
+void EngineController::featureSpace(const CompressionSettings& settings)
+{
+    EngineChannel::run(QStringLiteral("Feature-space spectra"),
+                       [settings](Workspace& w, const JobContext& j) { return w.featureSpace(settings, j); },
+                       [doc = m_document](const FeatureSpaceSummary& s) { doc->setFeatureSpace(s); });
+}
+
+void EngineController::search(const SearchOptions& options)
+{
+    post(QStringLiteral("Rank search"), [this, options, doc = m_document](Workspace& w, const JobContext& j) {
+        const SearchSummary s = w.search(options, j, [&](const SearchTrial& t) { onGui([doc, t] { doc->addSearchTrial(t); }); });
+        onGui([doc, s] { doc->setSearch(s); });
+    });
+}
+
 void EngineController::evaluatePpl(const PerplexityJobOptions& options)
 {
     EngineChannel::run(tr("Perplexity"), [options](Workspace& w, const JobContext& j) { return w.perplexity(options, j); },

@@ -20,6 +20,8 @@ public:
     void calibrate(const CalibrateOptions& options);
     void compress(const CompressOptions& options);   // factorize, then refit when settings.update
     void computeSpectra(const std::vector<int64_t>& groupSizes);
+    void featureSpace(const CompressionSettings& settings);   // ranks, utilization and spectra of a feature-space setting
+    void search(const SearchOptions& options);                // the surgical rank search, its trials streamed
     void evaluatePpl(const PerplexityJobOptions& options);
     void measureThroughput(const ThroughputJobOptions& options);
     void evaluateTasks(const TasksJobOptions& options);

@@ -136,9 +136,10 @@ void MainWindow::buildModelPage()
     m_layers = new LayersView;
     m_tabs->addTab(m_layers, tr("&Layers"));
     m_spectra = new SpectraView;
-    m_tabs->addTab(m_spectra, tr("&Spectra"));
+    m_tabs->addTab(buildSpectraTab(), tr("&Spectra"));
     m_heatmaps = new HeatmapView;
     m_tabs->addTab(m_heatmaps, tr("&Heatmaps"));
+    buildMethodTabs();
     connect(m_spectra, &SpectraView::spectraWanted, this, &MainWindow::requestSpectra);
     buildEvaluateTabs();
     buildFinetuneTab();
@@ -252,6 +253,7 @@ void MainWindow::onJobFinished(const QString& title, bool ok)
         log(Severity::Warning, tr("Compress: not started, the calibration did not finish."));
     }
     requestSpectra();
+    requestFeatureSpace();
     updateActions();
     // The engine emits modelLoaded inside the load job, before its jobFinished: only now is the engine idle and are
     // the run buttons enabled, so only now has the window settled (a test or a user may act on it at once).
@@ -310,6 +312,7 @@ void MainWindow::updateLiveCounts()
         m_heatmaps->setPlan(CompressionPlan{}, nullptr);
         m_summary->setError(r.error);
     }
+    featureSettingsChanged();
     m_summary->setNote((r.warning.isEmpty() ? QString() : r.warning + QStringLiteral("\n")) +
                        tr("Counted by the engine's planCompression in %1 µs; no weights touched.").arg(r.micros, 0, 'f', 0));
 }

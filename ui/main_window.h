@@ -27,6 +27,10 @@ class EngineController;
 class StudioDocument;
 class EvaluateView;
 class FinetuneView;
+class FeatureSpectraView;
+class UtilizationView;
+class QuantErrorsView;
+class RankSearchView;
 class GenerateView;
 class HeatmapView;
 class JobProgress;
@@ -83,6 +87,10 @@ public:
     LayersView* layersView() const { return m_layers; }
     SpectraView* spectraView() const { return m_spectra; }
     HeatmapView* heatmapView() const { return m_heatmaps; }
+    FeatureSpectraView* featureSpectraView() const { return m_featureSpectra; }   // the Spectra tab of feature-space methods
+    UtilizationView* utilizationView() const { return m_utilization; }
+    QuantErrorsView* quantErrorsView() const { return m_quantErrors; }
+    RankSearchView* rankSearchView() const { return m_search; }
     EvaluateView* evaluateView() const { return m_evaluate; }
     GenerateView* generateView() const { return m_generate; }
     FinetuneView* finetuneView() const { return m_finetune; }
@@ -109,6 +117,14 @@ private:
     void onJobFinished(const QString& title, bool ok);
     void updateLiveCounts();
     void requestSpectra();   // for the group sizes the current setting needs, when calibrated and idle
+    // Views of the feature-space and quantizing methods (main_window_method_views.cpp): the Spectra tab's two
+    // faces, the Utilization tab (their numbers asked of the engine for the current setting once it is idle), and
+    // the Errors tab of caldera / rtn / gptq, and the Rank search tab.
+    QWidget* buildSpectraTab();
+    void buildMethodTabs();
+    void featureSettingsChanged();
+    void requestFeatureSpace();
+    void buildSearchTab();
     void applyPendingConfig();
     void refreshRecent();
     void updateActions();
@@ -137,6 +153,14 @@ private:
     LayersView* m_layers = nullptr;
     SpectraView* m_spectra = nullptr;
     HeatmapView* m_heatmaps = nullptr;
+    QStackedWidget* m_spectraStack = nullptr;   // SpectraView, or FeatureSpectraView for a feature-space method
+    FeatureSpectraView* m_featureSpectra = nullptr;
+    UtilizationView* m_utilization = nullptr;
+    QuantErrorsView* m_quantErrors = nullptr;
+    RankSearchView* m_search = nullptr;
+    bool m_searching = false;                   // a rank search is posted or running
+    bool m_featureSpaceWanted = false;          // the setting changed since its feature-space numbers were asked for
+    bool m_featureSpaceInFlight = false;        // posted, its jobFinished not yet arrived
     QPushButton* m_compressButton = nullptr;
     QLabel* m_compressStatus = nullptr;
     LogDock* m_log = nullptr;

@@ -26,7 +26,8 @@ QString kList(const PartPlan& part)
 QString kTooltip(const PartPlan& part, double ratio)
 {
     const ProjectionSpec& s = *part.spec;
-    if (!part.compressed)
+    // A ranks file can keep every layer of a compressed part dense: no group then.
+    if (!part.compressed || part.groups.empty())
         return QStringLiteral("%1 (%2) stays dense: %3 weights per layer.").arg(QString::fromStdString(s.part),
                                                                                 QString::fromStdString(s.module),
                                                                                 formatCount(s.in * s.out));

@@ -8,6 +8,7 @@ void StudioDocument::setModel(const ModelSummary& s)
     m_calibration.reset();
     m_compression.reset();
     m_energy.clear();
+    m_featureSpace.reset();
     emit modelLoaded(s);
 }
 
@@ -15,6 +16,7 @@ void StudioDocument::setCalibration(const CalibrationSummary& s)
 {
     m_calibration = s;
     m_energy.clear();
+    m_featureSpace.reset();
     emit calibrated(s);
 }
 
@@ -22,6 +24,12 @@ void StudioDocument::setCompression(const CompressionSummary& s)
 {
     m_compression = s;
     emit compressed(s);
+}
+
+void StudioDocument::setFeatureSpace(const FeatureSpaceSummary& s)
+{
+    m_featureSpace = s;
+    emit featureSpaceReady(s);
 }
 
 void StudioDocument::addSpectra(const SpectraSummary& s)

@@ -21,6 +21,8 @@ public:
     const std::optional<CalibrationSummary>& calibration() const { return m_calibration; }
     const std::optional<CompressionSummary>& compression() const { return m_compression; }
     const EnergyTable& energy() const { return m_energy; }
+    // The feature-space view of the last setting asked for (Workspace::featureSpace); reset with the statistics.
+    const std::optional<FeatureSpaceSummary>& featureSpace() const { return m_featureSpace; }
     bool hasModel() const { return m_model.has_value(); }
     bool isCalibrated() const { return m_calibration.has_value(); }
     bool hasCompressed() const { return m_compression.has_value(); }
@@ -30,6 +32,9 @@ public:
     void setCalibration(const CalibrationSummary& s);   // forgets the spectra of the previous statistics
     void setCompression(const CompressionSummary& s);
     void addSpectra(const SpectraSummary& s);
+    void setFeatureSpace(const FeatureSpaceSummary& s);
+    void addSearchTrial(const SearchTrial& t) { emit searchTrial(t); }
+    void setSearch(const SearchSummary& s) { emit searchFinished(s); }
     void addPerplexity(const PerplexitySummary& s) { emit pplEvaluated(s); }
     void addThroughput(const ThroughputSummary& s) { emit throughputMeasured(s); }
     void addTasks(const TasksSummary& s) { emit tasksEvaluated(s); }
@@ -44,6 +49,10 @@ signals:
     void calibrated(const basis::CalibrationSummary& summary);
     void compressed(const basis::CompressionSummary& summary);
     void spectraReady(const basis::SpectraSummary& spectra);
+    void featureSpaceReady(const basis::FeatureSpaceSummary& summary);
+    // Each trial of a rank search as it is made (or read back from its log), then the search's result.
+    void searchTrial(const basis::SearchTrial& trial);
+    void searchFinished(const basis::SearchSummary& summary);
     void pplEvaluated(const basis::PerplexitySummary& summary);
     void throughputMeasured(const basis::ThroughputSummary& summary);
     void tasksEvaluated(const basis::TasksSummary& summary);
@@ -59,6 +68,7 @@ private:
     std::optional<CalibrationSummary> m_calibration;
     std::optional<CompressionSummary> m_compression;
     EnergyTable m_energy;
+    std::optional<FeatureSpaceSummary> m_featureSpace;
 };
 
 } // namespace basis::ui

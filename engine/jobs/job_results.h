@@ -66,6 +66,33 @@ struct SpectraSummary {
     std::map<std::tuple<int64_t, std::string, int64_t>, std::vector<double>> values;   // (g, part, group) -> s
 };
 
+// One projection as a feature-space plan decides it (feature_space_plan.h's ProjectionRank, by part name), with the
+// spectra its rank is read from.
+struct FeatureProjection {
+    std::string part;
+    int64_t layer = 0, m = 0, d = 0, kappa = 0;
+    int64_t chosen = 0;              // energy, fraction or file rank before the policy (kDenseRank: the file says dense)
+    int64_t rank = 0;                // after the policy
+    bool dense = false, flipped = false;
+    double utilization = 0;          // chosen / min(m, d)
+    double energy = 0;               // of `output` kept at `rank`
+    // What the method measures energy on, descending: eigenvalues of G_y = W G W^T (utilized, hybrid), of
+    // C_y = W C_x W^T (sfsd), squared singular values of W (weight-svd).
+    std::vector<double> output;
+    std::vector<double> input;       // eigenvalues of G (C_x for sfsd), descending; empty without statistics
+};
+
+// The feature-space view of a setting: ranks, utilization and spectra of every target projection, without
+// compressing anything.
+struct FeatureSpaceSummary {
+    CompressionSettings settings;    // the ranks resolved (FeatureSpaceSettings::ranks)
+    std::vector<std::string> parts;  // target parts, the architecture's order
+    int64_t layers = 0;
+    std::vector<FeatureProjection> projections;   // layer-major, parts in `parts` order
+    double mlu = 0;                  // mean utilization over the target projections
+    int64_t flips = 0;               // projections the policy made dense
+};
+
 // Which model a result was measured on, for result tables and the Pareto plot.
 struct ModelVariant {
     std::string variant;             // "dense" or "compressed"

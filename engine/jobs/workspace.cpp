@@ -445,6 +445,59 @@ void Workspace::exportDense(const fs::path& out, const JobContext& job)
     basis::exportDense(*m->dense, out, job);
 }
 
+FeatureSpaceSummary Workspace::featureSpace(const CompressionSettings& settings, const JobContext& job)
+{
+    if (!m->dense)
+        throw Error("the feature-space view needs a model: open one first");
+    if (m->model.compressed)
+        throw Error(m->dense->dir().string() + ": this folder is already compressed; open the original model");
+    const CompressionMethod& fsMethod = method(settings.method);
+    if (!fsMethod.featureSpace())
+        throw Error(settings.method + " is not a feature-space method (utilized, hybrid, weight-svd, sfsd)");
+    if (fsMethod.needsStatistics() && !m->stats)
+        throw Error(settings.method + " needs calibration statistics: calibrate first");
+    const CalibrationStats* stats = m->stats.get();
+    FeatureSpaceSummary out;
+    out.settings = resolveFeatureSpaceRanks(*m->dense, stats, settings, job);
+    const ArchTable& table = m->dense->table();
+    const FeatureSpaceReport report = featureSpaceReport(m->dense->config(), table, out.settings);
+    for (const ProjectionSpec* spec : featureSpaceTargets(table, out.settings))
+        out.parts.push_back(spec->part);
+    out.layers = m->dense->layerCount();
+    out.mlu = report.mlu;
+    out.flips = report.flips;
+    auto values = [](const at::Tensor& t) {
+        if (!t.defined())
+            return std::vector<double>{};
+        const at::Tensor c = t.to(at::kDouble).contiguous();
+        return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    };
+    int64_t done = 0;
+    for (const ProjectionRank& r : report.projections) {
+        job.checkCancelled();
+        const size_t index = static_cast<size_t>(r.spec - table.projections.data());
+        const ProjectionDecomposition p = decomposeSlot(settings.method, *m->dense, r.layer, index, stats);
+        FeatureProjection f;
+        f.part = r.spec->part;
+        f.layer = r.layer;
+        f.m = r.m;
+        f.d = r.d;
+        f.kappa = r.kappa;
+        f.chosen = r.chosen;
+        f.rank = r.rank;
+        f.dense = r.dense;
+        f.flipped = r.flipped;
+        f.utilization = r.utilization;
+        f.energy = p.energy(r.rank);
+        f.output = values(p.spectrum);
+        f.input = values(inputSpectrum(settings.method, *m->dense, r.layer, index, stats));
+        out.projections.push_back(std::move(f));
+        job.report(++done, static_cast<int64_t>(report.projections.size()), "spectra: " + r.spec->part + " layer " +
+                                                                               std::to_string(r.layer));
+    }
+    return out;
+}
+
 SpectraSummary Workspace::computeSpectra(const std::vector<int64_t>& groupSizes, const JobContext& job)
 {
     if (!m->dense || !m->stats)

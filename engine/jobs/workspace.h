@@ -57,6 +57,9 @@ public:
     using TrainStepFn = std::function<void(const TrainStep&)>;
     FinetuneSummary finetune(const FinetuneJobOptions& options, const JobContext& job = {}, const TrainStepFn& onStep = {});
 
+    // A feature-space setting's ranks (by energy from the statistics), utilization and per-projection spectra,
+    // computed as the compression would (feature_space_factorize.h); nothing is compressed.
+    FeatureSpaceSummary featureSpace(const CompressionSettings& settings, const JobContext& job = {});
     SpectraSummary computeSpectra(const std::vector<int64_t>& groupSizes, const JobContext& job = {});
     PerplexitySummary perplexity(const PerplexityJobOptions& options, const JobContext& job = {});
     ThroughputSummary throughput(const ThroughputJobOptions& options, const JobContext& job = {});

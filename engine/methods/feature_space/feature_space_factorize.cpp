@@ -97,19 +97,47 @@ ProjectionDecomposition decomposeProjection(const std::string& method, const at:
         p.left = u;
         p.right = s.unsqueeze(1) * vh;
     } else if (method == "sfsd") {
-        const at::Tensor g = needGram();
-        if (!mean.defined() || tokens <= 0)
-            throw Error("sfsd needs the input mean mu_x = s / N of the calibration (recalibrate an older cache)");
-        const at::Tensor mu = toDouble(mean);
-        const at::Tensor cx = g / static_cast<double>(tokens) - at::outer(mu, mu);   // C_x = G / N - mu mu^T
-        auto [values, vectors] = outputEigh(p.w, cx);   // C_y = W C_x W^T
+        auto [values, vectors] = outputEigh(p.w, inputCovariance(method, needGram(), mean, tokens));   // C_y = W C_x W^T
         p.spectrum = values;
         p.left = vectors;
-        p.meanOut = at::matmul(p.w, mu);
+        p.meanOut = at::matmul(p.w, toDouble(mean));
     } else {
         throw Error("internal: " + method + " is not a feature-space method");
     }
     return p;
+}
+
+at::Tensor inputCovariance(const std::string& method, const at::Tensor& gram, const at::Tensor& mean, int64_t tokens)
+{
+    c10::InferenceMode inference;
+    const at::Tensor g = toDouble(gram);
+    if (method != "sfsd")
+        return g;
+    if (!mean.defined() || tokens <= 0)
+        throw Error("sfsd needs the input mean mu_x = s / N of the calibration (recalibrate an older cache)");
+    const at::Tensor mu = toDouble(mean);
+    return g / static_cast<double>(tokens) - at::outer(mu, mu);   // C_x = G / N - mu mu^T
+}
+
+at::Tensor inputSpectrum(const std::string& method, const DecoderModel& model, int64_t layer, size_t projection,
+                         const CalibrationStats* stats)
+{
+    c10::InferenceMode inference;
+    if (!stats)
+        return {};
+    const LinearSlot& slot = model.layer(layer).slots.at(projection);
+    const at::Tensor gram = stats->at(layer, slot.spec().site);
+    if (!gram.defined())
+        throw Error("calibration statistics lack layer " + std::to_string(layer) + " input " +
+                    inputSiteName(slot.spec().site));
+    at::Tensor mean;
+    int64_t tokens = 0;
+    if (method == "sfsd") {
+        mean = stats->mean(layer, slot.spec().site);
+        tokens = stats->count.at(layer).at(static_cast<size_t>(slot.spec().site));
+    }
+    const at::Tensor c = inputCovariance(method, gram, mean, tokens);
+    return at::linalg_eigvalsh((c + c.t()) * 0.5).flip(0).clamp_min(0.0).contiguous();
 }
 
 ProjectionDecomposition decomposeSlot(const std::string& method, const DecoderModel& model, int64_t layer,

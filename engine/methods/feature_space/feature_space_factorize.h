@@ -38,6 +38,14 @@ struct ProjectionDecomposition {
 ProjectionDecomposition decomposeProjection(const std::string& method, const at::Tensor& w, const at::Tensor& bias,
                                             const at::Tensor& gram, const at::Tensor& mean = {}, int64_t tokens = 0);
 
+// The input-side covariance the output one is built from: G (utilized, hybrid), C_x = G / N - mu_x mu_x^T (sfsd).
+at::Tensor inputCovariance(const std::string& method, const at::Tensor& gram, const at::Tensor& mean, int64_t tokens);
+
+// Eigenvalues of a loaded projection's inputCovariance (weight-svd: of G), descending, negatives clamped to 0: the
+// input-side spectrum the studio draws beside the output one. Undefined without statistics.
+at::Tensor inputSpectrum(const std::string& method, const DecoderModel& model, int64_t layer, size_t projection,
+                         const CalibrationStats* stats);
+
 // The decomposition of one loaded projection from the model's dense weights and the statistics (null for weight-svd).
 ProjectionDecomposition decomposeSlot(const std::string& method, const DecoderModel& model, int64_t layer,
                                       size_t projection, const CalibrationStats* stats);
