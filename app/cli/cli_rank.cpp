@@ -23,8 +23,8 @@ nlohmann::json rankJson(const RankRunStatistics& s) { return rankStatisticsJson(
 
 void printRank(const RankRunStatistics& s)
 {
-    bool measured = !s.slots.empty();
-    for (const RankSlotStatistics& st : s.slots)
+    bool measured = !s.projections.empty();
+    for (const RankSlotStatistics& st : s.projections)
         measured = measured && st.energyMeasured;
     std::printf("rank strategy %s", rankStrategyName(s.settings.strategy).c_str());
     if (s.settings.budget > 0)
@@ -37,7 +37,7 @@ void printRank(const RankRunStatistics& s)
     std::printf(", projection multiply-adds per token %.4g (%.3fx fewer than all K)\n", s.projectionMultiplyAdds,
                 s.baselineProjectionMultiplyAdds / s.projectionMultiplyAdds);
     std::printf("  %-5s %-8s %6s %9s %8s\n", "layer", "part", "K", "mean k", "energy");
-    for (const RankSlotStatistics& st : s.slots) {
+    for (const RankSlotStatistics& st : s.projections) {
         if (st.energyMeasured)
             std::printf("  %-5lld %-8s %6lld %9.2f %8.4f\n", (long long)st.layer, st.part.c_str(), (long long)st.rank,
                         st.meanK, st.energyKept);

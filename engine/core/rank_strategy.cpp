@@ -55,12 +55,12 @@ int64_t rankBudget(double rho, int64_t K)
 nlohmann::json rankStatisticsJson(const RankRunStatistics& s)
 {
     nlohmann::json slots = nlohmann::json::array();
-    for (const RankSlotStatistics& st : s.slots)
+    for (const RankSlotStatistics& st : s.projections)
         slots.push_back({{"layer", st.layer}, {"part", st.part}, {"rank", st.rank}, {"tokens", st.tokens},
                          {"mean_k", st.meanK}, {"energy_kept", st.energyMeasured ? nlohmann::json(st.energyKept) : nlohmann::json()},
                          {"multiply_adds", st.multiplyAdds}, {"baseline_multiply_adds", st.baselineMultiplyAdds}});
-    bool measured = !s.slots.empty();
-    for (const RankSlotStatistics& st : s.slots)
+    bool measured = !s.projections.empty();
+    for (const RankSlotStatistics& st : s.projections)
         measured = measured && st.energyMeasured;
     return {{"strategy", rankStrategyName(s.settings.strategy)},
             {"budget", s.settings.budget > 0 ? nlohmann::json(s.settings.budget) : nlohmann::json()},

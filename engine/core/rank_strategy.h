@@ -52,7 +52,7 @@ struct RankSlotStatistics {
 
 struct RankRunStatistics {
     RankSettings settings;
-    std::vector<RankSlotStatistics> slots;
+    std::vector<RankSlotStatistics> projections;   // "slots" is a Qt keyword macro where ui/ includes this
     double meanShare = 1;            // mean over projections of meanK / K
     double energyKept = 1;           // mean over projections of their energy kept
     double projectionMultiplyAdds = 0;          // per token, every projection (dense ones in*out)

@@ -218,7 +218,7 @@ RankRunStatistics DynamicRank::statistics() const
         energies += st.energyKept;
         r.projectionMultiplyAdds += st.multiplyAdds;
         r.baselineProjectionMultiplyAdds += st.baselineMultiplyAdds;
-        r.slots.push_back(st);
+        r.projections.push_back(st);
     }
     r.meanShare = shares / static_cast<double>(m_slots.size());
     r.energyKept = energies / static_cast<double>(m_slots.size());

@@ -145,7 +145,7 @@ RankMaskCapture captureRankMasks(DecoderModel& model, const std::vector<int64_t>
     const std::vector<RankMask> masks = dynamic.masks();
     double tokens = 0;
     for (size_t i = 0; i < masks.size(); ++i) {
-        c.masks.push_back(summariseMask(masks[i], c.rank.slots.at(i)));
+        c.masks.push_back(summariseMask(masks[i], c.rank.projections.at(i)));
         const RankMaskSummary& s = c.masks.back();
         c.contiguousShare += s.contiguousShare * static_cast<double>(s.tokens);
         c.prefixShare += s.prefixShare * static_cast<double>(s.tokens);

@@ -307,7 +307,7 @@ TEST_F(Strategies, PerplexityScoresNoPromptTokenAndTheSameTokensForEveryStrategy
         if (first.empty())
             first = positions;
         EXPECT_EQ(positions, first) << rankStrategyName(s.strategy);
-        for (const RankSlotStatistics& st : r.rank.slots)
+        for (const RankSlotStatistics& st : r.rank.projections)
             EXPECT_EQ(st.tokens, r.ppl.tokens) << "the strategy's tokens are the scored ones";
         if (s.strategy == RankStrategy::Baseline) {
             // Brute force: each window's full forward, the same targets scored.
@@ -338,7 +338,7 @@ TEST_F(Strategies, MaskCaptureKPerTokenIsTheReportedMeanK)
     for (RankSettings s : {settings(RankStrategy::PerToken, 0, 0.9), settings(RankStrategy::PromptAdaptive, 0.5),
                            settings(RankStrategy::GlobalStatic, 0.75), settings(RankStrategy::PerToken, 0.3)}) {
         const RankMaskCapture cap = captureRankMasks(m, ids, s);
-        ASSERT_EQ(cap.masks.size(), cap.rank.slots.size());
+        ASSERT_EQ(cap.masks.size(), cap.rank.projections.size());
         for (size_t i = 0; i < cap.masks.size(); ++i) {
             const RankMaskSummary& mk = cap.masks[i];
             ASSERT_EQ(mk.tokens, 40);
@@ -370,8 +370,8 @@ TEST_F(Strategies, MaskCaptureKPerTokenIsTheReportedMeanK)
                 kept += tokKept;
                 total += tokTotal;
             }
-            EXPECT_NEAR(sumK / 40.0, cap.rank.slots[i].meanK, 1e-9) << mk.part << " layer " << mk.layer;
-            EXPECT_NEAR(kept / total, cap.rank.slots[i].energyKept, 1e-5) << mk.part << " layer " << mk.layer;
+            EXPECT_NEAR(sumK / 40.0, cap.rank.projections[i].meanK, 1e-9) << mk.part << " layer " << mk.layer;
+            EXPECT_NEAR(kept / total, cap.rank.projections[i].energyKept, 1e-5) << mk.part << " layer " << mk.layer;
             if (s.strategy == RankStrategy::GlobalStatic) {
                 EXPECT_DOUBLE_EQ(mk.prefixShare, 1.0);
                 EXPECT_EQ(mk.kPerToken[0], rankBudget(0.75, mk.rank));

@@ -140,8 +140,15 @@ TEST(Pipeline, SameNumbersAsStepsAndAsWrittenConfig)
     c.calibrationSize = 30;
     c.calibBatchSize = 3;
     c.untrainedModelPath = (work / "model").string();
-    c.evaluations = {{"", evalText, 0, 0, "token-mean"}};
-    c.throughput = {{16, 4, 1}};
+    basis::PplEvaluation evaluation;
+    evaluation.text = evalText;
+    evaluation.protocol = "token-mean";
+    c.evaluations = {evaluation};
+    basis::ThroughputEvaluation throughput;
+    throughput.promptLen = 16;
+    throughput.genLen = 4;
+    throughput.repeats = 1;
+    c.throughput = {throughput};
     // HellaSwag is not embedded: without ../shared the task part is left out and the rest still runs.
     const std::string hellaswag = basis::test::sharedPath("data/hellaswag/hellaswag_val_2000.jsonl").string();
     const bool withTasks = fs::exists(hellaswag);
