@@ -211,7 +211,8 @@ TEST(RankBudget, MethodsWithoutAShareToRemoveRefuseTheBudget)
 // (0, 100) is refused naming the key.
 TEST(RankBudget, YamlKeyReachesTheEngine)
 {
-    const std::string yaml = "model_args:\n  compression_ratio: 30\n  group_size: 2\nbasis_studio:\n  model_path: builtin:stories260k\n"
+    const std::string yaml = "model_args:\n  compression_ratio: 30\n  group_size: 2\ncalibration_args:\n  dataset_name: tinystories\n"
+                             "basis_studio:\n  model_path: builtin:stories260k\n"
                              "  budget: 40\n  allocator: greedy\n";
     const auto loaded = basis::parseRunConfig(yaml, "budget.yaml");
     const basis::CompressOptions o = basis::compressOptionsFrom(loaded.config);
@@ -224,9 +225,9 @@ TEST(RankBudget, YamlKeyReachesTheEngine)
     basis::CompressionSettings uniform = o.settings;
     uniform.allocator = "uniform";
     EXPECT_NEAR(basis::planCompression(c, basis::archTable(c), uniform).removedPercentOfTarget(), 40.0, 0.1);
-    expectError([&] { basis::parseRunConfig("basis_studio:\n  model_path: builtin:stories260k\n  budget: 120\n", "bad.yaml"); },
+    expectError([&] { basis::parseRunConfig("calibration_args:\n  dataset_name: tinystories\nbasis_studio:\n  model_path: builtin:stories260k\n  budget: 120\n", "bad.yaml"); },
                 {"bad.yaml", "budget", "(0, 100)"});
-    expectError([&] { basis::parseRunConfig("basis_studio:\n  model_path: builtin:stories260k\n  allocator: best\n  budget: 30\n", "bad.yaml"); },
+    expectError([&] { basis::parseRunConfig("calibration_args:\n  dataset_name: tinystories\nbasis_studio:\n  model_path: builtin:stories260k\n  allocator: best\n  budget: 30\n", "bad.yaml"); },
                 {"bad.yaml", "allocator", "unknown rank allocator 'best'"});
 }
 

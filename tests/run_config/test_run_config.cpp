@@ -5,6 +5,7 @@
 
 #include "atomic_file.h"
 #include "calibration_job.h"
+#include "channel_order.h"
 #include "compress.h"
 #include "decoder_model.h"
 #include "error.h"
@@ -172,7 +173,8 @@ TEST(Pipeline, SameNumbersAsStepsAndAsWrittenConfig)
     basis::CompressionSettings s;
     s.ratio = 30;
     s.groupSize = 2;
-    basis::compressModel(*model, &stats, basis::planCompression(model->config(), model->table(), s));
+    auto compressed = basis::compressModel(*model, &stats, basis::planCompression(model->config(), model->table(), s));
+    basis::orderChannelsByImportance(*model, &stats, compressed);   // as the Workspace stores a compression
     basis::PplOptions o;
     o.context = 128;
     o.protocol = basis::PplProtocol::TokenMean;
