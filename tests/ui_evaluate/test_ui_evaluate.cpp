@@ -46,15 +46,11 @@ const std::string kStories = "models/stories260K/hf";
 const std::string kEval = "data/tinystories-valid/eval.txt";
 const std::string kHellaswag = "data/hellaswag/hellaswag_val_2000.jsonl";
 
-QString shared(const std::string& relative) { return QString::fromStdString(uitest::sharedPath(relative).string()); }
+using uitest::shared;
 
 bool waitJobs(QSignalSpy& finished, int count, int timeoutMs = 120000)
 {
-    QElapsedTimer t;
-    t.start();
-    while (finished.count() < count && t.elapsed() < timeoutMs)
-        finished.wait(500);
-    return finished.count() >= count;
+    return uitest::waitJobs(finished, count, timeoutMs);
 }
 
 // A generic multiple-choice file from the built-in eval.txt: context = a paragraph's first half, choices = its own

@@ -47,7 +47,7 @@ const std::string kStories = "models/stories260K/hf";
 const std::string kCalib = "data/tinystories-valid/calib.txt";
 const std::vector<std::string> kParts = {"q", "k", "v", "o", "gate", "up", "down"};
 
-QString shared(const std::string& relative) { return QString::fromStdString(uitest::sharedPath(relative).string()); }
+using uitest::shared;
 
 void maybeShoot(QWidget* w, const QString& name)
 {

@@ -38,15 +38,11 @@ const std::string kStories = "models/stories260K/hf";
 const std::string kCalib = "data/tinystories-valid/calib.txt";
 const std::string kEval = "data/tinystories-valid/eval.txt";
 
-QString shared(const std::string& relative) { return QString::fromStdString(uitest::sharedPath(relative).string()); }
+using uitest::shared;
 
 bool waitJobs(QSignalSpy& finished, int count, int timeoutMs = 180000)
 {
-    QElapsedTimer t;
-    t.start();
-    while (finished.count() < count && t.elapsed() < timeoutMs)
-        finished.wait(500);
-    return finished.count() >= count;
+    return uitest::waitJobs(finished, count, timeoutMs);
 }
 
 void select(QComboBox* combo, const QString& data)

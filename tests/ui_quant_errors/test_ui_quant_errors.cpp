@@ -34,7 +34,7 @@ namespace {
 const std::string kStories = "models/stories260K/hf";
 const std::string kCalib = "data/tinystories-valid/calib.txt";
 
-QString shared(const std::string& relative) { return QString::fromStdString(uitest::sharedPath(relative).string()); }
+using uitest::shared;
 
 void maybeShoot(QWidget* w, const QString& name)
 {

@@ -42,7 +42,7 @@ const std::string kStories = "models/stories260K/hf";
 const std::string kCalib = "data/tinystories-valid/calib.txt";
 const std::string kEval = "data/tinystories-valid/eval.txt";
 
-QString shared(const std::string& relative) { return QString::fromStdString(uitest::sharedPath(relative).string()); }
+using uitest::shared;
 
 void maybeShoot(QWidget* w, const char* name)
 {
@@ -53,11 +53,7 @@ void maybeShoot(QWidget* w, const char* name)
 
 bool waitJobs(QSignalSpy& finished, int count, int timeoutMs = 300000)
 {
-    QElapsedTimer t;
-    t.start();
-    while (finished.count() < count && t.elapsed() < timeoutMs)
-        finished.wait(1000);
-    return finished.count() >= count;
+    return uitest::waitJobs(finished, count, timeoutMs, 1000);
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
+#include <QSignalSpy>
 #include <QStandardPaths>
 #include <QString>
 #include <QTimer>
@@ -24,6 +25,19 @@ inline std::filesystem::path sharedPath(const std::string& relative)
         return *embedded;
     const char* env = std::getenv("BASIS_SHARED_DIR");
     return std::filesystem::path(env && *env ? env : BASIS_SHARED_DIR_DEFAULT) / relative;
+}
+
+inline QString shared(const std::string& relative) { return QString::fromStdString(sharedPath(relative).string()); }
+
+// Waits, processing events, until `finished` (a spy on EngineChannel::jobFinished) has `count` entries or
+// `timeoutMs` passed; true when they arrived.
+inline bool waitJobs(QSignalSpy& finished, int count, int timeoutMs, int pollMs = 500)
+{
+    QElapsedTimer t;
+    t.start();
+    while (finished.count() < count && t.elapsed() < timeoutMs)
+        finished.wait(pollMs);
+    return finished.count() >= count;
 }
 
 // QSettings and QStandardPaths of a test never touch the user's own (recent models, caches).
