@@ -16,6 +16,7 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace basis::ui {
@@ -63,6 +64,29 @@ CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
     m_ratioSlider->setToolTip(ratioTip);
     m_ratioSpin->setToolTip(ratioTip);
 
+    m_sizeMode = new QComboBox;
+    m_sizeMode->addItem(tr("ratio rule (published)"), QStringLiteral("ratio"));
+    m_sizeMode->addItem(tr("exact budget"), QStringLiteral("budget"));
+    m_sizeMode->setToolTip(tr("<b>ratio rule</b>: each group's rank k = ⌊(1 − r) n m g / (n + g m)⌋, as published (the "
+                              "share removed lands a little off r, differently per group size); <b>exact budget</b>: "
+                              "exactly this share of the target projections' weights is removed, within one rank "
+                              "step per group, so methods and group sizes compare at equal size."));
+    m_allocator = new QComboBox;
+    m_allocator->addItem(tr("uniform"), QStringLiteral("uniform"));
+    m_allocator->addItem(tr("greedy"), QStringLiteral("greedy"));
+    m_allocator->addItem(tr("loss-aware"), QStringLiteral("loss"));
+    m_allocator->setToolTip(tr("How an exact budget is shared out. <b>uniform</b>: the same share from every group; "
+                               "<b>greedy</b>: rank steps to the group whose whitened spectrum buys the most energy "
+                               "per parameter; <b>loss-aware</b>: of the uniform and greedy allocations (each part's "
+                               "weight ×4 and ×¼ in turn), the one of the lowest loss on the calibration text. The "
+                               "live counts show the uniform allocation until the compression has chosen."));
+    auto* sizeRow = new QHBoxLayout;
+    sizeRow->addWidget(m_sizeMode, 1);
+    sizeRow->addWidget(m_allocator, 1);
+    auto* sizeLabel = new QLabel(tr("Si&ze"));
+    sizeLabel->setBuddy(m_sizeMode);
+    form->addRow(sizeLabel, sizeRow);
+
     m_update = new QCheckBox(tr("Refit coefficients after compression (&update)"));
     m_update->setToolTip(tr("With every basis fixed, refit each layer's coefficients C = (BᵀH′B)⁻¹BᵀH′W from statistics "
                             "H′ collected on the compressed model. Costs a second calibration pass."));
@@ -98,6 +122,11 @@ CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
         changed();
     });
     connect(m_update, &QCheckBox::toggled, this, [this] { changed(); });
+    connect(m_sizeMode, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+        updateEnabled();
+        changed();
+    });
+    connect(m_allocator, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { changed(); });
     connect(m_methodSettings, &MethodSettingsBox::changed, this, [this] { changed(); });
     m_ratioSpin->setValue(20);
     updateEnabled();
@@ -119,6 +148,10 @@ void CompressionPanel::updateEnabled()
     m_ratioSlider->setEnabled(m.uses(setting::Ratio));
     m_ratioSpin->setEnabled(m.uses(setting::Ratio));
     m_update->setEnabled(m.uses(setting::Update));
+    // An exact budget shares out low-rank factors: the methods with a ratio (not the quantizers' bits and rank).
+    const bool budgets = m.uses(setting::Ratio) && !m.allowsRankZero();
+    m_sizeMode->setEnabled(budgets);
+    m_allocator->setEnabled(budgets && m_sizeMode->currentData().toString() == QLatin1String("budget"));
     const bool parts = m.uses(setting::SharedParts) || m.uses(setting::PrivateParts);
     for (auto& [name, combo] : m_parts)
         combo->setEnabled(parts);
@@ -185,7 +218,9 @@ void CompressionPanel::setSettings(const CompressionSettings& s)
     m_applying = true;
     m_method->setCurrentIndex(m_method->findData(QString::fromStdString(s.method)));
     m_groupSpin->setValue(int(s.groupSize));
-    m_ratioSpin->setValue(s.ratio);
+    m_ratioSpin->setValue(s.budget > 0 ? s.budget : s.ratio);
+    m_sizeMode->setCurrentIndex(m_sizeMode->findData(s.budget > 0 ? QStringLiteral("budget") : QStringLiteral("ratio")));
+    m_allocator->setCurrentIndex(std::max(0, m_allocator->findData(QString::fromStdString(s.allocator))));
     m_update->setChecked(s.update);
     m_methodSettings->set(s);
     for (auto& [name, combo] : m_parts) {
@@ -204,6 +239,10 @@ CompressionSettings CompressionPanel::settings() const
     s.method = m_method->currentData().toString().toStdString();
     s.groupSize = m_groupSpin->value();
     s.ratio = m_ratioSpin->value();
+    if (m_sizeMode->isEnabled() && m_sizeMode->currentData().toString() == QLatin1String("budget")) {
+        s.budget = m_ratioSpin->value();
+        s.allocator = m_allocator->currentData().toString().toStdString();
+    }
     s.update = m_update->isChecked();
     m_methodSettings->fill(s);
     for (const auto& [name, combo] : m_parts) {

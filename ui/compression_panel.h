@@ -1,6 +1,7 @@
 #pragma once
-// The compression controls: method, group size, ratio (slider and spin box in 1 % steps), the other methods'
-// settings (MethodSettingsBox), shared / private / dense per part, update. Emits settingsChanged on every change,
+// The compression controls: method, group size, ratio (slider and spin box in 1 % steps) read as the published
+// rule or as an exact budget with its rank allocator, the other methods' settings (MethodSettingsBox), shared /
+// private / dense per part, update. Emits settingsChanged on every change,
 // while a slider is dragged too, so that the live counts can follow.
 #include "architecture.h"
 #include "compression_plan.h"
@@ -39,6 +40,9 @@ public:
     QComboBox* methodCombo() const { return m_method; }
     QComboBox* partCombo(const QString& part) const;   // null for an unknown part
     QCheckBox* updateCheck() const { return m_update; }
+    // "ratio" (the published per-matrix rule) or "budget" (exactly that share removed), and the budget's allocator.
+    QComboBox* sizeModeCombo() const { return m_sizeMode; }
+    QComboBox* allocatorCombo() const { return m_allocator; }
     MethodSettingsBox* methodSettings() const { return m_methodSettings; }
 
 signals:
@@ -56,6 +60,8 @@ private:
     QSlider* m_ratioSlider = nullptr;
     QDoubleSpinBox* m_ratioSpin = nullptr;
     QCheckBox* m_update = nullptr;
+    QComboBox* m_sizeMode = nullptr;
+    QComboBox* m_allocator = nullptr;
     MethodSettingsBox* m_methodSettings = nullptr;   // the settings beyond ratio and groups
     QGridLayout* m_partsGrid = nullptr;
     std::vector<std::pair<QString, QComboBox*>> m_parts;   // in ArchTable order

@@ -1,5 +1,7 @@
 #include "engine_controller.h"
 
+#include "sweep.h"
+
 #include <QElapsedTimer>
 
 #include <memory>
@@ -104,6 +106,25 @@ void EngineController::finetune(const FinetuneJobOptions& options)
             }
         });
         onGui([doc, s] { doc->setFinetuned(s); });
+    });
+}
+
+void EngineController::sweep(const RunConfig& config)
+{
+    post(tr("Sweep"), [this, config, doc = m_document](Workspace&, const JobContext& j) {
+        SweepHooks hooks;
+        hooks.job = j;
+        hooks.onRun = [&](size_t i, size_t n, const SweepPoint& run, const nlohmann::json* record, bool resumed) {
+            const QString id = QString::fromStdString(run.id);
+            std::optional<nlohmann::json> copy;
+            if (record)
+                copy = *record;
+            onGui([doc, i, n, id, copy, resumed] { doc->addSweepRun(int(i), int(n), id, copy ? &*copy : nullptr, resumed); });
+        };
+        const SweepOutcome out = runSweep(config, hooks);
+        onGui([doc, out] {
+            doc->setSweepFinished(int(out.ran), int(out.resumed), QString::fromStdString(out.jsonl.string()));
+        });
     });
 }
 

@@ -2,6 +2,7 @@
 // The studio's jobs: each is one Workspace call posted on the engine channel, its result delivered to the
 // document. A new job is one method here (no signal, slot or metatype of its own).
 #include "engine_channel.h"
+#include "run_config.h"
 #include "studio_document.h"
 
 namespace basis::ui {
@@ -28,6 +29,9 @@ public:
     void generate(const GenerateJobOptions& options);
     void saveCompressed(const QString& dir);
     void finetune(const FinetuneJobOptions& options);
+    // A sweep (engine/jobs/sweep.h) of `config`'s sweep: section, on a workspace of its own (the studio's model
+    // and compressed copy stay as they are); each run's record reaches the document as it finishes.
+    void sweep(const RunConfig& config);
 
 private:
     StudioDocument* m_document;

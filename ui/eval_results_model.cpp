@@ -120,7 +120,8 @@ QVariant EvalResultsModel::headerData(int section, Qt::Orientation orientation, 
     }
     if (role == Qt::ToolTipRole) {
         switch (section) {
-        case Ratio: return tr("Compression ratio asked for (%): the share of the target projections' parameters removed.");
+        case Ratio: return tr("Compression ratio asked for (%): the share of the target projections' parameters removed by "
+                              "the published per-matrix rule, or \"exact\": an exact budget.");
         case Group: return tr("Group size g: layers sharing one basis.");
         case Parameters: return tr("Distinct parameters of the model evaluated (a shared basis counted once).");
         case Kept: return tr("Parameters kept (%): parameters of this model / parameters of the dense model × 100.");
@@ -150,7 +151,7 @@ QVariant EvalResultsModel::data(const QModelIndex& index, int role) const
                                                                         : QVariant(Qt::AlignRight | Qt::AlignVCenter);
     if (role == Qt::UserRole) {   // sort keys
         switch (index.column()) {
-        case Ratio: return r.model.ratio;
+        case Ratio: return r.model.budget > 0 ? r.model.budget : r.model.ratio;
         case Group: return qlonglong(r.model.groupSize);
         case Parameters: return qlonglong(r.model.parameters);
         case Kept: return r.keptPercent();
@@ -173,8 +174,14 @@ QVariant EvalResultsModel::data(const QModelIndex& index, int role) const
     };
     switch (index.column()) {
     case Variant: return QString::fromStdString(r.model.variant);
-    case Method: return methodLabel(r.model);
-    case Ratio: return dense ? QStringLiteral("–") : QString::number(r.model.ratio);
+    case Method:
+        // An exact budget's allocator beside the method: runs of one method at one size differ by it.
+        return r.model.budget > 0 && !r.model.allocator.empty() && r.model.allocator != "uniform"
+                   ? QStringLiteral("%1 · %2").arg(methodLabel(r.model), QString::fromStdString(r.model.allocator))
+                   : methodLabel(r.model);
+    case Ratio:
+        return dense ? QStringLiteral("–")
+                     : r.model.budget > 0 ? tr("%1 exact").arg(r.model.budget) : QString::number(r.model.ratio);
     case Group: return dense ? QStringLiteral("–") : QString::number(r.model.groupSize);
     case Parameters: return formatCount(r.model.parameters);
     case Kept: return fixed(r.keptPercent(), 1);

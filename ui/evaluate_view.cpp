@@ -5,6 +5,8 @@
 #include "eval_results_model.h"
 #include "multiple_choice_tasks.h"
 #include "pareto_plot.h"
+#include "sweep.h"
+#include "sweep_results.h"
 
 #include <QComboBox>
 #include <QDir>
@@ -19,6 +21,7 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSettings>
+#include <QSignalBlocker>
 #include <QSortFilterProxyModel>
 #include <QSpinBox>
 #include <QSplitter>
@@ -291,10 +294,47 @@ QWidget* EvaluateView::buildResults()
     connect(clear, &QPushButton::clicked, m_results, &EvalResultsModel::clear);
     tableBar->addWidget(clear);
     auto* plotBar = new QHBoxLayout;
-    plotBar->addWidget(new QLabel(tr("<b>Parameters kept against perplexity</b> (hover a point for its run)")), 1);
-    plotBar->addWidget(button(tr("Export PNG…"), tr("Save the plot as PNG (twice the on-screen resolution)"),
+    plotBar->addWidget(new QLabel(tr("<b>Pareto view</b> (hover a point for its run, click it to load its settings)")), 1);
+    m_plotEvaluation = new QComboBox;
+    m_plotEvaluation->setToolTip(tr("Which evaluation the plot shows (automatic: the one with the most runs)"));
+    m_plotEvaluation->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    m_plotEvaluation->setMaximumWidth(360);
+    m_plotX = new QComboBox;
+    m_plotX->addItem(tr("x: parameters kept (%)"), QStringLiteral("kept"));
+    m_plotX->addItem(tr("x: size as stored (MB)"), QStringLiteral("mb"));
+    m_plotX->setToolTip(tr("Parameters kept, or the model's size in bytes as stored (packed integers of the "
+                           "quantizers included): the fair axis between low-rank and quantized models"));
+    connect(m_plotX, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+        m_pareto->setXAxis(m_plotX->currentData().toString() == QLatin1String("mb") ? ParetoPlot::XAxis::SizeMB
+                                                                                     : ParetoPlot::XAxis::KeptPercent);
+    });
+    connect(m_plotEvaluation, qOverload<int>(&QComboBox::activated), this, [this] {
+        m_pareto->setEvaluation(m_plotEvaluation->currentData().toString());
+    });
+    connect(m_pareto, &ParetoPlot::pointClicked, this, &EvaluateView::runChosen);
+    plotBar->addWidget(m_plotEvaluation);
+    plotBar->addWidget(m_plotX);
+    m_sweep = new QPushButton(tr("Sweep…"));
+    m_sweep->setToolTip(tr("Compress and evaluate a list of methods × budgets × group sizes × allocators, calibrating "
+                           "once; every run becomes a point here and a line of a results file"));
+    connect(m_sweep, &QPushButton::clicked, this, &EvaluateView::sweepRequested);
+    plotBar->addWidget(m_sweep);
+    auto* open = new QPushButton(tr("Open results…"));
+    open->setToolTip(tr("Add the runs of a sweep's results.jsonl (basis-cli sweep) to the table and the plot"));
+    connect(open, &QPushButton::clicked, this, [this] {
+        const QString file = QFileDialog::getOpenFileName(this, tr("Open sweep results"), lastFolder(),
+                                                          tr("Sweep results (*.jsonl);;All files (*)"));
+        if (file.isEmpty())
+            return;
+        QString error;
+        const bool ok = openSweepResults(file, &error);
+        emit message(int(ok ? Severity::Info : Severity::Error), ok ? tr("Opened %1.").arg(file) : error);
+    });
+    plotBar->addWidget(open);
+    plotBar->addWidget(button(tr("PNG…"), tr("Save the plot as PNG (twice the on-screen resolution)"),
                               QStringLiteral("png")));
-    plotBar->addWidget(button(tr("Export PDF…"), tr("Save the plot as vector PDF"), QStringLiteral("pdf")));
+    plotBar->addWidget(button(tr("PDF…"), tr("Save the plot as vector PDF"), QStringLiteral("pdf")));
+    plotBar->addWidget(button(tr("SVG…"), tr("Save the plot as SVG"), QStringLiteral("svg")));
 
     auto* top = new QWidget;
     auto* topLayout = new QVBoxLayout(top);
@@ -383,6 +423,8 @@ void EvaluateView::updateForm()
     m_pplRun->setEnabled(!m_busy);
     m_tpRun->setEnabled(!m_busy);
     m_tasksRun->setEnabled(!m_busy);
+    if (m_sweep)
+        m_sweep->setEnabled(!m_busy);
     m_hint->setText(m_compressed ? QString()
                                  : tr("Compress the model (Compression tab) to evaluate a compressed copy beside the "
                                       "dense one."));
@@ -449,9 +491,37 @@ void EvaluateView::addTasks(const TasksSummary& summary) { m_results->append(res
 void EvaluateView::addPpl(const PerplexitySummary& summary) { m_results->append(resultFromPpl(summary)); }
 void EvaluateView::addThroughput(const ThroughputSummary& summary) { m_results->append(resultFromThroughput(summary)); }
 
+void EvaluateView::addSweepRecord(const nlohmann::json& record)
+{
+    for (const EvalResult& r : resultsFromSweepRecord(record))
+        m_results->append(r);
+}
+
+bool EvaluateView::openSweepResults(const QString& file, QString* error)
+{
+    try {
+        for (const nlohmann::json& r : readSweepResults(file.toStdString()))
+            addSweepRecord(r);
+        return true;
+    } catch (const std::exception& e) {
+        if (error)
+            *error = QString::fromStdString(e.what());
+        return false;
+    }
+}
+
 void EvaluateView::refreshPlot()
 {
     m_pareto->setResults(m_results->results());
+    if (m_plotEvaluation) {   // null while buildResults is still making the controls
+        const QSignalBlocker block(m_plotEvaluation);
+        const QString shown = m_pareto->evaluation();
+        m_plotEvaluation->clear();
+        for (const QString& e : m_pareto->evaluations())
+            m_plotEvaluation->addItem(e, e);
+        m_plotEvaluation->setCurrentIndex(std::max(0, m_plotEvaluation->findData(shown)));
+        m_plotEvaluation->setVisible(m_plotEvaluation->count() > 1);
+    }
     // acc and acc_norm take room from the evaluation text: shown once a task run has filled them.
     const auto& rows = m_results->results();
     const bool tasks = std::any_of(rows.begin(), rows.end(), [](const EvalResult& r) { return std::isfinite(r.acc); });
@@ -474,6 +544,7 @@ void EvaluateView::chooseExport(const QString& what)
     const QString filter = what == QLatin1String("csv")    ? tr("CSV (*.csv)")
                            : what == QLatin1String("json") ? tr("JSON (*.json)")
                            : what == QLatin1String("png")  ? tr("PNG image (*.png)")
+                           : what == QLatin1String("svg")  ? tr("SVG image (*.svg)")
                                                            : tr("PDF (*.pdf)");
     const bool table = what == QLatin1String("csv") || what == QLatin1String("json");
     const QString suggested = QDir(lastFolder()).filePath((table ? QStringLiteral("results.") : QStringLiteral("pareto.")) + what);
@@ -487,6 +558,7 @@ void EvaluateView::chooseExport(const QString& what)
     const bool ok = what == QLatin1String("csv")    ? exportCsv(file, &error)
                     : what == QLatin1String("json") ? exportJson(file, &error)
                     : what == QLatin1String("png")  ? m_pareto->savePng(file, &error)
+                    : what == QLatin1String("svg")  ? m_pareto->saveSvg(file, &error)
                                                     : m_pareto->savePdf(file, &error);
     emit message(int(ok ? Severity::Info : Severity::Error),
                  ok ? tr("Exported %1.").arg(file) : tr("Export: %1").arg(error));

@@ -7,6 +7,8 @@
 #include "severity.h"
 #include "job_results.h"
 
+#include <nlohmann/json.hpp>
+
 #include <QWidget>
 
 #include <vector>
@@ -23,6 +25,7 @@ namespace basis::ui {
 
 class EvalResultsModel;
 class ParetoPlot;
+struct EvalResult;
 
 class EvaluateView : public QWidget {
     Q_OBJECT
@@ -46,6 +49,10 @@ public:
     void addThroughput(const ThroughputSummary& summary);
     void addTasks(const TasksSummary& summary);
 
+    // A sweep's record (engine/jobs/sweep.h), as it finishes or read back: one row per result.
+    void addSweepRecord(const nlohmann::json& record);
+    // Every record of a sweep's results.jsonl into the table; false and the reason (file and line) otherwise.
+    bool openSweepResults(const QString& file, QString* error);
     bool exportCsv(const QString& file, QString* error) const;
     bool exportJson(const QString& file, QString* error) const;
 
@@ -70,11 +77,17 @@ public:
     QSpinBox* taskLimitSpin() const { return m_taskLimit; }
     QComboBox* tasksModelCombo() const { return m_tasksModel; }
     QPushButton* tasksButton() const { return m_tasksRun; }
+    QComboBox* plotXCombo() const { return m_plotX; }
+    QComboBox* plotEvaluationCombo() const { return m_plotEvaluation; }
+    QPushButton* sweepButton() const { return m_sweep; }
 
 signals:
     void pplRequested();
     void throughputRequested();
     void tasksRequested();
+    void sweepRequested();
+    // A point of the Pareto view was clicked: its run's settings may be loaded into the compression controls.
+    void runChosen(const basis::ui::EvalResult& run);
     void message(int severity, const QString& text);   // Severity as int
 
 private:
@@ -115,6 +128,9 @@ private:
     EvalResultsModel* m_results = nullptr;
     QTableView* m_table = nullptr;
     ParetoPlot* m_pareto = nullptr;
+    QComboBox* m_plotX = nullptr;
+    QComboBox* m_plotEvaluation = nullptr;
+    QPushButton* m_sweep = nullptr;
     QLabel* m_hint = nullptr;
     bool m_busy = false, m_compressed = false;
 };

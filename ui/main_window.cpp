@@ -142,6 +142,7 @@ void MainWindow::buildModelPage()
     buildMethodTabs();
     connect(m_spectra, &SpectraView::spectraWanted, this, &MainWindow::requestSpectra);
     buildEvaluateTabs();
+    connectSweeps();
     buildFinetuneTab();
     m_stack->addWidget(m_tabs);
 
@@ -217,7 +218,12 @@ void MainWindow::connectEngine()
         // Each method described by the settings it reads; the whitened energy only where the method has one.
         const CompressionMethod& m = method(s.settings.method);
         const bool byRatio = m.uses(setting::Ratio);
-        const QString how = byRatio ? tr("ratio %1 %, g = %2").arg(s.settings.ratio).arg(s.settings.groupSize)
+        const QString how = byRatio && s.settings.budget > 0
+                                ? tr("exact budget %1 % (%2 allocator), g = %3")
+                                      .arg(s.settings.budget)
+                                      .arg(QString::fromStdString(s.settings.allocator))
+                                      .arg(s.settings.groupSize)
+                            : byRatio ? tr("ratio %1 %, g = %2").arg(s.settings.ratio).arg(s.settings.groupSize)
                             : m.uses(setting::Bits) ? tr("%1 bits, rank %2").arg(s.settings.quant.bits).arg(s.settings.quant.rank)
                                                     : tr("a rank per projection, policy %1")
                                                           .arg(QString::fromStdString(s.settings.featureSpace.policy));

@@ -26,6 +26,7 @@ class CompressionPanel;
 class EngineController;
 class StudioDocument;
 class EvaluateView;
+struct EvalResult;
 class FinetuneView;
 class FeatureSpectraView;
 class UtilizationView;
@@ -66,6 +67,12 @@ public:
     void generate();
     // The Fine-tune tab (main_window_finetune.cpp): trains the compressed copy (or the loaded model) on the engine thread.
     void finetune();
+    // Sweeps (main_window_sweep.cpp): the studio's settings as a sweep's base (model, calibration, parts, the
+    // Evaluate tab's perplexity form; `error` says what is missing), a sweep of them, and a run's settings loaded
+    // into the compression controls (a click on the Pareto view).
+    RunConfig sweepBaseConfig(QString* error = nullptr) const;
+    void runSweep(const SweepSpec& spec);
+    void loadRunSettings(const EvalResult& run);
     bool saveCompressed(const QString& dir);   // false (and a log line) when there is nothing to save
     bool hasCompressed() const;
     const RunConfig& currentConfig() const { return m_baseConfig; }   // the config last applied
@@ -111,6 +118,7 @@ protected:
 
 private:
     void buildActions();
+    void connectSweeps();
     void buildModelPage();
     void connectEngine();
     void onModelLoaded(const ModelSummary& summary);
@@ -186,6 +194,7 @@ private:
     // A config waiting for its model to load, and the one last applied (export keeps its other keys).
     std::optional<RunConfig> m_pendingConfig;
     RunConfig m_baseConfig;
+    SweepSpec m_lastSweep;   // what the Sweep dialog opens with
 };
 
 } // namespace basis::ui

@@ -43,6 +43,12 @@ public:
     void addTrainStep(const TrainStep& s) { emit trainStepped(s); }
     // The healed model replaced the workspace's compressed copy (or became one, for a dense model).
     void setFinetuned(const FinetuneSummary& s) { emit finetuned(s); }
+    // A sweep's runs: before each (record null) and after it; then the sweep's end.
+    void addSweepRun(int index, int total, const QString& id, const nlohmann::json* record, bool resumed)
+    {
+        emit sweepRun(index, total, id, record, resumed);
+    }
+    void setSweepFinished(int ran, int resumed, const QString& results) { emit sweepFinished(ran, resumed, results); }
 
 signals:
     void modelLoaded(const basis::ModelSummary& summary);
@@ -62,6 +68,9 @@ signals:
     // Each optimizer step of a fine-tuning run (at most every 50 ms, and every evaluation step), then the result.
     void trainStepped(const basis::TrainStep& step);
     void finetuned(const basis::FinetuneSummary& summary);
+    // `record` is the run's results record once it has finished (null before it starts); read it in the slot.
+    void sweepRun(int index, int total, const QString& id, const nlohmann::json* record, bool resumed);
+    void sweepFinished(int ran, int resumed, const QString& results);
 
 private:
     std::optional<ModelSummary> m_model;

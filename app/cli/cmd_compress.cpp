@@ -104,6 +104,9 @@ void printCompression(const CompressArgs& a, const CompressionSettings& asked, c
                     (long long)plan.settings.quant.bits, (long long)kQuantGroupColumns, (long long)plan.settings.quant.rank,
                     plan.settings.quant.qStep.c_str(), (long long)plan.settings.quant.iters,
                     plan.settings.quant.factorDtype.c_str());
+    for (const AllocatorCandidate& c : s.allocatorCandidates)
+        std::printf("  loss allocator %-22s %lld weights kept, loss %.6f%s\n", c.label.c_str(), (long long)c.keptWeights,
+                    c.loss, c.chosen ? "  <- chosen" : "");
     for (const PartPlan& p : plan.parts) {
         if (!p.compressed) {
             std::printf("  %-14s dense\n", p.spec->part.c_str());
@@ -157,6 +160,14 @@ nlohmann::json compressionJson(const CompressArgs& a, const CompressionSettings&
                                   {"q_step", plan.settings.quant.qStep}, {"iters", plan.settings.quant.iters},
                                   {"factor_dtype", plan.settings.quant.factorDtype}}
                  : nlohmann::json()},
+            {"allocator_candidates",
+             [&] {
+                 nlohmann::json list = nlohmann::json::array();
+                 for (const AllocatorCandidate& c : s.allocatorCandidates)
+                     list.push_back({{"label", c.label}, {"target_parameters_after", c.keptWeights}, {"loss", c.loss},
+                                     {"chosen", c.chosen}});
+                 return list;
+             }()},
             {"out", a.out}};
 }
 

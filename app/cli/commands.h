@@ -148,6 +148,7 @@ struct ConfigArgs {
 
 int runConfigCheck(const ConfigArgs& a);
 int runPipelineCommand(const ConfigArgs& a);
+int runSweepCommand(const ConfigArgs& a);
 int runInspect(const InspectArgs& a);
 int runCalibrate(const CalibrateArgs& a);
 int runCompress(const CompressArgs& a);

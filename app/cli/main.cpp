@@ -105,8 +105,14 @@ int main(int argc, char** argv)
     // 1, not CompressionSettings' 2: the command line's (and the YAML's) default since the first release.
     compressCmd->add_option("--group-size", settings.groupSize, settingHelp(basis::setting::GroupSize))->default_val(1);
     compressCmd->add_option("--allocator", settings.allocator,
-                            "With --budget: uniform (the same share from every group) or greedy (rank steps where the "
-                            "whitened spectra buy the most energy per parameter)")->capture_default_str();
+                            "With --budget: uniform (the same share from every group), greedy (rank steps where the "
+                            "whitened spectra buy the most energy per parameter) or loss (of uniform and greedy "
+                            "allocations with each part's weight x4 and x1/4, the one of the lowest loss on a text)")
+        ->capture_default_str();
+    compressCmd->add_option("--allocator-text", compress.compress.allocatorText,
+                            "Loss allocator: the text candidates are measured on (default: the calibration text)");
+    compressCmd->add_option("--allocator-windows", compress.compress.allocatorWindows,
+                            "Loss allocator: windows of the calibration context read from that text")->capture_default_str();
     compressCmd->add_option("--part-weight", compress.partWeights,
                             "Greedy allocator: PART=W weighs a part's energy (default 1), e.g. --part-weight down=2")
         ->delimiter(',');
@@ -190,6 +196,14 @@ int main(int argc, char** argv)
     runCmd->add_option("--config", runArgs.config, "YAML file (published Basis Sharing keys + basis_studio)")->required();
     runCmd->add_option("--set", runArgs.set, "Override section.key=value (repeatable)");
     runCmd->add_flag("--json", runArgs.json, "Print the results JSON as the last line");
+    ConfigArgs sweepArgs;
+    auto* sweepCmd = app.add_subcommand("sweep", "Run a config's sweep: section (methods x budgets or ratios x group "
+                                                 "sizes x allocators), calibrating once; each run is written to "
+                                                 "sweep.results (JSONL, CSV beside) as it finishes, and a sweep started "
+                                                 "again continues where it stopped");
+    sweepCmd->add_option("--config", sweepArgs.config, "YAML file with a sweep: section")->required();
+    sweepCmd->add_option("--set", sweepArgs.set, "Override section.key=value (repeatable)");
+    sweepCmd->add_flag("--json", sweepArgs.json, "Print a summary JSON object as the last line");
     ConfigArgs checkArgs;
     auto* configCmd = app.add_subcommand("config", "YAML configs");
     configCmd->require_subcommand(1);
@@ -338,6 +352,8 @@ int main(int argc, char** argv)
             return runPipelineCommand(runArgs);
         if (*checkCmd)
             return runConfigCheck(checkArgs);
+        if (*sweepCmd)
+            return runSweepCommand(sweepArgs);
         if (*calibrateCmd)
             return runCalibrate(calibrate);
         if (*compressCmd) {

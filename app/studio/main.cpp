@@ -2,7 +2,11 @@
 #include "studio_options.h"
 
 #include "config_runner.h"
+#include "error.h"
 #include "main_window.h"
+#include "pareto_export.h"
+
+#include <nlohmann/json.hpp>
 
 #include <QApplication>
 #include <QTimer>
@@ -19,6 +23,34 @@ int main(int argc, char** argv)
     QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
     QApplication::setDesktopFileName(QStringLiteral("basis-studio"));   // resources/basis-studio.desktop
     const StudioOptions options = parseStudioOptions(QApplication::arguments());
+    if (!options.plot.isEmpty()) {
+        try {
+            basis::ui::PlotRequest r;
+            r.results = options.plot;
+            r.out = options.out;
+            r.xAxis = options.plotX;
+            r.evaluation = options.plotEvaluation;
+            const basis::ui::PlotOutcome o = basis::ui::plotResultsFile(r);
+            std::printf("wrote %s: %d runs of \"%s\", series %s\n", qPrintable(options.out), o.points,
+                        qPrintable(o.evaluation), qPrintable(o.series.join(QStringLiteral(", "))));
+            if (options.json) {
+                nlohmann::json series = nlohmann::json::array(), evaluations = nlohmann::json::array();
+                for (const QString& s : o.series)
+                    series.push_back(s.toStdString());
+                for (const QString& e : o.evaluations)
+                    evaluations.push_back(e.toStdString());
+                std::printf("%s\n", nlohmann::json{{"out", options.out.toStdString()}, {"points", o.points},
+                                                   {"evaluation", o.evaluation.toStdString()}, {"series", series},
+                                                   {"evaluations", evaluations}}.dump().c_str());
+            }
+            return 0;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "basis-studio: error: %s\n", e.what());
+            if (options.json)
+                std::printf("%s\n", nlohmann::json{{"error", e.what()}}.dump().c_str());
+            return 1;
+        }
+    }
 
     basis::ui::MainWindow window;
     if (!options.screenshot.isEmpty())

@@ -32,7 +32,23 @@ StudioOptions parseStudioOptions(const QStringList& arguments)
                                  QStringLiteral("Tab shown in the screenshot: compression, layers, spectra, heatmaps, "
                                                 "evaluate, generate (the tab titles, case-insensitive)."),
                                  QStringLiteral("NAME"));
-    p.addOptions({model, config, screenshot, tab});
+    const QCommandLineOption plot(QStringLiteral("plot"),
+                                  QStringLiteral("Draw the Pareto view of a sweep's results file (basis-cli sweep) "
+                                                 "without a window, write it to --out and exit."),
+                                  QStringLiteral("results.jsonl"));
+    const QCommandLineOption out(QStringLiteral("out"), QStringLiteral("With --plot: the picture, .png, .pdf or .svg."),
+                                 QStringLiteral("FILE"));
+    const QCommandLineOption plotX(QStringLiteral("plot-x"),
+                                   QStringLiteral("With --plot: the x axis, kept (parameters kept, %; default) or mb "
+                                                  "(model size as stored)."),
+                                   QStringLiteral("AXIS"), QStringLiteral("kept"));
+    const QCommandLineOption plotEvaluation(QStringLiteral("plot-evaluation"),
+                                            QStringLiteral("With --plot: which evaluation (as the Evaluate tab names "
+                                                           "it); default: the one with the most runs."),
+                                            QStringLiteral("TEXT"));
+    const QCommandLineOption json(QStringLiteral("json"),
+                                  QStringLiteral("With --plot: print one JSON object as the last line."));
+    p.addOptions({model, config, screenshot, tab, plot, out, plotX, plotEvaluation, json});
     p.process(arguments);
     if (!p.positionalArguments().isEmpty()) {
         std::fprintf(stderr, "basis-studio: unexpected argument '%s' (see --help)\n",
@@ -43,13 +59,32 @@ StudioOptions parseStudioOptions(const QStringList& arguments)
         std::fprintf(stderr, "basis-studio: --tab needs --screenshot\n");
         std::exit(2);
     }
-    return {p.value(model), p.value(config), p.value(screenshot), p.value(tab)};
+    if (p.isSet(plot) != p.isSet(out)) {
+        std::fprintf(stderr, "basis-studio: --plot and --out go together (the results file and the picture)\n");
+        std::exit(2);
+    }
+    if (p.isSet(plot) && (p.isSet(model) || p.isSet(config) || p.isSet(screenshot))) {
+        std::fprintf(stderr, "basis-studio: --plot draws a results file alone; it takes no --model, --config or --screenshot\n");
+        std::exit(2);
+    }
+    StudioOptions o;
+    o.model = p.value(model);
+    o.config = p.value(config);
+    o.screenshot = p.value(screenshot);
+    o.tab = p.value(tab);
+    o.plot = p.value(plot);
+    o.out = p.value(out);
+    o.plotX = p.value(plotX);
+    o.plotEvaluation = p.value(plotEvaluation);
+    o.json = p.isSet(json);
+    return o;
 }
 
 bool wantsScreenshot(int argc, char** argv)
 {
     for (int i = 1; i < argc; ++i)
-        if (std::strcmp(argv[i], "--screenshot") == 0 || std::strncmp(argv[i], "--screenshot=", 13) == 0)
+        if (std::strcmp(argv[i], "--screenshot") == 0 || std::strncmp(argv[i], "--screenshot=", 13) == 0 ||
+            std::strcmp(argv[i], "--plot") == 0 || std::strncmp(argv[i], "--plot=", 7) == 0)
             return true;
     return false;
 }

@@ -41,6 +41,12 @@ bool TasksEvaluation::operator==(const TasksEvaluation& o) const
     return std::tie(task, data, limit) == std::tie(o.task, o.data, o.limit);
 }
 
+bool SweepSpec::operator==(const SweepSpec& o) const
+{
+    return std::tie(methods, budgets, ratios, groupSizes, allocators, dense, results) ==
+           std::tie(o.methods, o.budgets, o.ratios, o.groupSizes, o.allocators, o.dense, o.results);
+}
+
 bool RunConfig::operator==(const RunConfig& o) const
 {
     // A save flag without a path saves nothing (and is written as false): compare what is saved.
@@ -61,7 +67,7 @@ bool RunConfig::operator==(const RunConfig& o) const
                         c.quant.bits, c.quant.rank, c.quant.qStep, c.quant.iters, c.quant.factorDtype, c.energy,
                         c.fraction, c.ranks, c.policy, c.budget, c.allocator, c.finetuneTrain, c.finetuneText, c.finetuneEvalText,
                         c.finetuneEvalEvery, c.finetunePeftOut, c.finetuneSteps,
-                        c.finetuneTokens, c.loraTargets, c.loraDropout);
+                        c.finetuneTokens, c.loraTargets, c.loraDropout, c.allocatorText, c.allocatorWindows, c.sweep);
     };
     return published(*this) == published(o) && ours(*this) == ours(o);
 }
@@ -241,6 +247,41 @@ void readPpl(Reader& r, const YAML::Node& item, RunConfig& c)
     }
 }
 
+void validateSweep(Reader& r, const YAML::Node& root, const RunConfig& c)
+{
+    const SweepSpec& w = *c.sweep;
+    auto at = [&](const char* key) {
+        YAML::Node n = root["sweep"];
+        return n.IsDefined() && n.IsMap() && n[key].IsDefined() ? n[key].Mark() : (n.IsDefined() ? n.Mark() : root.Mark());
+    };
+    for (const std::string& m : w.methods)
+        if (!findMethod(m))
+            r.fail(at("methods"), "sweep.methods: unknown method '" + m + "' (registered: " + [] {
+                std::string names;
+                for (const CompressionMethod* x : methods())
+                    names += (names.empty() ? "" : ", ") + x->name();
+                return names;
+            }() + ")");
+    if (w.budgets.empty() && w.ratios.empty())
+        r.fail(at("budgets"), "sweep needs budgets (exact % of the target projections removed) or ratios (the published rule)");
+    for (double b : w.budgets)
+        if (!(b > 0 && b < 100))
+            r.fail(at("budgets"), "sweep.budgets: each budget must be in (0, 100) percent, got " + std::to_string(b));
+    for (double x : w.ratios)
+        if (!(x > 0 && x < 100))
+            r.fail(at("ratios"), "sweep.ratios: each ratio must be in (0, 100) percent, got " + std::to_string(x));
+    for (int64_t g : w.groupSizes)
+        if (g < 1)
+            r.fail(at("group_sizes"), "sweep.group_sizes: each group size must be at least 1");
+    if (w.allocators.empty())
+        r.fail(at("allocators"), "sweep.allocators: give at least one (uniform, greedy, loss)");
+    for (const std::string& a : w.allocators)
+        if (a != "uniform" && a != "greedy" && a != "loss")
+            r.fail(at("allocators"), "sweep.allocators: unknown allocator '" + a + "' (expected uniform, greedy or loss)");
+    if (w.results.empty())
+        r.fail(at("results"), "sweep.results names the results file (results.jsonl; the CSV is written beside it)");
+}
+
 void validate(Reader& r, const YAML::Node& root, RunConfig& c)
 {
     const YAML::Mark top = root.Mark();
@@ -281,10 +322,14 @@ void validate(Reader& r, const YAML::Node& root, RunConfig& c)
     if (c.budget != 0 && !(c.budget > 0 && c.budget < 100))
         r.fail(at("basis_studio", "budget"), "budget must be in (0, 100) percent of the target projections' parameters "
                                              "removed (or 0 for the compression_ratio rule)");
-    if (c.allocator != "uniform" && c.allocator != "greedy")
-        r.fail(at("basis_studio", "allocator"), "unknown rank allocator '" + c.allocator + "' (expected uniform or greedy)");
+    if (c.allocator != "uniform" && c.allocator != "greedy" && c.allocator != "loss")
+        r.fail(at("basis_studio", "allocator"), "unknown rank allocator '" + c.allocator + "' (expected uniform, greedy or loss)");
     else if (c.allocator != "uniform" && c.budget == 0)
         r.fail(at("basis_studio", "allocator"), "allocator " + c.allocator + " shares out an exact budget: set budget too");
+    if (c.allocatorWindows < 1)
+        r.fail(at("basis_studio", "allocator_windows"), "allocator_windows must be at least 1");
+    if (c.sweep)
+        validateSweep(r, root, c);
     if (c.groupSize < 1)
         r.fail(at("model_args", "group_size"), "group_size must be at least 1");
     if (c.contextLength < 2)
@@ -454,6 +499,8 @@ LoadedConfig parseDocument(const std::string& yaml, const std::string& source, c
                        {"method", str(c.method)},
                        {"budget", [&](auto& v, auto& k) { r.get(v, k, c.budget, "a number"); }},
                        {"allocator", str(c.allocator)},
+                       {"allocator_text", str(c.allocatorText)},
+                       {"allocator_windows", i64(c.allocatorWindows)},
                        {"bits", i64(c.quant.bits)},
                        {"rank", i64(c.quant.rank)},
                        {"q_step", str(c.quant.qStep)},
@@ -500,6 +547,31 @@ LoadedConfig parseDocument(const std::string& yaml, const std::string& source, c
                             for (const auto& item : v)
                                 readPpl(r, item, c);
                         }}});
+        } else if (name == "sweep") {
+            SweepSpec w;
+            auto numbers = [&](auto& into) {
+                return [&r, &into](const YAML::Node& v, const std::string& k) {
+                    if (v.IsNull())
+                        return;
+                    if (!v.IsSequence())
+                        r.fail(v.Mark(), "'" + k + "' must be a list of numbers");
+                    into.clear();
+                    for (const auto& item : v) {
+                        typename std::decay_t<decltype(into)>::value_type x{};
+                        r.get(item, k, x, "a number");
+                        into.push_back(x);
+                    }
+                };
+            };
+            r.section(n, name,
+                      {{"methods", list(w.methods)},
+                       {"budgets", numbers(w.budgets)},
+                       {"ratios", numbers(w.ratios)},
+                       {"group_sizes", numbers(w.groupSizes)},
+                       {"allocators", list(w.allocators)},
+                       {"dense", flag(w.dense)},
+                       {"results", str(w.results)}});
+            c.sweep = w;
         } else {
             r.warn(kv.first.Mark(), "unknown section '" + name + "' (ignored)");
         }
@@ -547,6 +619,9 @@ void resolvePaths(RunConfig& c, const fs::path& base)
         fix(e.text);
     for (auto& t : c.tasks)
         fix(t.data);
+    fix(c.allocatorText);
+    if (c.sweep)
+        fix(c.sweep->results);
 }
 
 std::string writeRunConfig(const RunConfig& c, const std::string& comment)
@@ -613,6 +688,10 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
         kv("budget", c.budget);
     if (c.allocator != "uniform")
         kv("allocator", c.allocator);
+    if (!c.allocatorText.empty())
+        kv("allocator_text", c.allocatorText);
+    if (c.allocatorWindows != 8)
+        kv("allocator_windows", c.allocatorWindows);
     kv("bits", c.quant.bits);
     kv("rank", c.quant.rank);
     kv("q_step", c.quant.qStep);
@@ -689,6 +768,24 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
         y << YAML::EndMap << YAML::EndMap;
     }
     y << YAML::EndSeq << YAML::EndMap;
+    if (c.sweep) {
+        const SweepSpec& w = *c.sweep;
+        auto numbers = [&](const char* k, const auto& v) {
+            y << YAML::Key << k << YAML::Value << YAML::Flow << YAML::BeginSeq;
+            for (const auto& x : v)
+                y << x;
+            y << YAML::EndSeq;
+        };
+        y << YAML::Key << "sweep" << YAML::Value << YAML::BeginMap;
+        list("methods", w.methods);
+        numbers("budgets", w.budgets);
+        numbers("ratios", w.ratios);
+        numbers("group_sizes", w.groupSizes);
+        list("allocators", w.allocators);
+        kv("dense", w.dense);
+        kv("results", w.results);
+        y << YAML::EndMap;
+    }
     y << YAML::EndMap;
     return std::string(y.c_str()) + "\n";
 }

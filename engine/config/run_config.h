@@ -42,6 +42,20 @@ struct TasksEvaluation {
     bool operator==(const TasksEvaluation& o) const;
 };
 
+// `sweep:` (ours): a list of settings, each compressed from one calibration and evaluated with basis_studio.evaluate,
+// written as it finishes to a results file (engine/jobs/sweep.h). Every method x (budget x allocator, and ratio)
+// x group size (group sizes only for methods that group layers).
+struct SweepSpec {
+    std::vector<std::string> methods;            // registered names; empty: basis_studio.method
+    std::vector<double> budgets;                 // exact budgets, % of the target projections removed ...
+    std::vector<double> ratios;                  // ... and/or the published ratio rule (allocator uniform)
+    std::vector<int64_t> groupSizes;             // empty: model_args.group_size
+    std::vector<std::string> allocators{"uniform"};   // with budgets: uniform, greedy, loss
+    bool dense = true;                           // the dense model's record first
+    std::string results;                         // results.jsonl (the CSV beside it: results.csv); required
+    bool operator==(const SweepSpec& o) const;
+};
+
 struct RunConfig {
     // model_args (published)
     std::string modelType;                               // informational; checked against config.json when given
@@ -81,7 +95,7 @@ struct RunConfig {
     // basis_studio (ours)
     std::string modelPath;                               // a folder, builtin:NAME or org/name[@rev] (model_location.h)
     std::string method = "basis-sharing";
-    std::string allocator = "uniform";                   // with a budget: uniform or greedy
+    std::string allocator = "uniform";                   // with a budget: uniform, greedy or loss
     double budget = 0;                                   // exact % of the target projections removed (0: the ratio rule)
     QuantSettings quant;                                 // bits, rank, q_step, iters, factor_dtype (caldera, rtn, gptq)
     std::string calibrationText;                         // overrides calibration_args.dataset_name
@@ -110,6 +124,10 @@ struct RunConfig {
     int64_t finetuneSteps = 0, finetuneTokens = 0;       // budgets that replace lora_train_epoch when set
     std::vector<std::string> loraTargets{"q", "v"};      // PEFT's default for LLaMA (labels resolve through *_name)
     double loraDropout = 0;
+    // The loss-aware allocator's search text and windows (default: the calibration text, 8 windows)
+    std::string allocatorText;
+    int64_t allocatorWindows = 8;
+    std::optional<SweepSpec> sweep;                      // `sweep:` section: what `basis-cli sweep` runs
 
     bool operator==(const RunConfig& o) const;
 };

@@ -21,7 +21,9 @@ struct CompressionSettings {
     double budget = 0.0;
     // With a budget, how ranks are shared out: "uniform" (the same share from every group, here in the planner) or
     // "greedy" (rank steps to the group whose whitened spectrum buys the most energy per parameter, weighted per
-    // part; resolved on the statistics by engine/model/rank_allocation.h into groupRanks).
+    // part; resolved on the statistics by engine/model/rank_allocation.h into groupRanks) or "loss" (the candidate
+    // allocation, uniform or greedy with other part weights, of the lowest loss on a text; rank_allocation.h).
+    // Before the ranks are resolved the plan counts the uniform allocation.
     std::string allocator = "uniform";
     std::map<std::string, double> partWeights;   // greedy: a part's energy weight (parts not listed: 1)
     // Explicit ranks, one per group of the compressed parts in plan order (ArchTable order, groups in layer order):

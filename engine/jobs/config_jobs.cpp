@@ -56,6 +56,8 @@ CompressOptions compressOptionsFrom(const RunConfig& c)
     o.settings.ratio = c.compressionRatio;
     o.settings.budget = c.budget;
     o.settings.allocator = c.allocator;
+    o.allocatorText = c.allocatorText;
+    o.allocatorWindows = c.allocatorWindows;
     o.settings.groupSize = c.groupSize;
     o.settings.shared = resolveLabels(c, c.sharePart);
     o.settings.privateParts = resolveLabels(c, c.privatePart);

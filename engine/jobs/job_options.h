@@ -49,6 +49,10 @@ struct CompressOptions {
     // Unset: as the calibration did. Needed when the statistics came from a cache or the method needed none (svd).
     std::optional<CalibrateOptions> updateCalibration;
     std::string device;              // where the compressed copy lives and is factorized (empty: the model's device)
+    // The loss allocator (settings.allocator "loss"): the text its candidates' loss is measured on (empty: the
+    // calibration text) and how many windows of the calibration's context it reads.
+    std::filesystem::path allocatorText;
+    int64_t allocatorWindows = 8;
 };
 
 // Dynamic rank at run time (engine/core/rank_strategy.h) on a factorized model. An empty strategy runs the model as

@@ -50,9 +50,18 @@ struct GroupSummary {
     int64_t bestIteration = -1;            // the kept one
 };
 
+// One allocation the loss allocator measured (rank_allocation.h).
+struct AllocatorCandidate {
+    std::string label;               // "uniform", "greedy", "greedy down x4", ...
+    int64_t keptWeights = 0;         // target projections' weights kept
+    double loss = 0;                 // mean NLL per token on the search text
+    bool chosen = false;
+};
+
 struct CompressionSummary {
     CompressionPlan plan;            // its part specs point into the workspace's model: read while it lives
     CompressionSettings settings;
+    std::vector<AllocatorCandidate> allocatorCandidates;   // the loss allocator's, in the order measured
     int64_t modelBefore = 0, modelAfter = 0, targetBefore = 0, targetAfter = 0;
     std::vector<GroupSummary> groups;
     bool refitted = false;           // the coefficient update ran
@@ -98,9 +107,13 @@ struct ModelVariant {
     std::string variant;             // "dense" or "compressed"
     std::string method;              // "dense", or the compression method
     double ratio = 0;                // compression settings (0 for dense)
+    double budget = 0;               // an exact budget (%) instead of the ratio's rule; 0: none
+    std::string allocator;           // with a budget: uniform, greedy or loss
     int64_t groupSize = 0;
     int64_t parameters = 0;          // distinct parameters of that model
     int64_t denseParameters = 0;     // of the dense model, for "parameters kept (%)"
+    int64_t bytes = 0;               // as stored (the plan's bytes: dense tensors at their element size, packed
+    int64_t denseBytes = 0;          //  integers of quantizers); the Pareto view's MB axis
     std::string healed;              // what fine-tuning trained (coefficients, bases, lora); empty: not fine-tuned
 };
 

@@ -22,6 +22,7 @@
 #include "run_options.h"
 #include "spectra.h"
 #include "rank_allocation.h"
+#include "run_config.h"
 #include "synth.h"
 #include "throughput.h"
 #include "tokenizer.h"
@@ -281,6 +282,30 @@ CalibrationSummary Workspace::useCalibrationCache(const fs::path& cacheDir, cons
     return s;
 }
 
+CompressionSettings Workspace::lossAllocation(const CompressOptions& options, const JobContext& job,
+                                              std::vector<AllocatorCandidate>& candidates)
+{
+    if (!m->tokenizer)
+        throw Error(m->tokenizerError);
+    fs::path text = options.allocatorText;
+    if (text.empty() && m->calibration)
+        text = !m->calibration->text.empty() ? m->calibration->text
+                                             : datasetFile(m->calibration->dataset, "calibration", m->calibration->dataDir);
+    if (text.empty())
+        throw Error("the loss allocator measures candidate allocations on a text: give one (--allocator-text FILE), or "
+                    "calibrate from a text instead of a cache");
+    const int64_t context = (m->calibration ? *m->calibration : CalibrateOptions{}).context;
+    const auto ids = tokenizeForEvaluation(*m->tokenizer, loadTextFile(text).text,
+                                           parseBosPolicy(m->calibration ? m->calibration->bos : std::string("auto")));
+    const LossAllocation a = allocateByLoss(*m->dense, RunOptions{m->run.device, dtypeName(m->dense->dtype()), m->threads},
+                                            m->stats.get(), options.settings, ids, context, options.allocatorWindows, job);
+    for (size_t i = 0; i < a.candidates.size(); ++i)
+        candidates.push_back({a.candidates[i].label, a.candidates[i].keptWeights, a.candidates[i].loss, i == a.best});
+    job.note("loss allocator: " + a.candidates[a.best].label + " chosen (" + std::to_string(a.candidates.size()) +
+             " candidates, " + std::to_string(a.searchTokens) + " tokens of " + text.filename().string() + ")");
+    return a.settings;
+}
+
 CompressionSummary Workspace::factorize(const CompressOptions& options, const JobContext& job)
 {
     if (!m->dense)
@@ -288,8 +313,11 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     if (m->model.compressed)
         throw Error(m->dense->dir().string() + ": this folder is already compressed; compress the original model");
     // Feature-space ranks by energy are read off the statistics first, so the plan's counts are exact.
+    std::vector<AllocatorCandidate> candidates;
     const CompressionSettings settings = method(options.settings.method).featureSpace()
                                              ? resolveFeatureSpaceRanks(*m->dense, m->stats.get(), options.settings, job)
+                                         : options.settings.allocator == "loss" && options.settings.groupRanks.empty()
+                                             ? lossAllocation(options, job, candidates)
                                              : resolveAllocatedRanks(*m->dense, m->stats.get(), options.settings, job);
     const CompressionPlan plan = planCompression(m->dense->config(), m->dense->table(), settings,
                                                  static_cast<int64_t>(c10::elementSize(m->dense->dtype())));
@@ -316,6 +344,7 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     for (const GroupResult& g : result.groups)
         s.groups.push_back({g.part, g.layers, g.k, g.energy, g.iterationErrors, g.bestIteration});
     s.factorizeSeconds = result.seconds;
+    s.allocatorCandidates = candidates;
     s.section = compressionSection(result);
     s.seconds = since(t0);
     // Nothing of the workspace changes until the factorization has succeeded.
@@ -553,15 +582,26 @@ ModelVariant variantOf(const DecoderModel& model, const DecoderModel& dense, con
         v.healed = record.value("train", std::string("fine-tuned"));
     v.variant = compressed ? "compressed" : "dense";
     v.method = "dense";
+    const int64_t elementBytes = static_cast<int64_t>(c10::elementSize(dense.dtype()));
+    v.denseBytes = dense.parameterCount() * elementBytes;
+    v.bytes = model.parameterCount() * elementBytes;
     if (compressed && result) {
         v.method = result->plan.settings.method;
         v.ratio = result->plan.settings.ratio;
+        v.budget = result->plan.settings.budget;
+        v.allocator = v.budget != 0 ? result->plan.settings.allocator : std::string();
         v.groupSize = result->plan.settings.groupSize;
+        v.bytes = result->plan.modelBytesAfter;
+        v.denseBytes = result->plan.modelBytesBefore;
     } else if (dense.config().raw.contains("compression")) {
         const auto& c = dense.config().raw.at("compression");   // a compressed folder loaded as it is
         v.method = c.value("method", std::string("compressed"));
         v.ratio = c.value("ratio", 0.0);
         v.groupSize = c.value("group_size", int64_t{0});
+        if (c.contains("budget") && c["budget"].is_number())
+            v.budget = c["budget"].get<double>();
+        if (v.budget != 0)
+            v.allocator = c.value("allocator", std::string("uniform"));
     }
     v.parameters = model.parameterCount();
     v.denseParameters = dense.parameterCount();

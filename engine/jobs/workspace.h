@@ -93,6 +93,8 @@ public:
 private:
     friend ThroughputComparison compareThroughput(const Workspace&, bool, const Workspace&, bool,
                                                   const ThroughputJobOptions&, const JobContext&);
+    CompressionSettings lossAllocation(const CompressOptions& options, const JobContext& job,
+                                       std::vector<AllocatorCandidate>& candidates);
     struct State;
     std::unique_ptr<State> m;
 };

@@ -4,24 +4,43 @@
 #include "decoder_model.h"
 #include "error.h"
 #include "method_registry.h"
-#include "rank_budget.h"
+#include "perplexity.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <cmath>
 #include <set>
 
 namespace basis {
 
-CompressionSettings resolveAllocatedRanks(const DecoderModel& model, const CalibrationStats* stats,
-                                          const CompressionSettings& asked, const JobContext& job)
+namespace {
+
+// The ranks the planner's uniform rule gives, in plan order.
+std::vector<int64_t> planRanks(const CompressionPlan& plan)
 {
-    if (asked.allocator == "uniform" || !asked.groupRanks.empty())
-        return asked;
+    std::vector<int64_t> ranks;
+    for (const PartPlan& p : plan.parts)
+        if (p.compressed)
+            for (const GroupPlan& g : p.groups)
+                ranks.push_back(g.k);
+    return ranks;
+}
+
+std::string weightText(double w) { return w >= 1 ? "x" + std::to_string(int(std::lround(w))) : "x1/" + std::to_string(int(std::lround(1 / w))); }
+
+} // namespace
+
+GreedyInputs collectGreedyInputs(const DecoderModel& model, const CalibrationStats* stats, const CompressionSettings& asked,
+                                 const JobContext& job)
+{
     c10::InferenceMode inference;
     const CompressionMethod& m = method(asked.method);
-    // The uniform plan gives the groups (and validates the budget, the method and the allocator's name).
-    const CompressionPlan plan = planCompression(model.config(), model.table(), asked);
+    CompressionSettings uniform = asked;
+    uniform.allocator = "uniform";
+    uniform.groupRanks.clear();
+    // The uniform plan gives the groups (and validates the budget and the method).
+    const CompressionPlan plan = planCompression(model.config(), model.table(), uniform);
     const bool whiten = m.needsStatistics();
     if (whiten && !stats)
         throw Error("--allocator " + asked.allocator + " reads the whitened spectra of " + asked.method +
@@ -36,16 +55,13 @@ CompressionSettings resolveAllocatedRanks(const DecoderModel& model, const Calib
         if (!(w > 0))
             throw Error("part weight for '" + part + "' must be positive, got " + std::to_string(w));
     }
-    std::vector<BudgetGroup> groups;
-    std::vector<std::vector<double>> energies;
-    std::vector<double> weights;
+    GreedyInputs in;
     int64_t done = 0, total = 0;
     for (const PartPlan& p : plan.parts)
         total += p.compressed ? static_cast<int64_t>(p.groups.size()) : 0;
     for (const PartPlan& p : plan.parts) {
         if (!p.compressed)
             continue;
-        const auto wIt = asked.partWeights.find(p.spec->part);
         for (const GroupPlan& g : p.groups) {
             job.checkCancelled();
             const int64_t n = static_cast<int64_t>(g.layers.size());
@@ -59,17 +75,109 @@ CompressionSettings resolveAllocatedRanks(const DecoderModel& model, const Calib
             std::vector<double> e(static_cast<size_t>(b.maxRank), 0.0);
             for (int64_t i = 0; i < std::min<int64_t>(b.maxRank, sv.numel()); ++i)
                 e[static_cast<size_t>(i)] = sv.data_ptr<double>()[i] * sv.data_ptr<double>()[i];
-            groups.push_back(b);
-            energies.push_back(std::move(e));
-            weights.push_back(wIt != asked.partWeights.end() ? wIt->second : 1.0);
+            in.groups.push_back(b);
+            in.parts.push_back(p.spec->part);
+            in.energies.push_back(std::move(e));
             job.report(++done, total, "spectrum " + p.spec->part + " layers " + std::to_string(g.layers.front()) + "..");
         }
     }
-    allocateGreedyBudget(groups, energies, weights, asked.budget);
+    return in;
+}
+
+std::vector<int64_t> greedyRanks(GreedyInputs in, const std::map<std::string, double>& partWeights, double budget)
+{
+    std::vector<double> weights;
+    for (const std::string& part : in.parts) {
+        const auto it = partWeights.find(part);
+        weights.push_back(it != partWeights.end() ? it->second : 1.0);
+    }
+    allocateGreedyBudget(in.groups, in.energies, weights, budget);
+    std::vector<int64_t> ranks;
+    for (const BudgetGroup& b : in.groups)
+        ranks.push_back(b.k);
+    return ranks;
+}
+
+CompressionSettings resolveAllocatedRanks(const DecoderModel& model, const CalibrationStats* stats,
+                                          const CompressionSettings& asked, const JobContext& job)
+{
+    if (asked.allocator == "uniform" || !asked.groupRanks.empty())
+        return asked;
+    if (asked.allocator != "greedy")
+        throw Error("the " + asked.allocator + " allocator measures a loss on a text: it runs as a job of the workspace");
     CompressionSettings s = asked;
-    for (const BudgetGroup& b : groups)
-        s.groupRanks.push_back(b.k);
+    s.groupRanks = greedyRanks(collectGreedyInputs(model, stats, asked, job), asked.partWeights, asked.budget);
     return s;
+}
+
+LossAllocation allocateByLoss(const DecoderModel& dense, const RunOptions& copies, const CalibrationStats* stats,
+                              const CompressionSettings& asked, const std::vector<int64_t>& ids, int64_t context,
+                              int64_t windows, const JobContext& job)
+{
+    if (context < 2 || windows < 1)
+        throw Error("the loss allocator needs a context of at least 2 tokens and at least one window");
+    if (ids.size() < 2)
+        throw Error("the loss allocator's text has " + std::to_string(ids.size()) + " token(s); at least 2 are needed");
+    // The first `windows` windows as the perplexity evaluation cuts the text (all of it when it has fewer).
+    const size_t used = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(ids.size()), windows * context + 1));
+    const std::vector<int64_t> search(ids.begin(), ids.begin() + static_cast<long>(used));
+
+    const GreedyInputs inputs = collectGreedyInputs(dense, stats, asked, job);
+    CompressionSettings uniform = asked;
+    uniform.allocator = "uniform";
+    uniform.groupRanks.clear();
+    const CompressionPlan uniformPlan = planCompression(dense.config(), dense.table(), uniform);
+
+    LossAllocation out;
+    out.candidates.push_back({"uniform", planRanks(uniformPlan), 0, 0});
+    out.candidates.push_back({"greedy", greedyRanks(inputs, asked.partWeights, asked.budget), 0, 0});
+    std::vector<std::string> parts;
+    for (const std::string& p : inputs.parts)
+        if (std::find(parts.begin(), parts.end(), p) == parts.end())
+            parts.push_back(p);
+    for (const std::string& p : parts)
+        for (double factor : {4.0, 0.25}) {
+            std::map<std::string, double> w = asked.partWeights;
+            w[p] = (w.count(p) ? w[p] : 1.0) * factor;
+            out.candidates.push_back({"greedy " + p + " " + weightText(factor), greedyRanks(inputs, w, asked.budget), 0, 0});
+        }
+
+    c10::InferenceMode inference;
+    const bool needsStats = method(asked.method).needsStatistics();
+    PplOptions p;
+    p.context = context;
+    p.protocol = PplProtocol::TokenMean;
+    const int64_t total = static_cast<int64_t>(out.candidates.size());
+    for (size_t i = 0; i < out.candidates.size(); ++i) {
+        LossCandidate& c = out.candidates[i];
+        CompressionSettings s = asked;
+        s.allocator = "loss";
+        s.groupRanks = c.ranks;
+        const CompressionPlan plan = planCompression(dense.config(), dense.table(), s);
+        c.keptWeights = plan.targetAfter;
+        // The same allocation as an earlier candidate has its loss already.
+        const auto same = std::find_if(out.candidates.begin(), out.candidates.begin() + static_cast<long>(i),
+                                       [&](const LossCandidate& o) { return o.ranks == c.ranks; });
+        if (same != out.candidates.begin() + static_cast<long>(i)) {
+            c.loss = same->loss;
+            continue;
+        }
+        job.report(static_cast<int64_t>(i), total, "loss allocator: candidate " + c.label);
+        auto copy = DecoderModel::load(dense.dir(), copies);
+        compressModel(*copy, needsStats ? stats : nullptr, plan, {nullptr, job.cancel, {}});
+        const PplResult r = evaluatePerplexity(*copy, search, p, {nullptr, job.cancel, {}});
+        c.loss = r.nll;
+        out.searchTokens = r.tokens;
+        job.note("loss allocator: " + c.label + ": loss " + std::to_string(c.loss) + " (" + std::to_string(r.tokens) +
+                 " tokens)");
+    }
+    for (size_t i = 1; i < out.candidates.size(); ++i)
+        if (out.candidates[i].loss < out.candidates[out.best].loss)
+            out.best = i;
+    out.settings = asked;
+    out.settings.groupRanks = out.candidates[out.best].ranks;
+    job.report(total, total, "loss allocator: " + out.candidates[out.best].label);
+    return out;
 }
 
 } // namespace basis

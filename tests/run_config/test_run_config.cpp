@@ -96,6 +96,43 @@ TEST(RunConfig, SetOverridesKeys)
     expectError([] { basis::parseRunConfig(kMinimal, "x.yaml", {"ratio=3"}); }, {"section.key=value"});
 }
 
+// The sweep: section and the loss allocator's keys are read, written back and checked with their line.
+TEST(RunConfig, SweepSectionRoundTripsAndIsChecked)
+{
+    const std::string yaml = kMinimal + "  allocator_text: /tmp/search.txt\n  allocator_windows: 4\n"
+                             "sweep:\n  methods: [basis-sharing, svd-llm]\n  budgets: [20, 30]\n  ratios: [40]\n"
+                             "  group_sizes: [1, 2, 3]\n  allocators: [uniform, greedy, loss]\n  dense: false\n"
+                             "  results: /tmp/results.jsonl\n";
+    const auto c = basis::parseRunConfig(yaml, "s.yaml").config;
+    ASSERT_TRUE(c.sweep.has_value());
+    EXPECT_EQ(c.sweep->methods, (std::vector<std::string>{"basis-sharing", "svd-llm"}));
+    EXPECT_EQ(c.sweep->budgets, (std::vector<double>{20, 30}));
+    EXPECT_EQ(c.sweep->ratios, (std::vector<double>{40}));
+    EXPECT_EQ(c.sweep->groupSizes, (std::vector<int64_t>{1, 2, 3}));
+    EXPECT_EQ(c.sweep->allocators, (std::vector<std::string>{"uniform", "greedy", "loss"}));
+    EXPECT_FALSE(c.sweep->dense);
+    EXPECT_EQ(c.allocatorText, "/tmp/search.txt");
+    EXPECT_EQ(c.allocatorWindows, 4);
+    const std::string written = basis::writeRunConfig(c);
+    EXPECT_TRUE(basis::parseRunConfig(written, "written").config == c) << written;
+
+    auto with = [&](const std::string& from, const std::string& to) {
+        std::string y = yaml;
+        y.replace(y.find(from), from.size(), to);
+        return y;
+    };
+    expectError([&] { basis::parseRunConfig(with("[20, 30]", "[20, 130]"), "s.yaml"); }, {"s.yaml:11:", "sweep.budgets"});
+    expectError([&] { basis::parseRunConfig(with("svd-llm]", "lora]"), "s.yaml"); },
+                {"s.yaml:10:", "unknown method 'lora'"});
+    expectError([&] { basis::parseRunConfig(with("greedy, loss", "best"), "s.yaml"); }, {"s.yaml:14:", "unknown allocator 'best'"});
+    expectError([&] { basis::parseRunConfig(with("[1, 2, 3]", "[0]"), "s.yaml"); }, {"s.yaml:13:", "group size"});
+    expectError([&] { basis::parseRunConfig(with("  results: /tmp/results.jsonl\n", ""), "s.yaml"); },
+                {"s.yaml:10:", "sweep.results"});
+    expectError([&] { basis::parseRunConfig(with("allocator_windows: 4", "allocator_windows: 0"), "s.yaml"); },
+                {"s.yaml:8:", "allocator_windows"});
+    expectError([&] { basis::parseRunConfig(kMinimal + "  allocator: loss\n", "s.yaml"); }, {"s.yaml:7:", "set budget too"});
+}
+
 TEST(RunConfigErrors, MalformedYaml)
 {
     expectError([] { basis::parseRunConfig("model_args:\n  group_size: [1, 2\n", "bad.yaml"); }, {"bad.yaml:", "malformed YAML"});

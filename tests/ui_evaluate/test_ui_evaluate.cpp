@@ -227,7 +227,7 @@ void TestUiEvaluate::compressedRowsAndPlot()
     ParetoPlot* plot = view->pareto();
     m_window->showTab(QStringLiteral("evaluate"));
     const QPointF at = plot->pixelOf(rows[2].keptPercent(), rows[2].ppl);
-    QVERIFY2(plot->pointTextAt(at + QPointF(3, -2)).contains(QStringLiteral("svd 30 %")),
+    QVERIFY2(plot->pointTextAt(at + QPointF(3, -2)).contains(QStringLiteral("svd ratio 30 %")),
              qPrintable(plot->pointTextAt(at)));
     QVERIFY(plot->pointTextAt(at + QPointF(200, 200)).isEmpty() ||
             !plot->pointTextAt(at + QPointF(200, 200)).contains(QStringLiteral("svd")));

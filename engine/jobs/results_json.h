@@ -1,0 +1,16 @@
+#pragma once
+// The lm-evaluation-harness-shaped JSON of each evaluation, as `basis-cli run` and `basis-cli sweep` write it
+// ("ppl,none", "acc,none", ...). Torch-free.
+#include "job_options.h"
+#include "job_results.h"
+
+#include <nlohmann/json.hpp>
+
+namespace basis {
+
+nlohmann::json perplexityJson(const PerplexitySummary& s);
+// Greedy generation from a fixed pseudo-random prompt: prefill and decode rates, medians after the warm-up.
+nlohmann::json throughputJson(const ThroughputSummary& s, const ThroughputJobOptions& o);
+nlohmann::json tasksJson(const TasksSummary& s);
+
+} // namespace basis
