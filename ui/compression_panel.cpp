@@ -74,10 +74,13 @@ CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
     m_allocator = new QComboBox;
     m_allocator->addItem(tr("uniform"), QStringLiteral("uniform"));
     m_allocator->addItem(tr("greedy"), QStringLiteral("greedy"));
+    m_allocator->addItem(tr("greedy, relative energy"), QStringLiteral("greedy-relative"));
     m_allocator->addItem(tr("loss-aware"), QStringLiteral("loss"));
     m_allocator->setToolTip(tr("How an exact budget is shared out. <b>uniform</b>: the same share from every group; "
                                "<b>greedy</b>: rank steps to the group whose whitened spectrum buys the most energy "
-                               "per parameter; <b>loss-aware</b>: of the uniform and greedy allocations (each part's "
+                               "per parameter; <b>greedy, relative energy</b>: the same with each group's energy as a "
+                               "share of its own total (a projection with large outputs does not outbid the others); "
+                               "<b>loss-aware</b>: of the uniform, greedy and relative allocations (each part's "
                                "weight ×4 and ×¼ in turn), the one of the lowest loss on the calibration text. The "
                                "live counts show the uniform allocation until the compression has chosen."));
     auto* sizeRow = new QHBoxLayout;

@@ -34,6 +34,8 @@ QCPScatterStyle::ScatterShape shapeOf(const EvalResult& r)
         return QCPScatterStyle::ssDiamond;
     if (r.model.allocator == "greedy")
         return QCPScatterStyle::ssTriangle;
+    if (r.model.allocator == "greedy-relative")
+        return QCPScatterStyle::ssTriangleInverted;
     if (r.model.allocator == "loss")
         return QCPScatterStyle::ssSquare;
     return QCPScatterStyle::ssCircle;
@@ -233,6 +235,7 @@ void ParetoPlot::redraw()
     if (shapesUsed.size() > 1)
         for (auto [shape, name] : {std::pair{QCPScatterStyle::ssCircle, tr("○ ratio rule / uniform budget")},
                                    std::pair{QCPScatterStyle::ssTriangle, tr("△ greedy allocator")},
+                                   std::pair{QCPScatterStyle::ssTriangleInverted, tr("▽ greedy, relative energy")},
                                    std::pair{QCPScatterStyle::ssSquare, tr("□ loss-aware allocator")}}) {
             if (!shapesUsed.count(shape))
                 continue;

@@ -2,7 +2,8 @@
 // Every run of one evaluation as a point: x = parameters kept (% of the dense model) or the model's size in MB
 // as stored, y = perplexity (log axis) or, for a zero-shot task, accuracy. One colour per method (and group size,
 // for methods that share bases across layers), one marker per rank allocator (circle: the ratio rule or a uniform
-// budget, triangle: greedy, square: loss-aware; diamond: the dense model), and a dashed front per method (no other
+// budget, triangle: greedy, inverted triangle: greedy on relative energy, square: loss-aware; diamond: the dense
+// model), and a dashed front per method (no other
 // run of that method, or the dense model, is both smaller and better). Hovering a point shows its run; clicking it
 // emits pointClicked with the run, so its settings can be loaded into the controls.
 #include "eval_results_model.h"

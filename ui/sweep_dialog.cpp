@@ -74,11 +74,11 @@ SweepDialog::SweepDialog(const RunConfig& base, const SweepSpec& start, QWidget*
     auto* allocators = new QHBoxLayout;
     m_uniform = new QCheckBox(tr("uniform"));
     m_greedy = new QCheckBox(tr("greedy"));
+    m_relative = new QCheckBox(tr("greedy, relative"));
     m_loss = new QCheckBox(tr("loss-aware"));
-    for (QCheckBox* c : {m_uniform, m_greedy, m_loss}) {
+    for (QCheckBox* c : {m_uniform, m_greedy, m_relative, m_loss}) {
         allocators->addWidget(c);
-        c->setChecked(std::find(start.allocators.begin(), start.allocators.end(),
-                                c == m_uniform ? "uniform" : c == m_greedy ? "greedy" : "loss") != start.allocators.end());
+        c->setChecked(std::find(start.allocators.begin(), start.allocators.end(), allocatorName(c)) != start.allocators.end());
     }
     allocators->addStretch(1);
     m_dense = new QCheckBox(tr("the dense model too (its point on the plot)"));
@@ -123,7 +123,7 @@ SweepDialog::SweepDialog(const RunConfig& base, const SweepSpec& start, QWidget*
 
     for (QLineEdit* e : {m_budgets, m_ratios, m_groups, m_results})
         connect(e, &QLineEdit::textChanged, this, &SweepDialog::refresh);
-    for (QCheckBox* c : {m_uniform, m_greedy, m_loss, m_dense})
+    for (QCheckBox* c : {m_uniform, m_greedy, m_relative, m_loss, m_dense})
         connect(c, &QCheckBox::toggled, this, &SweepDialog::refresh);
     connect(m_methods, &QListWidget::itemChanged, this, &SweepDialog::refresh);
     refresh();
@@ -131,9 +131,15 @@ SweepDialog::SweepDialog(const RunConfig& base, const SweepSpec& start, QWidget*
 
 QCheckBox* SweepDialog::allocatorCheck(const QString& name) const
 {
-    return name == QLatin1String("uniform") ? m_uniform : name == QLatin1String("greedy") ? m_greedy
-                                            : name == QLatin1String("loss")   ? m_loss
-                                                                              : nullptr;
+    for (QCheckBox* c : {m_uniform, m_greedy, m_relative, m_loss})
+        if (name.toStdString() == allocatorName(c))
+            return c;
+    return nullptr;
+}
+
+std::string SweepDialog::allocatorName(const QCheckBox* c) const
+{
+    return c == m_uniform ? "uniform" : c == m_greedy ? "greedy" : c == m_relative ? "greedy-relative" : "loss";
 }
 
 SweepSpec SweepDialog::spec() const
@@ -148,9 +154,9 @@ SweepSpec SweepDialog::spec() const
     s.ratios = numbers<double>(m_ratios->text(), "ratios");
     s.groupSizes = numbers<int64_t>(m_groups->text(), "group sizes");
     s.allocators.clear();
-    for (QCheckBox* c : {m_uniform, m_greedy, m_loss})
+    for (QCheckBox* c : {m_uniform, m_greedy, m_relative, m_loss})
         if (c->isChecked())
-            s.allocators.push_back(c == m_uniform ? "uniform" : c == m_greedy ? "greedy" : "loss");
+            s.allocators.push_back(allocatorName(c));
     if (!s.budgets.empty() && s.allocators.empty())
         throw Error("exact budgets need at least one allocator");
     if (s.allocators.empty())

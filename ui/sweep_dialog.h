@@ -29,18 +29,19 @@ public:
     QLineEdit* budgetsEdit() const { return m_budgets; }
     QLineEdit* ratiosEdit() const { return m_ratios; }
     QLineEdit* groupSizesEdit() const { return m_groups; }
-    QCheckBox* allocatorCheck(const QString& name) const;   // uniform, greedy, loss
+    QCheckBox* allocatorCheck(const QString& name) const;   // uniform, greedy, greedy-relative, loss
     QCheckBox* denseCheck() const { return m_dense; }
     QLineEdit* resultsEdit() const { return m_results; }
     QLabel* countLabel() const { return m_count; }
 
 private:
     void refresh();
+    std::string allocatorName(const QCheckBox* c) const;
 
     RunConfig m_base;
     QListWidget* m_methods = nullptr;
     QLineEdit *m_budgets = nullptr, *m_ratios = nullptr, *m_groups = nullptr, *m_results = nullptr;
-    QCheckBox *m_uniform = nullptr, *m_greedy = nullptr, *m_loss = nullptr, *m_dense = nullptr;
+    QCheckBox *m_uniform = nullptr, *m_greedy = nullptr, *m_relative = nullptr, *m_loss = nullptr, *m_dense = nullptr;
     QLabel* m_count = nullptr;
     QDialogButtonBox* m_buttons = nullptr;
 };

@@ -106,8 +106,10 @@ int main(int argc, char** argv)
     compressCmd->add_option("--group-size", settings.groupSize, settingHelp(basis::setting::GroupSize))->default_val(1);
     compressCmd->add_option("--allocator", settings.allocator,
                             "With --budget: uniform (the same share from every group), greedy (rank steps where the "
-                            "whitened spectra buy the most energy per parameter) or loss (of uniform and greedy "
-                            "allocations with each part's weight x4 and x1/4, the one of the lowest loss on a text)")
+                            "whitened spectra buy the most energy per parameter), greedy-relative (the same with each "
+                            "group's energy as a share of its own total) or loss (of uniform, greedy and "
+                            "greedy-relative allocations, the latter with each part's weight x4 and x1/4, the one of "
+                            "the lowest loss on a text)")
         ->capture_default_str();
     compressCmd->add_option("--allocator-text", compress.compress.allocatorText,
                             "Loss allocator: the text candidates are measured on (default: the calibration text)");

@@ -1,5 +1,6 @@
 #include "run_config.h"
 
+#include "rank_budget.h"
 #include "rank_strategy.h"
 
 #include "datasets.h"
@@ -276,8 +277,8 @@ void validateSweep(Reader& r, const YAML::Node& root, const RunConfig& c)
     if (w.allocators.empty())
         r.fail(at("allocators"), "sweep.allocators: give at least one (uniform, greedy, loss)");
     for (const std::string& a : w.allocators)
-        if (a != "uniform" && a != "greedy" && a != "loss")
-            r.fail(at("allocators"), "sweep.allocators: unknown allocator '" + a + "' (expected uniform, greedy or loss)");
+        if (!isRankAllocator(a))
+            r.fail(at("allocators"), "sweep.allocators: unknown allocator '" + a + "' (expected " + rankAllocatorList() + ")");
     if (w.results.empty())
         r.fail(at("results"), "sweep.results names the results file (results.jsonl; the CSV is written beside it)");
 }
@@ -322,8 +323,9 @@ void validate(Reader& r, const YAML::Node& root, RunConfig& c)
     if (c.budget != 0 && !(c.budget > 0 && c.budget < 100))
         r.fail(at("basis_studio", "budget"), "budget must be in (0, 100) percent of the target projections' parameters "
                                              "removed (or 0 for the compression_ratio rule)");
-    if (c.allocator != "uniform" && c.allocator != "greedy" && c.allocator != "loss")
-        r.fail(at("basis_studio", "allocator"), "unknown rank allocator '" + c.allocator + "' (expected uniform, greedy or loss)");
+    if (!isRankAllocator(c.allocator))
+        r.fail(at("basis_studio", "allocator"), "unknown rank allocator '" + c.allocator + "' (expected " +
+                                                    rankAllocatorList() + ")");
     else if (c.allocator != "uniform" && c.budget == 0)
         r.fail(at("basis_studio", "allocator"), "allocator " + c.allocator + " shares out an exact budget: set budget too");
     if (c.allocatorWindows < 1)

@@ -167,8 +167,8 @@ CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, co
         plan.settings.groupSize = 1;
     // An exact budget fixes every group's rank before the counts below (the same groups, in the same order).
     std::vector<BudgetGroup> budgetGroups;
-    if (s.allocator != "uniform" && s.allocator != "greedy" && s.allocator != "loss")
-        throw Error("unknown rank allocator '" + s.allocator + "' (expected uniform, greedy or loss)");
+    if (!isRankAllocator(s.allocator))
+        throw Error("unknown rank allocator '" + s.allocator + "' (expected " + rankAllocatorList() + ")");
     if (s.allocator != "uniform" && s.budget == 0.0)
         throw Error("--allocator " + s.allocator + " shares out an exact budget: give --budget P as well");
     if (s.budget != 0.0) {

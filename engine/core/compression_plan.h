@@ -21,7 +21,9 @@ struct CompressionSettings {
     double budget = 0.0;
     // With a budget, how ranks are shared out: "uniform" (the same share from every group, here in the planner) or
     // "greedy" (rank steps to the group whose whitened spectrum buys the most energy per parameter, weighted per
-    // part; resolved on the statistics by engine/model/rank_allocation.h into groupRanks) or "loss" (the candidate
+    // part; resolved on the statistics by engine/model/rank_allocation.h into groupRanks), "greedy-relative" (the
+    // same with each group's energies as shares of its own total, so no projection's scale outbids another's) or
+    // "loss" (the candidate
     // allocation, uniform or greedy with other part weights, of the lowest loss on a text; rank_allocation.h).
     // Before the ranks are resolved the plan counts the uniform allocation.
     std::string allocator = "uniform";

@@ -9,6 +9,13 @@
 
 namespace basis {
 
+bool isRankAllocator(const std::string& name)
+{
+    return name == "uniform" || name == "greedy" || name == "greedy-relative" || name == "loss";
+}
+
+std::string rankAllocatorList() { return "uniform, greedy, greedy-relative or loss"; }
+
 int64_t budgetKeptWeights(const std::vector<BudgetGroup>& groups)
 {
     int64_t kept = 0;

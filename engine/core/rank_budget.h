@@ -3,6 +3,7 @@
 // weights go, instead of the published per-matrix floor of --ratio (which at "30 %" removes 31.6 % of
 // stories260K's projections with g = 1 and 29.4 % with g = 2). Torch-free: the planner calls it.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace basis {
@@ -31,6 +32,11 @@ void allocateUniformBudget(std::vector<BudgetGroup>& groups, double percent);
 // weight. Ties go to the earlier group. Same errors as allocateUniformBudget.
 void allocateGreedyBudget(std::vector<BudgetGroup>& groups, const std::vector<std::vector<double>>& energies,
                           const std::vector<double>& weights, double percent);
+
+// The allocators an exact budget may name (CompressionSettings::allocator), and them as a readable list
+// ("uniform, greedy, greedy-relative or loss") for messages.
+bool isRankAllocator(const std::string& name);
+std::string rankAllocatorList();
 
 // Weighted energy the chosen ranks keep: sum over groups of weight x (energies[0] + ... + energies[k - 1]).
 double budgetEnergy(const std::vector<BudgetGroup>& groups, const std::vector<std::vector<double>>& energies,

@@ -84,6 +84,19 @@ GreedyInputs collectGreedyInputs(const DecoderModel& model, const CalibrationSta
     return in;
 }
 
+GreedyInputs relativeEnergies(GreedyInputs in)
+{
+    for (std::vector<double>& e : in.energies) {
+        double total = 0;
+        for (double v : e)
+            total += v;
+        if (total > 0)
+            for (double& v : e)
+                v /= total;
+    }
+    return in;
+}
+
 std::vector<int64_t> greedyRanks(GreedyInputs in, const std::map<std::string, double>& partWeights, double budget)
 {
     std::vector<double> weights;
@@ -103,10 +116,13 @@ CompressionSettings resolveAllocatedRanks(const DecoderModel& model, const Calib
 {
     if (asked.allocator == "uniform" || !asked.groupRanks.empty())
         return asked;
-    if (asked.allocator != "greedy")
+    if (asked.allocator != "greedy" && asked.allocator != "greedy-relative")
         throw Error("the " + asked.allocator + " allocator measures a loss on a text: it runs as a job of the workspace");
+    GreedyInputs inputs = collectGreedyInputs(model, stats, asked, job);
+    if (asked.allocator == "greedy-relative")
+        inputs = relativeEnergies(std::move(inputs));
     CompressionSettings s = asked;
-    s.groupRanks = greedyRanks(collectGreedyInputs(model, stats, asked, job), asked.partWeights, asked.budget);
+    s.groupRanks = greedyRanks(std::move(inputs), asked.partWeights, asked.budget);
     return s;
 }
 
@@ -131,6 +147,8 @@ LossAllocation allocateByLoss(const DecoderModel& dense, const RunOptions& copie
     LossAllocation out;
     out.candidates.push_back({"uniform", planRanks(uniformPlan), 0, 0});
     out.candidates.push_back({"greedy", greedyRanks(inputs, asked.partWeights, asked.budget), 0, 0});
+    const GreedyInputs relative = relativeEnergies(inputs);
+    out.candidates.push_back({"greedy-relative", greedyRanks(relative, asked.partWeights, asked.budget), 0, 0});
     std::vector<std::string> parts;
     for (const std::string& p : inputs.parts)
         if (std::find(parts.begin(), parts.end(), p) == parts.end())
@@ -139,7 +157,8 @@ LossAllocation allocateByLoss(const DecoderModel& dense, const RunOptions& copie
         for (double factor : {4.0, 0.25}) {
             std::map<std::string, double> w = asked.partWeights;
             w[p] = (w.count(p) ? w[p] : 1.0) * factor;
-            out.candidates.push_back({"greedy " + p + " " + weightText(factor), greedyRanks(inputs, w, asked.budget), 0, 0});
+            out.candidates.push_back(
+                {"greedy-relative " + p + " " + weightText(factor), greedyRanks(relative, w, asked.budget), 0, 0});
         }
 
     c10::InferenceMode inference;

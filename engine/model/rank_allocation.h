@@ -26,18 +26,21 @@ struct GreedyInputs {
 };
 GreedyInputs collectGreedyInputs(const DecoderModel& model, const CalibrationStats* stats, const CompressionSettings& s,
                                  const JobContext& job = {});
+// The same energies as shares of each group's total (sum over all its directions): what greedy-relative reads.
+GreedyInputs relativeEnergies(GreedyInputs inputs);
 // The greedy ranks for these part weights (parts not listed: 1).
 std::vector<int64_t> greedyRanks(GreedyInputs inputs, const std::map<std::string, double>& partWeights, double budget);
 
-// `s` with groupRanks filled when its allocator is greedy (unchanged for uniform or when ranks are already given).
+// `s` with groupRanks filled when its allocator is greedy or greedy-relative (unchanged for uniform or when ranks
+// are already given).
 // Throws basis::Error when the statistics a whitened method needs are missing or a part weight names no
 // compressed part. (The loss allocator needs a text: allocateByLoss.)
 CompressionSettings resolveAllocatedRanks(const DecoderModel& model, const CalibrationStats* stats,
                                           const CompressionSettings& s, const JobContext& job = {});
 
-// The loss-aware allocator. Candidates, in this order: the uniform allocation; the greedy one with the settings'
-// part weights; then, for every compressed part p, the greedy one with p's weight times 4 and times 1/4 (energy of
-// that part worth more, or less). Each distinct allocation is compressed on a fresh copy of the dense model and its
+// The loss-aware allocator. Candidates, in this order: the uniform allocation; the greedy and the greedy-relative
+// ones with the settings' part weights; then, for every compressed part p, the greedy-relative one with p's weight
+// times 4 and times 1/4 (energy of that part worth more, or less). Each distinct allocation is compressed on a fresh copy of the dense model and its
 // loss (mean NLL per token) measured on the first `windows` disjoint windows of `context` tokens of `ids` (as the
 // perplexity evaluation cuts them; the whole text when it has fewer, its last window then shorter); the
 // lowest loss wins (ties: the earlier candidate). All candidates hold the same budget (each within one rank step

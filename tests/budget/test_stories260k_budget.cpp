@@ -33,6 +33,27 @@ double whitenedEnergy(const basis::CompressionPlan& plan, const basis::SpectraSu
     return total;
 }
 
+// Sum over groups of the share of the group's whitened energy its kept directions hold.
+double relativeEnergy(const basis::CompressionPlan& plan, const basis::SpectraSummary& spectra)
+{
+    double total = 0;
+    for (const basis::PartPlan& p : plan.parts) {
+        if (!p.compressed)
+            continue;
+        for (size_t i = 0; i < p.groups.size(); ++i) {
+            const auto& s = spectra.values.at({p.shared ? plan.settings.groupSize : 1, p.spec->part, int64_t(i)});
+            double kept = 0, all = 0;
+            for (size_t j = 0; j < s.size(); ++j) {
+                all += s[j] * s[j];
+                if (int64_t(j) < p.groups[i].k)
+                    kept += s[j] * s[j];
+            }
+            total += kept / all;
+        }
+    }
+    return total;
+}
+
 int64_t ranksOf(const basis::CompressionPlan& plan, const std::string& part)
 {
     int64_t sum = 0;
@@ -78,6 +99,18 @@ TEST(Stories260kBudget, GreedyAllocatorKeepsMoreWhitenedEnergyThanUniform)
             EXPECT_TRUE(differs);
             std::printf("%s g=%lld budget 30%%: whitened energy kept uniform %.6g, greedy %.6g; kept weights %lld / %lld\n",
                         method, (long long)g, eu, eg, (long long)uniform.targetAfter, (long long)greedy.targetAfter);
+            // greedy-relative: the same allocator on each group's energy as a share of its own total keeps at
+            // least the uniform ranks' summed shares, and holds the budget too.
+            o.settings.allocator = "greedy-relative";
+            const basis::CompressionPlan relative = ws.compress(o).plan;
+            o.settings.allocator = "greedy";
+            EXPECT_LE(relative.targetAfter, target);
+            EXPECT_GT(relative.targetAfter, target - 1200);
+            const double ru = relativeEnergy(uniform, spectra), rr = relativeEnergy(relative, spectra);
+            EXPECT_GE(rr, ru);
+            EXPECT_LE(relativeEnergy(greedy, spectra), rr + 1e-9);
+            std::printf("  relative energy kept (sum over groups of shares): uniform %.6f, greedy %.6f, greedy-relative %.6f\n",
+                        ru, relativeEnergy(greedy, spectra), rr);
             if (std::string(method) == "basis-sharing" && g == 2) {
                 o.settings.partWeights = {{"down", 50.0}};
                 const basis::CompressionPlan heavy = ws.compress(o).plan;

@@ -37,10 +37,12 @@ TEST(LossAllocator, ChoosesTheCandidateOfLowestMeasuredLossWithinTheBudget)
     o.allocatorText = search;
     o.allocatorWindows = 3;
     const basis::CompressionSummary s = ws.compress(o);
-    // uniform, greedy, then x4 and x1/4 for each of the 7 parts.
-    ASSERT_EQ(s.allocatorCandidates.size(), 16u);
+    // uniform, greedy, greedy-relative, then the latter with x4 and x1/4 for each of the 7 parts.
+    ASSERT_EQ(s.allocatorCandidates.size(), 17u);
     EXPECT_EQ(s.allocatorCandidates[0].label, "uniform");
     EXPECT_EQ(s.allocatorCandidates[1].label, "greedy");
+    EXPECT_EQ(s.allocatorCandidates[2].label, "greedy-relative");
+    EXPECT_EQ(s.allocatorCandidates[3].label, "greedy-relative q x4");
     size_t chosen = 0, best = 0;
     for (size_t i = 0; i < s.allocatorCandidates.size(); ++i) {
         const basis::AllocatorCandidate& c = s.allocatorCandidates[i];
