@@ -5,6 +5,7 @@
 #include "compression_panel.h"
 #include "engine_controller.h"
 #include "studio_document.h"
+#include "dynamic_rank_view.h"
 #include "evaluate_view.h"
 #include "finetune_view.h"
 #include "generate_view.h"
@@ -143,6 +144,7 @@ void MainWindow::buildModelPage()
     connect(m_spectra, &SpectraView::spectraWanted, this, &MainWindow::requestSpectra);
     buildEvaluateTabs();
     buildFinetuneTab();
+    buildDynamicRankTab();
     m_stack->addWidget(m_tabs);
 
     connect(m_compression, &CompressionPanel::settingsChanged, this, &MainWindow::updateLiveCounts);
@@ -349,6 +351,7 @@ void MainWindow::updateActions()
     m_evaluate->setBusy(busy || !model);
     m_generate->setBusy(busy || !model);
     m_finetune->setBusy(busy, model);
+    m_dynamicRank->setBusy(busy || !model);
 }
 
 void MainWindow::calibrate()

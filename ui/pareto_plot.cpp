@@ -23,10 +23,13 @@ QString pointLabel(const EvalResult& r)
 {
     if (r.model.variant == "dense" && r.model.healed.empty())
         return QObject::tr("dense");
-    return QStringLiteral("%1 %2 %, g %3")
+    // A run under a dynamic-rank strategy sits at its model's parameters kept (the stored weights), named by the
+    // strategy: the rank channels it computed are in the tooltip, not on the x axis.
+    return QStringLiteral("%1 %2 %, g %3%4")
         .arg(methodLabel(r.model))
         .arg(r.model.ratio)
-        .arg(r.model.groupSize);
+        .arg(r.model.groupSize)
+        .arg(r.rank.isEmpty() ? QString() : QStringLiteral(" · ") + r.rank);
 }
 
 } // namespace
@@ -142,7 +145,13 @@ void ParetoPlot::setResults(const std::vector<EvalResult>& results)
                                           .arg(pointLabel(*r), QString::fromStdString(r->model.variant), r->evaluation)
                                           .arg(r->model.parameters)
                                           .arg(r->keptPercent(), 0, 'f', 2)
-                                          .arg(r->ppl, 0, 'f', 4)});
+                                          .arg(r->ppl, 0, 'f', 4) +
+                                      (std::isfinite(r->rankShare)
+                                           ? tr("\nrank channels computed %1 %, energy kept %2")
+                                                 .arg(100.0 * r->rankShare, 0, 'f', 1)
+                                                 .arg(std::isfinite(r->rankEnergy) ? QString::number(100.0 * r->rankEnergy, 'f', 2) + QStringLiteral(" %")
+                                                                                   : tr("not measured"))
+                                           : QString())});
         }
     }
     const double span = std::max(xMax - xMin, 10.0);
