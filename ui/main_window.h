@@ -145,6 +145,9 @@ private:
     void buildFinetuneTab();
     void buildDynamicRankTab();
     void updateRankNote();
+    // A config's first ppl entry with a rank_strategy sets the Dynamic rank tab's controls and ticks "apply to
+    // Evaluate" (as `basis-cli run` evaluates that entry under it).
+    void applyConfigToDynamicRank(const RankJobOptions& rank);
     void buildEvaluateActions(QMenu* model);
     void applyConfigToEvaluate(const RunConfig& c);
     void applyConfigToFinetune(const RunConfig& c);

@@ -9,6 +9,7 @@
 #include "rank_strategy_box.h"
 #include "studio_document.h"
 
+#include <QCheckBox>
 #include <QTabWidget>
 
 namespace basis::ui {
@@ -67,6 +68,15 @@ RankJobOptions MainWindow::evaluateRank(bool compressed) const
     if (!m_dynamicRank->strategyBox()->appliesToEvaluate() || !factorized)
         return {};
     return m_dynamicRank->strategyBox()->options();
+}
+
+void MainWindow::applyConfigToDynamicRank(const RankJobOptions& rank)
+{
+    if (!rank.active())
+        return;
+    m_dynamicRank->strategyBox()->setOptions(rank);
+    m_dynamicRank->strategyBox()->evaluateCheck()->setChecked(true);
+    updateRankNote();
 }
 
 void MainWindow::updateRankNote()

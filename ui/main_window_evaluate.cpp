@@ -147,6 +147,7 @@ void MainWindow::applyConfigToEvaluate(const RunConfig& c)
     } catch (const std::exception& ex) {   // an unknown dataset name: the form keeps its choice
         log(Severity::Warning, tr("Evaluate: %1").arg(QString::fromUtf8(ex.what())));
     }
+    applyConfigToDynamicRank(s.rank);
 }
 
 void MainWindow::evaluatePerplexity()

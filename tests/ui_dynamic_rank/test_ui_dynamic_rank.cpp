@@ -4,7 +4,7 @@
 // Workspace::rankMasks with the same options, and the heatmaps draw them cell for cell. With "apply to Evaluate"
 // ticked, the Evaluate tab's perplexity row of the compressed model names the strategy and has exactly the
 // perplexity of Workspace::perplexity with the same options; the Pareto point carries the strategy; throughput
-// runs under it too. Set BASIS_UI_SHOTS=DIR to keep screenshots of the tab (1600 x 1000).
+// runs under it too; a YAML config's rank keys set the controls. Set BASIS_UI_SHOTS=DIR to keep screenshots of the tab (1600 x 1000).
 #include "calibration_panel.h"
 #include "compression_panel.h"
 #include "dynamic_rank_view.h"
@@ -409,6 +409,41 @@ private slots:
         QVERIFY(!stored.evaluation.contains(QStringLiteral("prompt 32")));
         const PerplexitySummary ref = m_reference.perplexity(e->pplSetups().front());
         QVERIFY(std::abs(stored.ppl - ref.result.ppl) <= 1e-9 * ref.result.ppl);
+    }
+
+    // A YAML config's ppl entry with rank keys sets the controls (and ticks "apply to Evaluate"); the Evaluate run
+    // then runs under them.
+    void configRankKeysSetTheControls()
+    {
+        const QString yaml = m_dir.filePath(QStringLiteral("rank.yaml"));
+        QFile f(yaml);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QStringLiteral("model_args:\n  group_size: 2\n  compression_ratio: 20\nbasis_studio:\n"
+                               "  model_path: %1\n  calibration_text: %2\n  evaluate:\n"
+                               "    - ppl: {text: %3, context: 128, rank_strategy: per-token, rank_energy: 0.9, prompt_tokens: 48}\n")
+                    .arg(shared(kStories), shared(kCalib), m_evalText)
+                    .toUtf8());
+        f.close();
+        box()->evaluateCheck()->setChecked(false);
+        setStrategy("global-static");
+        QVERIFY(m_window->openConfig(yaml));
+        QTRY_VERIFY_WITH_TIMEOUT(box()->evaluateCheck()->isChecked(), 10000);
+        const RankJobOptions o = box()->options();
+        QCOMPARE(o.strategy, std::string("per-token"));
+        QCOMPARE(o.energy, 0.9);
+        QCOMPARE(o.budget, 0.0);
+        QCOMPARE(o.promptTokens, int64_t(48));
+        EvaluateView* e = m_window->evaluateView();
+        QVERIFY(e->rankNote()->text().contains(QStringLiteral("per-token tau 0.9")));
+
+        select(e->pplModelCombo(), QStringLiteral("compressed"));
+        QSignalSpy finished(m_window->engine(), &EngineController::jobFinished);
+        m_window->evaluatePerplexity();
+        QVERIFY(waitJobs(finished, 1));
+        QVERIFY(finished.first().at(1).toBool());
+        const EvalResult& row = e->results()->results().back();
+        QCOMPARE(row.rank, QStringLiteral("per-token tau 0.9"));
+        QVERIFY2(row.evaluation.endsWith(QStringLiteral(", per-token tau 0.9, prompt 48")), qPrintable(row.evaluation));
     }
 
     void cleanupTestCase() { m_window.reset(); }
