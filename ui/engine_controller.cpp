@@ -72,6 +72,12 @@ void EngineController::measureThroughput(const ThroughputJobOptions& options)
                        [doc = m_document](const ThroughputSummary& s) { doc->addThroughput(s); });
 }
 
+void EngineController::rankMasks(const RankMasksJobOptions& options)
+{
+    EngineChannel::run(tr("Rank masks"), [options](Workspace& w, const JobContext& j) { return w.rankMasks(options, j); },
+                       [doc = m_document](const RankMasksSummary& s) { doc->setRankMasks(s); });
+}
+
 void EngineController::evaluateTasks(const TasksJobOptions& options)
 {
     EngineChannel::run(tr("Zero-shot tasks"), [options](Workspace& w, const JobContext& j) { return w.tasks(options, j); },

@@ -25,6 +25,7 @@ public:
     void search(const SearchOptions& options);                // the surgical rank search, its trials streamed
     void evaluatePpl(const PerplexityJobOptions& options);
     void measureThroughput(const ThroughputJobOptions& options);
+    void rankMasks(const RankMasksJobOptions& options);   // the Dynamic rank tab's heatmaps
     void evaluateTasks(const TasksJobOptions& options);
     void generate(const GenerateJobOptions& options);
     void saveCompressed(const QString& dir);

@@ -1,6 +1,7 @@
 #include "eval_results_model.h"
 
 #include "plan_text.h"
+#include "rank_strategy.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -40,6 +41,36 @@ QString methodLabel(const ModelVariant& v)
     return v.healed.empty() ? method : QObject::tr("%1 + healed (%2)").arg(method, QString::fromStdString(v.healed));
 }
 
+QString rankLabel(const std::string& strategy, double budget, double energy)
+{
+    QString s = QString::fromStdString(strategy);
+    if (budget > 0)
+        s += QStringLiteral(" rho %1").arg(budget, 0, 'g', 4);
+    else if (energy > 0)
+        s += QStringLiteral(" tau %1").arg(energy, 0, 'g', 4);
+    return s;
+}
+
+namespace {
+
+// The strategy's part of a row: its label (which also ends the evaluation text, so that each strategy is its own
+// evaluation in the table and the plot) and what it spent.
+void setRank(EvalResult& r, const std::optional<RankRunStatistics>& rank)
+{
+    if (!rank)
+        return;
+    const RankSettings& s = rank->settings;
+    r.rank = rankLabel(rankStrategyName(s.strategy), s.budget, s.energy);
+    r.rankShare = rank->meanShare;
+    bool measured = !rank->projections.empty();
+    for (const RankSlotStatistics& p : rank->projections)
+        measured = measured && p.energyMeasured;
+    if (measured)
+        r.rankEnergy = rank->energyKept;
+}
+
+} // namespace
+
 EvalResult resultFromPpl(const PerplexitySummary& s)
 {
     EvalResult r;
@@ -50,6 +81,9 @@ EvalResult resultFromPpl(const PerplexitySummary& s)
                        .arg(s.result.context)
                        .arg(s.result.stride)
                        .arg(QString::fromStdString(protocolName(s.result.protocol)));
+    setRank(r, s.rank);
+    if (s.rank)
+        r.evaluation += QStringLiteral(", %1, prompt %2").arg(r.rank).arg(s.promptTokens);
     r.ppl = s.result.ppl;
     r.seconds = s.result.seconds;
     return r;
@@ -65,6 +99,9 @@ EvalResult resultFromThroughput(const ThroughputSummary& s)
                        .arg(s.result.options.genLen)
                        .arg(s.result.options.batch)
                        .arg(s.result.options.repeats);
+    setRank(r, s.rank);
+    if (s.rank)
+        r.evaluation += QStringLiteral(", ") + r.rank;
     r.prefillTokensPerSecond = s.result.prefillTokensPerSecond;
     r.decodeTokensPerSecond = s.result.decodeTokensPerSecond;
     r.seconds = s.seconds;

@@ -23,6 +23,10 @@ struct EvalResult {
     double acc = std::numeric_limits<double>::quiet_NaN(), accStderr = std::numeric_limits<double>::quiet_NaN();
     double accNorm = std::numeric_limits<double>::quiet_NaN(), accNormStderr = std::numeric_limits<double>::quiet_NaN();
     double seconds = 0;
+    // Run under a dynamic-rank strategy: its label ("global-static rho 0.5"; empty: the model as stored), the mean
+    // share of rank channels computed and the energy kept (NaN where not measured).
+    QString rank;
+    double rankShare = std::numeric_limits<double>::quiet_NaN(), rankEnergy = std::numeric_limits<double>::quiet_NaN();
 
     double keptPercent() const
     {
@@ -33,6 +37,9 @@ struct EvalResult {
 
 // The method as tables and plots show it: "basis-sharing", or "basis-sharing + healed (lora)" after fine-tuning.
 QString methodLabel(const ModelVariant& v);
+
+// A dynamic-rank strategy as rows, points and logs name it: "global-static rho 0.5", "per-token tau 0.95", "baseline".
+QString rankLabel(const std::string& strategy, double budget, double energy);
 
 EvalResult resultFromPpl(const PerplexitySummary& s);
 EvalResult resultFromThroughput(const ThroughputSummary& s);

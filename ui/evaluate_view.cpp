@@ -89,6 +89,10 @@ EvaluateView::EvaluateView(QWidget* parent) : QWidget(parent)
     m_hint = new QLabel;
     m_hint->setWordWrap(true);
     leftLayout->addWidget(m_hint);
+    m_rankNote = new QLabel;
+    m_rankNote->setWordWrap(true);
+    m_rankNote->hide();
+    leftLayout->addWidget(m_rankNote);
     leftLayout->addStretch(1);
     // Three forms may not fit a short window: they scroll rather than squeeze.
     auto* leftScroll = new QScrollArea;
@@ -384,6 +388,12 @@ void EvaluateView::setDataDir(const QString& dir)
     m_dataDir->setText(dir);
     if (!dir.isEmpty())
         rememberDataDir(dir);
+}
+
+void EvaluateView::setRankNote(const QString& note)
+{
+    m_rankNote->setText(note);
+    m_rankNote->setVisible(!note.isEmpty());
 }
 
 QString EvaluateView::dataDir() const { return m_dataDir->text(); }

@@ -39,6 +39,9 @@ public:
     QString dataDir() const;
     // Fills the perplexity form (a dataset or a file; context 0 keeps the current value).
     void setPplForm(const PerplexityJobOptions& setup);
+    // Says which dynamic-rank strategy the runs of a factorized model use (the Dynamic rank tab's); empty: none.
+    void setRankNote(const QString& note);
+    QLabel* rankNote() const { return m_rankNote; }
 
     // The runs the forms ask for: one per model chosen (dense first).
     std::vector<PerplexityJobOptions> pplSetups() const;
@@ -132,6 +135,7 @@ private:
     QComboBox* m_plotEvaluation = nullptr;
     QPushButton* m_sweep = nullptr;
     QLabel* m_hint = nullptr;
+    QLabel* m_rankNote = nullptr;
     bool m_busy = false, m_compressed = false;
 };
 

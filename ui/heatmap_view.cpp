@@ -1,5 +1,7 @@
 #include "heatmap_view.h"
 
+#include "plot_gradients.h"
+
 #include <qcustomplot.h>
 
 #include <QLabel>
@@ -13,30 +15,6 @@
 namespace basis::ui {
 
 namespace {
-
-// Perceptually ordered (viridis stops): darker is less, readable for the colour-blind.
-QCPColorGradient viridis()
-{
-    QCPColorGradient g;
-    g.clearColorStops();
-    g.setColorStopAt(0.0, QColor(0x44, 0x01, 0x54));
-    g.setColorStopAt(0.25, QColor(0x3b, 0x52, 0x8b));
-    g.setColorStopAt(0.5, QColor(0x21, 0x91, 0x8c));
-    g.setColorStopAt(0.75, QColor(0x5e, 0xc9, 0x62));
-    g.setColorStopAt(1.0, QColor(0xfd, 0xe7, 0x25));
-    g.setNanHandling(QCPColorGradient::nhTransparent);
-    return g;
-}
-
-QCPColorGradient greys()
-{
-    QCPColorGradient g;
-    g.clearColorStops();
-    g.setColorStopAt(0.0, QColor(0xe4, 0xe4, 0xe4));
-    g.setColorStopAt(1.0, QColor(0x70, 0x70, 0x70));
-    g.setNanHandling(QCPColorGradient::nhTransparent);
-    return g;
-}
 
 QString percent(double fraction) { return QString::number(100.0 * fraction, 'f', 1) + QStringLiteral(" %"); }
 
@@ -79,7 +57,7 @@ HeatmapView::HeatmapView(QWidget* parent) : QWidget(parent)
     m_energyScale->axis()->setLabel(tr("energy kept: (s_1² + … + s_k²) / Σ s² (%)"));
     m_energyScale->setMarginGroup(QCP::msBottom | QCP::msTop, energyMargins);
     m_energyMap->setColorScale(m_energyScale);
-    QCPColorGradient eg = viridis();
+    QCPColorGradient eg = viridisGradient();
     eg.setNanHandling(QCPColorGradient::nhNanColor);
     eg.setNanColor(QColor(0xf0, 0xf0, 0xf0));   // dense parts: nothing cut
     m_energyMap->setGradient(eg);
@@ -101,8 +79,8 @@ HeatmapView::HeatmapView(QWidget* parent) : QWidget(parent)
     m_maskPlot->plotLayout()->addElement(1, 1, m_keptScale);
     m_maskPlot->plotLayout()->addElement(1, 2, m_droppedScale);
     for (auto [map, scale, label, gradient] :
-         {std::tuple{m_keptMap, m_keptScale, tr("kept: energy share s_i² / Σ s² (%)"), viridis()},
-          std::tuple{m_droppedMap, m_droppedScale, tr("dropped: energy share (%)"), greys()}}) {
+         {std::tuple{m_keptMap, m_keptScale, tr("kept: energy share s_i² / Σ s² (%)"), viridisGradient()},
+          std::tuple{m_droppedMap, m_droppedScale, tr("dropped: energy share (%)"), greysGradient()}}) {
         map->setInterpolate(false);
         map->setTightBoundary(false);
         scale->setType(QCPAxis::atRight);

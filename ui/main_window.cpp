@@ -5,6 +5,7 @@
 #include "compression_panel.h"
 #include "engine_controller.h"
 #include "studio_document.h"
+#include "dynamic_rank_view.h"
 #include "evaluate_view.h"
 #include "finetune_view.h"
 #include "generate_view.h"
@@ -144,6 +145,7 @@ void MainWindow::buildModelPage()
     buildEvaluateTabs();
     connectSweeps();
     buildFinetuneTab();
+    buildDynamicRankTab();
     m_stack->addWidget(m_tabs);
 
     connect(m_compression, &CompressionPanel::settingsChanged, this, &MainWindow::updateLiveCounts);
@@ -227,10 +229,15 @@ void MainWindow::connectEngine()
                             : m.uses(setting::Bits) ? tr("%1 bits, rank %2").arg(s.settings.quant.bits).arg(s.settings.quant.rank)
                                                     : tr("a rank per projection, policy %1")
                                                           .arg(QString::fromStdString(s.settings.featureSpace.policy));
-        QString what = tr("Compressed (%1, %2): %3 in %4 s")
+        // A quantizer keeps (almost) every parameter and saves bytes: its line counts bytes as stored.
+        const bool bytes = m.uses(setting::Bits);
+        const int64_t before = bytes ? s.plan.modelBytesBefore : s.modelBefore;
+        const int64_t after = bytes ? s.plan.modelBytesAfter : s.modelAfter;
+        QString what = tr("Compressed (%1, %2): %3%4 in %5 s")
                            .arg(QString::fromStdString(s.settings.method), how,
-                                beforeAfterText(s.modelBefore, s.modelAfter,
-                                                100.0 * double(s.modelBefore - s.modelAfter) / double(s.modelBefore)))
+                                beforeAfterText(before, after, 100.0 * double(before - after) / double(before)),
+                                bytes ? tr(" bytes as stored (%1 bits per weight)").arg(s.plan.bitsPerWeight(), 0, 'f', 3)
+                                      : QString())
                            .arg(s.seconds, 0, 'f', 2);
         what += byRatio && !s.groups.empty()
                     ? tr("; mean energy kept %1.").arg(formatPercent(100.0 * energy / double(s.groups.size())))
@@ -355,6 +362,7 @@ void MainWindow::updateActions()
     m_evaluate->setBusy(busy || !model);
     m_generate->setBusy(busy || !model);
     m_finetune->setBusy(busy, model);
+    m_dynamicRank->setBusy(busy || !model);
 }
 
 void MainWindow::calibrate()

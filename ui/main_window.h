@@ -23,6 +23,7 @@ namespace basis::ui {
 
 class CalibrationPanel;
 class CompressionPanel;
+class DynamicRankView;
 class EngineController;
 class StudioDocument;
 class EvaluateView;
@@ -65,6 +66,11 @@ public:
     void measureThroughput();
     void evaluateTasks();
     void generate();
+    // The Dynamic rank tab (main_window_dynamic_rank.cpp): the masks of its prompt under its strategy.
+    void showRankMasks();
+    // The strategy the Evaluate runs of that model use: the Dynamic rank tab's when "apply to Evaluate" is ticked
+    // and the model is factorized (the compressed copy, or a compressed folder opened), else none (as stored).
+    RankJobOptions evaluateRank(bool compressed) const;
     // The Fine-tune tab (main_window_finetune.cpp): trains the compressed copy (or the loaded model) on the engine thread.
     void finetune();
     // Sweeps (main_window_sweep.cpp): the studio's settings as a sweep's base (model, calibration, parts, the
@@ -101,6 +107,7 @@ public:
     EvaluateView* evaluateView() const { return m_evaluate; }
     GenerateView* generateView() const { return m_generate; }
     FinetuneView* finetuneView() const { return m_finetune; }
+    DynamicRankView* dynamicRankView() const { return m_dynamicRank; }
     const LiveCounts& liveCounts() const { return m_live; }
     bool hasModel() const;
     const EnergyTable& energyTable() const;
@@ -144,6 +151,11 @@ private:
     void showAbout();
     void buildEvaluateTabs();
     void buildFinetuneTab();
+    void buildDynamicRankTab();
+    void updateRankNote();
+    // A config's first ppl entry with a rank_strategy sets the Dynamic rank tab's controls and ticks "apply to
+    // Evaluate" (as `basis-cli run` evaluates that entry under it).
+    void applyConfigToDynamicRank(const RankJobOptions& rank);
     void buildEvaluateActions(QMenu* model);
     void applyConfigToEvaluate(const RunConfig& c);
     void applyConfigToFinetune(const RunConfig& c);
@@ -181,6 +193,7 @@ private:
     EvaluateView* m_evaluate = nullptr;
     GenerateView* m_generate = nullptr;
     FinetuneView* m_finetune = nullptr;
+    DynamicRankView* m_dynamicRank = nullptr;
     QAction* m_saveAction = nullptr;
     QList<QAction*> m_runActions;           // evaluate, throughput, generate: need a model and an idle engine
 

@@ -4,9 +4,11 @@
 #include "config_jobs.h"
 #include "engine_controller.h"
 #include "studio_document.h"
+#include "eval_results_model.h"
 #include "evaluate_view.h"
 #include "generate_view.h"
 #include "log_dock.h"
+#include "rank_strategy.h"
 
 #include <QAction>
 #include <QDir>
@@ -27,6 +29,29 @@ QString describe(const CompressionSettings& s)
         .arg(s.ratio)
         .arg(s.groupSize);
 }
+// What a run under a dynamic-rank strategy spent, for the log line (empty for a run of the model as stored).
+QString rankNote(const std::optional<RankRunStatistics>& rank, int64_t promptTokens)
+{
+    if (!rank)
+        return {};
+    const RankSettings& r = rank->settings;
+    QString text = QObject::tr(" Under %1%2: %3 % of the rank channels computed")
+                       .arg(rankLabel(rankStrategyName(r.strategy), r.budget, r.energy),
+                            promptTokens > 0 ? QObject::tr(" (first %1 tokens of each window at full rank, not scored)")
+                                                   .arg(promptTokens)
+                                             : QString())
+                       .arg(100.0 * rank->meanShare, 0, 'f', 1);
+    if (rank->projectionMultiplyAdds > 0)
+        text += QObject::tr(", %1x fewer projection multiply-adds per token")
+                    .arg(rank->baselineProjectionMultiplyAdds / rank->projectionMultiplyAdds, 0, 'f', 2);
+    bool measured = !rank->projections.empty();
+    for (const RankSlotStatistics& p : rank->projections)
+        measured = measured && p.energyMeasured;
+    if (measured)
+        text += QObject::tr(", %1 % of the energy kept").arg(100.0 * rank->energyKept, 0, 'f', 2);
+    return text + QLatin1Char('.');
+}
+
 } // namespace
 
 void MainWindow::buildEvaluateTabs()
@@ -61,7 +86,8 @@ void MainWindow::buildEvaluateTabs()
                                 .arg(r.windows)
                                 .arg(r.context)
                                 .arg(QString::fromStdString(protocolName(r.protocol)))
-                                .arg(r.seconds, 0, 'f', 2));
+                                .arg(r.seconds, 0, 'f', 2) +
+                                rankNote(s.rank, s.promptTokens));
     });
     connect(m_doc, &StudioDocument::throughputMeasured, this, [this](const ThroughputSummary& s) {
         m_evaluate->addThroughput(s);
@@ -69,7 +95,8 @@ void MainWindow::buildEvaluateTabs()
                                 .arg(QString::fromStdString(s.model.variant))
                                 .arg(s.result.prefillTokensPerSecond, 0, 'f', 0)
                                 .arg(s.result.decodeTokensPerSecond, 0, 'f', 0)
-                                .arg(s.result.timeToFirstTokenSeconds * 1000, 0, 'f', 1));
+                                .arg(s.result.timeToFirstTokenSeconds * 1000, 0, 'f', 1) +
+                                rankNote(s.rank, 0));
     });
     connect(m_doc, &StudioDocument::tasksEvaluated, this, [this](const TasksSummary& s) {
         m_evaluate->addTasks(s);
@@ -120,6 +147,7 @@ void MainWindow::applyConfigToEvaluate(const RunConfig& c)
     } catch (const std::exception& ex) {   // an unknown dataset name: the form keeps its choice
         log(Severity::Warning, tr("Evaluate: %1").arg(QString::fromUtf8(ex.what())));
     }
+    applyConfigToDynamicRank(s.rank);
 }
 
 void MainWindow::evaluatePerplexity()
@@ -132,7 +160,9 @@ void MainWindow::evaluatePerplexity()
             log(Severity::Error, tr("Perplexity: choose a dataset preset or a text file."));
             return;
         }
-        m_engine->evaluatePpl(s);   // queued: dense then compressed run one after the other
+        PerplexityJobOptions run = s;
+        run.rank = evaluateRank(s.compressed);   // the Dynamic rank tab's strategy, when it applies
+        m_engine->evaluatePpl(run);   // queued: dense then compressed run one after the other
     }
 }
 
@@ -141,8 +171,10 @@ void MainWindow::measureThroughput()
     if (!hasModel() || m_engine->isBusy())
         return;
     m_tabs->setCurrentWidget(m_evaluate);
-    for (const ThroughputJobOptions& s : m_evaluate->throughputSetups())
+    for (ThroughputJobOptions s : m_evaluate->throughputSetups()) {
+        s.rank = evaluateRank(s.compressed);
         m_engine->measureThroughput(s);
+    }
 }
 
 void MainWindow::evaluateTasks()

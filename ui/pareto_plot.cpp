@@ -53,7 +53,23 @@ QString settingsText(const EvalResult& r)
         return QObject::tr("dense");
     const QString size = r.model.budget > 0 ? QObject::tr("budget %1 % (%2)").arg(r.model.budget).arg(allocatorName(r))
                                             : QObject::tr("ratio %1 %").arg(r.model.ratio);
-    return QStringLiteral("%1 %2, g %3").arg(methodLabel(r.model), size).arg(r.model.groupSize);
+    return QStringLiteral("%1 %2, g %3%4")
+        .arg(methodLabel(r.model), size)
+        .arg(r.model.groupSize)
+        .arg(r.rank.isEmpty() ? QString() : QStringLiteral(" · ") + r.rank);
+}
+
+// Runs under dynamic-rank strategies are scored with the prompt protocol: the strategies of one prompt length are
+// one evaluation on the plot (one picture for "same budget, different strategy"), each strategy a series.
+QString plotEvaluation(const EvalResult& r)
+{
+    if (r.rank.isEmpty())
+        return r.evaluation;
+    QString e = r.evaluation;
+    const int at = e.indexOf(QStringLiteral(", ") + r.rank);
+    if (at >= 0)
+        e.remove(at, r.rank.size() + 2);
+    return e;
 }
 
 bool higherIsBetter(const EvalResult& r) { return !r.hasPpl() && std::isfinite(r.acc); }
@@ -68,7 +84,8 @@ QString paretoSeries(const EvalResult& r)
         return QObject::tr("dense");
     const CompressionMethod* m = findMethod(r.model.method);
     const bool grouped = m ? m->groupsLayers() : r.model.groupSize > 1;
-    return grouped ? QStringLiteral("%1 g%2").arg(methodLabel(r.model)).arg(r.model.groupSize) : methodLabel(r.model);
+    const QString method = grouped ? QStringLiteral("%1 g%2").arg(methodLabel(r.model)).arg(r.model.groupSize) : methodLabel(r.model);
+    return r.rank.isEmpty() ? method : method + QStringLiteral(" · ") + r.rank;
 }
 
 std::vector<size_t> paretoFront(const std::vector<std::pair<double, double>>& xy)
@@ -127,8 +144,8 @@ QStringList ParetoPlot::evaluations() const
 {
     QStringList out;
     for (const EvalResult& r : m_results)
-        if (plottable(r) && !out.contains(r.evaluation))
-            out << r.evaluation;
+        if (plottable(r) && !out.contains(plotEvaluation(r)))
+            out << plotEvaluation(r);
     return out;
 }
 
@@ -150,7 +167,7 @@ void ParetoPlot::redraw()
     std::map<QString, int> counts;
     for (const EvalResult& r : m_results)
         if (plottable(r))
-            ++counts[r.evaluation];
+            ++counts[plotEvaluation(r)];
     m_shown = counts.count(m_asked) ? m_asked : QString();
     if (m_shown.isEmpty())
         for (const QString& e : evaluations())
@@ -158,7 +175,7 @@ void ParetoPlot::redraw()
                 m_shown = e;
     std::vector<const EvalResult*> runs;
     for (const EvalResult& r : m_results)
-        if (plottable(r) && r.evaluation == m_shown)
+        if (plottable(r) && plotEvaluation(r) == m_shown)
             runs.push_back(&r);
     const bool accuracy = !runs.empty() && higherIsBetter(*runs.front());
 
@@ -261,11 +278,18 @@ void ParetoPlot::redraw()
         const QString size = r->model.bytes > 0 ? tr(", %1 MB").arg(double(r->model.bytes) / 1e6, 0, 'f', 3) : QString();
         m_points.push_back({x, y,
                             tr("%1 (%2)\n%3\nparameters %4 (%5 % kept%6)\n%7 %8")
-                                .arg(settingsText(*r), QString::fromStdString(r->model.variant), r->evaluation)
-                                .arg(r->model.parameters)
-                                .arg(r->keptPercent(), 0, 'f', 2)
-                                .arg(size, accuracy ? tr("accuracy") : tr("perplexity"))
-                                .arg(y, 0, 'f', 4),
+                                    .arg(settingsText(*r), QString::fromStdString(r->model.variant), r->evaluation)
+                                    .arg(r->model.parameters)
+                                    .arg(r->keptPercent(), 0, 'f', 2)
+                                    .arg(size, accuracy ? tr("accuracy") : tr("perplexity"))
+                                    .arg(y, 0, 'f', 4) +
+                                (std::isfinite(r->rankShare)
+                                     ? tr("\nrank channels computed %1 %, energy kept %2")
+                                           .arg(100.0 * r->rankShare, 0, 'f', 1)
+                                           .arg(std::isfinite(r->rankEnergy)
+                                                    ? QString::number(100.0 * r->rankEnergy, 'f', 2) + QStringLiteral(" %")
+                                                    : tr("not measured"))
+                                     : QString()),
                             *r});
     }
     if (runs.empty()) {

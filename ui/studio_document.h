@@ -38,6 +38,7 @@ public:
     void addPerplexity(const PerplexitySummary& s) { emit pplEvaluated(s); }
     void addThroughput(const ThroughputSummary& s) { emit throughputMeasured(s); }
     void addTasks(const TasksSummary& s) { emit tasksEvaluated(s); }
+    void setRankMasks(const RankMasksSummary& s) { emit rankMasksReady(s); }
     void updateGeneration(const GenerationOutput& s) { emit generationUpdated(s); }
     void setSaved(const QString& dir) { emit compressedSaved(dir); }
     void addTrainStep(const TrainStep& s) { emit trainStepped(s); }
@@ -62,6 +63,8 @@ signals:
     void pplEvaluated(const basis::PerplexitySummary& summary);
     void throughputMeasured(const basis::ThroughputSummary& summary);
     void tasksEvaluated(const basis::TasksSummary& summary);
+    // The masks of a dynamic-rank strategy over a prompt (the Dynamic rank tab).
+    void rankMasksReady(const basis::RankMasksSummary& summary);
     // Streamed (at most every 50 ms per model) while a model generates; once more with finished set.
     void generationUpdated(const basis::GenerationOutput& output);
     void compressedSaved(const QString& dir);

@@ -7,6 +7,7 @@
 #include "calibration_job.h"
 #include "channel_order.h"
 #include "compress.h"
+#include "config_jobs.h"
 #include "decoder_model.h"
 #include "error.h"
 #include "model_location.h"
@@ -131,6 +132,68 @@ TEST(RunConfig, SweepSectionRoundTripsAndIsChecked)
     expectError([&] { basis::parseRunConfig(with("allocator_windows: 4", "allocator_windows: 0"), "s.yaml"); },
                 {"s.yaml:8:", "allocator_windows"});
     expectError([&] { basis::parseRunConfig(kMinimal + "  allocator: loss\n", "s.yaml"); }, {"s.yaml:7:", "set budget too"});
+}
+
+// The dynamic-rank keys of ppl: and throughput: entries: written as read (every strategy, rho or tau, prompt_tokens),
+// carried into the jobs' RankJobOptions, and refused with the YAML key's name when the combination is invalid.
+TEST(RunConfig, RankKeysRoundTrip)
+{
+    const std::string yaml = kMinimal + R"(  evaluate:
+    - ppl: {dataset: tinystories, context: 256}
+    - ppl: {dataset: tinystories, rank_strategy: baseline, prompt_tokens: 32}
+    - ppl: {dataset: tinystories, rank_strategy: global-static, rank_budget: 0.75}
+    - ppl: {dataset: tinystories, rank_strategy: prompt-adaptive, rank_budget: 0.5, prompt_tokens: 96}
+    - ppl: {dataset: tinystories, rank_strategy: prompt-adaptive, rank_energy: 0.9}
+    - ppl: {dataset: tinystories, rank_strategy: per-token, rank_energy: 0.99}
+    - throughput: {prompt_len: 64, gen_len: 32}
+    - throughput: {rank_strategy: global-static, rank_budget: 0.5}
+    - throughput: {rank_strategy: prompt-adaptive, rank_budget: 0.5}
+    - throughput: {rank_strategy: per-token, rank_energy: 0.95}
+)";
+    const basis::RunConfig c = basis::parseRunConfig(yaml, "rank.yaml").config;
+    ASSERT_EQ(c.evaluations.size(), 6u);
+    ASSERT_EQ(c.throughput.size(), 4u);
+    EXPECT_EQ(c.evaluations[0].rankStrategy, "");
+    EXPECT_EQ(c.evaluations[1].promptTokens, 32);
+    EXPECT_EQ(c.evaluations[3].rankBudget, 0.5);
+    EXPECT_EQ(c.evaluations[3].promptTokens, 96);
+    EXPECT_EQ(c.evaluations[5].rankEnergy, 0.99);
+    EXPECT_EQ(c.throughput[3].rankStrategy, "per-token");
+
+    const std::string written = basis::writeRunConfig(c);
+    for (const char* key : {"rank_strategy: global-static", "rank_strategy: per-token", "prompt_tokens: 96"})
+        EXPECT_NE(written.find(key), std::string::npos) << key << " missing from\n" << written;
+    const basis::RunConfig again = basis::parseRunConfig(written, "written").config;
+    EXPECT_EQ(again, c);
+    EXPECT_EQ(again.evaluations, c.evaluations);
+    EXPECT_EQ(again.throughput, c.throughput);
+    EXPECT_EQ(basis::writeRunConfig(again), written);
+
+    // What the jobs receive: the same RankJobOptions the CLI flags and the studio's controls fill.
+    for (const basis::PplEvaluation& e : again.evaluations) {
+        const basis::RankJobOptions r = basis::perplexityOptionsFrom(again, e).rank;
+        EXPECT_EQ(r.strategy, e.rankStrategy);
+        EXPECT_EQ(r.budget, e.rankBudget);
+        EXPECT_EQ(r.energy, e.rankEnergy);
+        EXPECT_EQ(r.promptTokens, e.promptTokens);
+    }
+    for (const basis::ThroughputEvaluation& t : again.throughput) {
+        const basis::RankJobOptions r = basis::throughputOptionsFrom(t).rank;
+        EXPECT_EQ(r.strategy, t.rankStrategy);
+        EXPECT_EQ(r.budget, t.rankBudget);
+        EXPECT_EQ(r.energy, t.rankEnergy);
+    }
+
+    // Invalid combinations name the YAML keys, with the entry's line.
+    const auto entry = [](const std::string& body) { return kMinimal + "  evaluate:\n    - " + body + "\n"; };
+    expectError([&] { basis::parseRunConfig(entry("ppl: {dataset: tinystories, rank_strategy: global-static, rank_energy: 0.9}"), "x.yaml"); },
+                {"x.yaml:8", "rank_strategy global-static", "rank_energy"});
+    expectError([&] { basis::parseRunConfig(entry("ppl: {dataset: tinystories, rank_budget: 0.5}"), "x.yaml"); },
+                {"rank_budget / rank_energy need a rank_strategy"});
+    expectError([&] { basis::parseRunConfig(entry("throughput: {rank_strategy: per-token}"), "x.yaml"); },
+                {"rank_strategy per-token needs rank_budget RHO or rank_energy TAU"});
+    expectError([&] { basis::parseRunConfig(entry("ppl: {dataset: tinystories, rank_strategy: sideways, rank_budget: 0.5}"), "x.yaml"); },
+                {"unknown strategy 'sideways'"});
 }
 
 TEST(RunConfigErrors, MalformedYaml)

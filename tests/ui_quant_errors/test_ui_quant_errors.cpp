@@ -58,6 +58,10 @@ class TestUiQuantErrors : public QObject {
         w.compress();
         QVERIFY(compressed.wait(120000));
         QTRY_VERIFY_WITH_TIMEOUT(!w.engine()->isBusy(), 30000);
+        // A quantizer's status line counts bytes as stored (its parameter count barely moves).
+        QVERIFY2(w.compressStatus()->text().contains(QStringLiteral("bytes as stored")) &&
+                     w.compressStatus()->text().contains(QStringLiteral("bits per weight")),
+                 qPrintable(w.compressStatus()->text()));
     }
 
     // Every row and cell against the engine's own errors for the panel's settings; returns the iterations shown.
