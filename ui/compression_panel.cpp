@@ -80,8 +80,9 @@ CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
                                "<b>greedy</b>: rank steps to the group whose whitened spectrum buys the most energy "
                                "per parameter; <b>greedy, relative energy</b>: the same with each group's energy as a "
                                "share of its own total (a projection with large outputs does not outbid the others); "
-                               "<b>loss-aware</b>: of the uniform, greedy and relative allocations (each part's "
-                               "weight ×4 and ×¼ in turn), the one of the lowest loss on the calibration text. The "
+                               "<b>loss-aware</b>: of the uniform, greedy and relative allocations and the uniform rule "
+                               "with each part removing ×0.5 and ×1.5 its share, the one of the lowest loss on the "
+                               "calibration text. The "
                                "live counts show the uniform allocation until the compression has chosen."));
     auto* sizeRow = new QHBoxLayout;
     sizeRow->addWidget(m_sizeMode, 1);

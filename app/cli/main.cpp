@@ -108,8 +108,8 @@ int main(int argc, char** argv)
                             "With --budget: uniform (the same share from every group), greedy (rank steps where the "
                             "whitened spectra buy the most energy per parameter), greedy-relative (the same with each "
                             "group's energy as a share of its own total) or loss (of uniform, greedy and "
-                            "greedy-relative allocations, the latter with each part's weight x4 and x1/4, the one of "
-                            "the lowest loss on a text)")
+                            "greedy-relative allocations and the uniform rule with each part removing x0.5 and x1.5 its "
+                            "share, the one of the lowest loss on a text)")
         ->capture_default_str();
     compressCmd->add_option("--allocator-text", compress.compress.allocatorText,
                             "Loss allocator: the text candidates are measured on (default: the calibration text)");

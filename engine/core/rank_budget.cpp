@@ -88,6 +88,61 @@ void allocateGreedyBudget(std::vector<BudgetGroup>& groups, const std::vector<st
     }
 }
 
+namespace {
+
+// Floors every ideal rank, then gives the fractions back a step at a time (largest first) within the budget.
+void roundToBudget(std::vector<BudgetGroup>& groups, double percent);
+
+} // namespace
+
+void allocateWeightedBudget(std::vector<BudgetGroup>& groups, const std::vector<double>& removal, double percent)
+{
+    if (!(percent > 0.0 && percent < 100.0))
+        throw Error("budget must be in (0, 100) percent of the target projections' parameters removed, got " +
+                    std::to_string(percent));
+    if (removal.size() != groups.size())
+        throw Error("internal: the weighted budget needs one removal weight per group");
+    double dense = 0;
+    for (size_t i = 0; i < groups.size(); ++i) {
+        if (groups[i].step <= 0 || groups[i].maxRank < 1)
+            throw Error("internal: a budget group without rank steps");
+        if (!(removal[i] > 0))
+            throw Error("internal: removal weights must be positive");
+        dense += static_cast<double>(groups[i].denseWeights);
+    }
+    // The ideal weights a group keeps at scale c: its dense weights less c x removal of them, between one rank
+    // and its full rank.
+    auto kept = [&](size_t i, double c) {
+        const BudgetGroup& g = groups[i];
+        const double lo = static_cast<double>(g.base + g.step), hi = static_cast<double>(g.base + g.maxRank * g.step);
+        return std::clamp((1.0 - c * removal[i]) * static_cast<double>(g.denseWeights), lo, hi);
+    };
+    const double target = (1.0 - percent / 100.0) * dense;
+    double lo = 0, hi = 1;
+    while (hi < 1e6) {   // kept(c) falls as c grows: find a c that removes at least the budget
+        double total = 0;
+        for (size_t i = 0; i < groups.size(); ++i)
+            total += kept(i, hi);
+        if (total <= target)
+            break;
+        lo = hi;
+        hi *= 2;
+    }
+    for (int iter = 0; iter < 100; ++iter) {
+        const double mid = 0.5 * (lo + hi);
+        double total = 0;
+        for (size_t i = 0; i < groups.size(); ++i)
+            total += kept(i, mid);
+        (total > target ? lo : hi) = mid;
+    }
+    for (size_t i = 0; i < groups.size(); ++i) {
+        BudgetGroup& g = groups[i];
+        g.idealRank = (kept(i, hi) - static_cast<double>(g.base)) / static_cast<double>(g.step);
+        g.k = std::clamp<int64_t>(static_cast<int64_t>(std::floor(g.idealRank)), 0, g.maxRank);
+    }
+    roundToBudget(groups, percent);
+}
+
 void allocateUniformBudget(std::vector<BudgetGroup>& groups, double percent)
 {
     if (!(percent > 0.0 && percent < 100.0))
@@ -100,6 +155,13 @@ void allocateUniformBudget(std::vector<BudgetGroup>& groups, double percent)
         g.idealRank = (keep * static_cast<double>(g.denseWeights) - static_cast<double>(g.base)) / static_cast<double>(g.step);
         g.k = std::clamp<int64_t>(static_cast<int64_t>(std::floor(g.idealRank)), 0, g.maxRank);
     }
+    roundToBudget(groups, percent);
+}
+
+namespace {
+
+void roundToBudget(std::vector<BudgetGroup>& groups, double percent)
+{
     int64_t left = budgetTargetWeights(groups, percent) - budgetKeptWeights(groups);
     // The fractions dropped by the floor are given back, largest first (ties: the earlier group), a whole step
     // each, while the steps still fit under the budget.
@@ -120,5 +182,7 @@ void allocateUniformBudget(std::vector<BudgetGroup>& groups, double percent)
                         std::to_string(g.denseWeights) + "-weight group would keep less than one rank step of " +
                         std::to_string(g.step) + " weights)");
 }
+
+} // namespace
 
 } // namespace basis

@@ -25,6 +25,12 @@ struct BudgetGroup {
 // (0, 100) or a group left without rank.
 void allocateUniformBudget(std::vector<BudgetGroup>& groups, double percent);
 
+// Uniform with a removal weight per group: group g removes the share c x removal[g] of its weights (clamped so it
+// keeps between one rank and all of them), c found so that the total lands on the budget; then rounded as the
+// uniform rule rounds. All weights 1 is allocateUniformBudget. What the loss allocator's candidates vary (a part
+// that removes half or one and a half times its share, the others making up for it).
+void allocateWeightedBudget(std::vector<BudgetGroup>& groups, const std::vector<double>& removal, double percent);
+
 // Greedy (a global allocator): every group starts at rank 1; then, while a step fits under the budget, the group
 // whose next direction buys the most weighted energy per parameter, weight x energies[k] / step, gets one more
 // rank (a group whose step no longer fits drops out). energies[g] holds group g's energy per direction in

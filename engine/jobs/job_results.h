@@ -52,7 +52,7 @@ struct GroupSummary {
 
 // One allocation the loss allocator measured (rank_allocation.h).
 struct AllocatorCandidate {
-    std::string label;               // "uniform", "greedy", "greedy down x4", ...
+    std::string label;               // "uniform", "greedy", "uniform, down removes x0.5", ...
     int64_t keptWeights = 0;         // target projections' weights kept
     double loss = 0;                 // mean NLL per token on the search text
     bool chosen = false;

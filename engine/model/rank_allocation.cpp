@@ -27,7 +27,6 @@ std::vector<int64_t> planRanks(const CompressionPlan& plan)
     return ranks;
 }
 
-std::string weightText(double w) { return w >= 1 ? "x" + std::to_string(int(std::lround(w))) : "x1/" + std::to_string(int(std::lround(1 / w))); }
 
 } // namespace
 
@@ -153,21 +152,30 @@ LossAllocation allocateByLoss(const DecoderModel& dense, const RunOptions& copie
     for (const std::string& p : inputs.parts)
         if (std::find(parts.begin(), parts.end(), p) == parts.end())
             parts.push_back(p);
+    // Uniform with one part removing half, or one and a half times, its share (the others make up for it).
+    auto weighted = [&](const std::map<std::string, double>& removal) {
+        std::vector<BudgetGroup> groups = inputs.groups;
+        std::vector<double> w;
+        for (const std::string& part : inputs.parts)
+            w.push_back(removal.count(part) ? removal.at(part) : 1.0);
+        allocateWeightedBudget(groups, w, asked.budget);
+        std::vector<int64_t> ranks;
+        for (const BudgetGroup& b : groups)
+            ranks.push_back(b.k);
+        return ranks;
+    };
+    const size_t firstWeighted = out.candidates.size();
     for (const std::string& p : parts)
-        for (double factor : {4.0, 0.25}) {
-            std::map<std::string, double> w = asked.partWeights;
-            w[p] = (w.count(p) ? w[p] : 1.0) * factor;
-            out.candidates.push_back(
-                {"greedy-relative " + p + " " + weightText(factor), greedyRanks(relative, w, asked.budget), 0, 0});
-        }
+        for (double factor : {0.5, 1.5})
+            out.candidates.push_back({"uniform, " + p + " removes x" + (factor < 1 ? std::string("0.5") : std::string("1.5")),
+                                      weighted({{p, factor}}), 0, 0});
 
     c10::InferenceMode inference;
     const bool needsStats = method(asked.method).needsStatistics();
     PplOptions p;
     p.context = context;
     p.protocol = PplProtocol::TokenMean;
-    const int64_t total = static_cast<int64_t>(out.candidates.size());
-    for (size_t i = 0; i < out.candidates.size(); ++i) {
+    auto measure = [&](size_t i, int64_t total) {
         LossCandidate& c = out.candidates[i];
         CompressionSettings s = asked;
         s.allocator = "loss";
@@ -179,7 +187,7 @@ LossAllocation allocateByLoss(const DecoderModel& dense, const RunOptions& copie
                                        [&](const LossCandidate& o) { return o.ranks == c.ranks; });
         if (same != out.candidates.begin() + static_cast<long>(i)) {
             c.loss = same->loss;
-            continue;
+            return;
         }
         job.report(static_cast<int64_t>(i), total, "loss allocator: candidate " + c.label);
         auto copy = DecoderModel::load(dense.dir(), copies);
@@ -189,6 +197,27 @@ LossAllocation allocateByLoss(const DecoderModel& dense, const RunOptions& copie
         out.searchTokens = r.tokens;
         job.note("loss allocator: " + c.label + ": loss " + std::to_string(c.loss) + " (" + std::to_string(r.tokens) +
                  " tokens)");
+    };
+    const int64_t total = static_cast<int64_t>(out.candidates.size()) + 1;
+    for (size_t i = 0; i < out.candidates.size(); ++i)
+        measure(i, total);
+    // Then every single-part change that beat uniform, together (each part at its better factor).
+    std::map<std::string, double> combined;
+    for (size_t i = firstWeighted; i < out.candidates.size(); ++i) {
+        const std::string& part = parts[(i - firstWeighted) / 2];
+        const double factor = (i - firstWeighted) % 2 == 0 ? 0.5 : 1.5;
+        const bool better = out.candidates[i].loss < out.candidates[0].loss;
+        const bool beatsOther = combined.count(part) == 0 ||
+                                out.candidates[i].loss < out.candidates[i - 1].loss;   // the x0.5 one came first
+        if (better && beatsOther)
+            combined[part] = factor;
+    }
+    if (combined.size() > 1) {
+        std::string label = "uniform, combined:";
+        for (const auto& [part, f] : combined)
+            label += " " + part + " x" + (f < 1 ? "0.5" : "1.5");
+        out.candidates.push_back({label, weighted(combined), 0, 0});
+        measure(out.candidates.size() - 1, total);
     }
     for (size_t i = 1; i < out.candidates.size(); ++i)
         if (out.candidates[i].loss < out.candidates[out.best].loss)

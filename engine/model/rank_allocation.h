@@ -39,14 +39,15 @@ CompressionSettings resolveAllocatedRanks(const DecoderModel& model, const Calib
                                           const CompressionSettings& s, const JobContext& job = {});
 
 // The loss-aware allocator. Candidates, in this order: the uniform allocation; the greedy and the greedy-relative
-// ones with the settings' part weights; then, for every compressed part p, the greedy-relative one with p's weight
-// times 4 and times 1/4 (energy of that part worth more, or less). Each distinct allocation is compressed on a fresh copy of the dense model and its
-// loss (mean NLL per token) measured on the first `windows` disjoint windows of `context` tokens of `ids` (as the
-// perplexity evaluation cuts them; the whole text when it has fewer, its last window then shorter); the
-// lowest loss wins (ties: the earlier candidate). All candidates hold the same budget (each within one rank step
-// per group).
+// ones with the settings' part weights; for every compressed part p, the uniform rule with p removing 0.5 and 1.5
+// times its share (allocateWeightedBudget: the other parts make up for it); then, when more than one of those beat
+// uniform, all of them together (each part at its better factor). Each distinct allocation is compressed on a
+// fresh copy of the dense model and its loss (mean NLL per token) measured on the first `windows` disjoint windows
+// of `context` tokens of `ids` (as the perplexity evaluation cuts them; the whole text when it has fewer, its last
+// window then shorter); the lowest loss wins (ties: the earlier candidate). All candidates hold the same budget
+// (each within one rank step per group).
 struct LossCandidate {
-    std::string label;                           // "uniform", "greedy", "greedy down x4", ...
+    std::string label;                           // "uniform", "greedy", "uniform, down removes x0.5", ...
     std::vector<int64_t> ranks;
     int64_t keptWeights = 0;                     // target projections' weights kept
     double loss = 0;                             // mean NLL per token on the search windows

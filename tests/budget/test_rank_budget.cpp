@@ -61,6 +61,36 @@ TEST(RankBudget, UniformLandsWithinOneStepOnMicroGroups)
     expectError([&] { basis::allocateUniformBudget(one, 90); }, {"leaves a projection without rank"});
 }
 
+// The weighted rule (the loss allocator's candidates): removal weights 1 give the uniform ranks; a group that
+// removes half its share keeps more, the others less, and the total stays under the target by less than a step.
+TEST(RankBudget, WeightedBudgetMovesOneGroupsShareAndHoldsTheTotal)
+{
+    for (double percent : {20.0, 33.3, 50.0}) {
+        std::vector<basis::BudgetGroup> groups;
+        for (auto [in, out, n] : {std::tuple{64, 64, 2}, {64, 172, 2}, {172, 64, 1}, {64, 64, 1}, {64, 172, 1}}) {
+            basis::BudgetGroup g;
+            g.denseWeights = in * out * n;
+            g.step = in + n * out;
+            g.maxRank = std::min(in, n * out);
+            groups.push_back(g);
+        }
+        std::vector<basis::BudgetGroup> uniform = groups, ones = groups, half = groups;
+        basis::allocateUniformBudget(uniform, percent);
+        basis::allocateWeightedBudget(ones, std::vector<double>(groups.size(), 1.0), percent);
+        for (size_t i = 0; i < groups.size(); ++i)
+            EXPECT_EQ(ones[i].k, uniform[i].k) << percent << " group " << i;
+        basis::allocateWeightedBudget(half, {1.0, 0.5, 1.0, 1.0, 1.0}, percent);
+        EXPECT_GT(half[1].k, uniform[1].k) << percent;
+        EXPECT_LT(half[0].k, uniform[0].k) << percent;
+        int64_t maxStep = 0;
+        for (const auto& g : half)
+            maxStep = std::max(maxStep, g.step);
+        const int64_t target = basis::budgetTargetWeights(half, percent), kept = basis::budgetKeptWeights(half);
+        EXPECT_LE(kept, target) << percent;
+        EXPECT_LT(target - kept, maxStep) << percent;
+    }
+}
+
 // The greedy allocator against the uniform one and the brute-force optimum on micro shapes with decreasing random
 // spectra and per-part weights: at the same budget it keeps at least the uniform ranks' weighted energy, never
 // more than the best allocation that fits, and never more weights than the budget.
