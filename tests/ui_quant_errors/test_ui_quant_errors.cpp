@@ -59,7 +59,9 @@ class TestUiQuantErrors : public QObject {
         QVERIFY(compressed.wait(120000));
         QTRY_VERIFY_WITH_TIMEOUT(!w.engine()->isBusy(), 30000);
         // A quantizer's status line counts bytes as stored (its parameter count barely moves).
-        QVERIFY2(w.compressStatus()->text().contains(QStringLiteral("bytes as stored")) &&
+        const std::string m = w.compressionPanel()->settings().method;
+        if (m == "caldera" || m == "rtn" || m == "gptq")
+            QVERIFY2(w.compressStatus()->text().contains(QStringLiteral("bytes as stored")) &&
                      w.compressStatus()->text().contains(QStringLiteral("bits per weight")),
                  qPrintable(w.compressStatus()->text()));
     }
