@@ -312,6 +312,8 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
         throw Error("compression needs a model: open one first");
     if (m->model.compressed)
         throw Error(m->dense->dir().string() + ": this folder is already compressed; compress the original model");
+    // The time counts the ranks' resolution too (the loss allocator compresses a candidate each).
+    const auto t0 = std::chrono::steady_clock::now();
     // Feature-space ranks by energy are read off the statistics first, so the plan's counts are exact.
     std::vector<AllocatorCandidate> candidates;
     const CompressionSettings settings = method(options.settings.method).featureSpace()
@@ -324,7 +326,6 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     const bool needsStats = method(options.settings.method).needsStatistics();
     if (needsStats && !m->stats)
         throw Error(options.settings.method + " needs calibration statistics: calibrate first");
-    const auto t0 = std::chrono::steady_clock::now();
     // A fresh copy of the dense weights (memory-mapped, so cheap for float32) keeps the loaded model dense for
     // comparisons; it lives on the compression device (default: the loaded model's).
     const std::string device = options.device.empty() ? m->run.device : options.device;

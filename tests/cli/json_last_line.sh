@@ -46,6 +46,8 @@ run eval_tasks         "$cli" eval tasks --model $M --task generic --data "$work
 run generate           "$cli" generate --model $M --prompt "Once upon a time" --max-new-tokens 8 --json
 run bench_forward      "$cli" bench forward --model $M --context 64 --threads 1 --repeats 1 --json
 run run                "$cli" run --config "$work/run.yaml" --json
+run sweep              "$cli" sweep --config "$work/run.yaml" --set "sweep.methods=[svd]" --set "sweep.budgets=[30]" \
+                       --set "sweep.results=$work/sweep/results.jsonl" --json
 
 # --json-pretty: for reading; several lines that together are the same object.
 pretty=$("$cli" eval tasks --model $M --task generic --data "$work/tasks.jsonl" --json-pretty 2>/dev/null)

@@ -121,6 +121,12 @@ private slots:
         QVERIFY(ids.contains(QStringLiteral("svd-llm ratio 20 g1")));
         QVERIFY(!ids.contains(QStringLiteral("dense")));
         QVERIFY2(d.countLabel()->text().contains(QStringLiteral("15 run")), qPrintable(d.countLabel()->text()));
+        if (const QString dir = qEnvironmentVariable("BASIS_SCREENSHOT_DIR"); !dir.isEmpty()) {
+            d.resize(760, 560);
+            d.show();
+            QTest::qWait(100);
+            QVERIFY(d.grab().save(dir + QStringLiteral("/sweep_dialog.png")));
+        }
         d.budgetsEdit()->setText(QStringLiteral("30, lots"));
         QString why;
         QVERIFY(d.runIds(&why).isEmpty());
@@ -247,6 +253,11 @@ private slots:
         compressOnce();
         QCOMPARE(int(got.size()), 2);
         QCOMPARE(got[1].settings.allocator, std::string("greedy"));
+        if (const QString dir = qEnvironmentVariable("BASIS_SCREENSHOT_DIR"); !dir.isEmpty()) {
+            m_window->showTab(QStringLiteral("compression"));
+            QTest::qWait(200);
+            QVERIFY(m_window->grab().save(dir + QStringLiteral("/compression_budget.png")));
+        }
         std::vector<int64_t> a, b;
         for (const auto& part : got[0].plan.parts)
             for (const auto& g : part.groups)
