@@ -51,6 +51,8 @@ QString settingsText(const EvalResult& r)
 {
     if (isDense(r))
         return QObject::tr("dense");
+    if (r.model.budget <= 0 && r.model.ratio <= 0)   // sized by other settings (a quantizer's bits and rank)
+        return methodLabel(r.model) + (r.rank.isEmpty() ? QString() : QStringLiteral(" · ") + r.rank);
     const QString size = r.model.budget > 0 ? QObject::tr("budget %1 % (%2)").arg(r.model.budget).arg(allocatorName(r))
                                             : QObject::tr("ratio %1 %").arg(r.model.ratio);
     return QStringLiteral("%1 %2, g %3%4")
