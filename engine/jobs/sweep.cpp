@@ -349,7 +349,9 @@ SweepOutcome runSweep(const RunConfig& c, const SweepHooks& hooks)
             const ModelSummary& m = ws.model();
             record["config"] = {{"method", "dense"}, {"ratio", nullptr}, {"budget", nullptr}, {"group_size", nullptr},
                                 {"allocator", nullptr}, {"update", false}};
-            const CompressionPlan p = ws.plan(CompressionSettings{});   // any plan: its dense side is the model's
+            CompressionSettings any;   // any plan's dense side is the model's (g = 1 fits a one-layer model too)
+            any.groupSize = 1;
+            const CompressionPlan p = ws.plan(any);
             record["parameters"] = {{"model_before", m.parameters}, {"model_after", m.parameters},
                                     {"kept_percent_of_model", 100.0}};
             record["bytes"] = {{"model_before", p.modelBytesBefore}, {"model_after", p.modelBytesBefore}};
