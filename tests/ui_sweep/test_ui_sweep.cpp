@@ -182,6 +182,41 @@ private slots:
         QVERIFY(rows[4].model.bytes > 0 && rows[4].model.bytes < rows[0].model.bytes);
         select(m_window->evaluateView()->plotXCombo(), QStringLiteral("kept"));
 
+        // Open results… reads the same file again (every record a row), and a broken file is refused by name and line.
+        EvaluateView* view = m_window->evaluateView();
+        QString error;
+        QVERIFY2(view->openSweepResults(QString::fromStdString(s.results), &error), qPrintable(error));
+        QCOMPARE(view->results()->rowCount(), 10);
+        const QString broken = m_dir.filePath(QStringLiteral("broken.jsonl"));
+        QFile b(broken);
+        QVERIFY(b.open(QIODevice::WriteOnly) && b.write("{\"run_id\": \"x\"}\nnot json\n") > 0);
+        b.close();
+        QVERIFY(!view->openSweepResults(broken, &error));
+        QVERIFY2(error.contains(QStringLiteral("broken.jsonl:2")), qPrintable(error));
+        QCOMPARE(view->results()->rowCount(), 10);
+
+        // A second evaluation (the dense model at context 64): the evaluation box lists both and picks what is drawn.
+        view->contextSpin()->setValue(64);
+        view->strideSpin()->setValue(64);
+        select(view->pplModelCombo(), QStringLiteral("dense"));
+        QTRY_VERIFY_WITH_TIMEOUT(!m_window->engine()->isBusy(), 60000);   // the run waits for an idle engine
+        m_window->evaluatePerplexity();
+        QTRY_COMPARE_WITH_TIMEOUT(view->results()->rowCount(), 11, 60000);
+        view->contextSpin()->setValue(128);
+        view->strideSpin()->setValue(128);
+        QComboBox* evaluations = view->plotEvaluationCombo();
+        QCOMPARE(evaluations->count(), 2);
+        QVERIFY(plot->evaluation().contains(QStringLiteral("context 128")));   // the one with the most runs
+        const int other = evaluations->findText(QStringLiteral("context 64"), Qt::MatchContains);
+        QVERIFY(other >= 0);
+        evaluations->setCurrentIndex(other);
+        emit evaluations->activated(other);
+        QVERIFY(plot->evaluation().contains(QStringLiteral("context 64")));
+        QCOMPARE(plot->seriesNames(), (QStringList{"dense"}));
+        view->results()->clear();
+        for (const auto& rec : records)
+            view->addSweepRecord(rec);
+
         // The headless plot of that file: the same series, a picture that is not blank.
         PlotRequest r;
         r.results = QString::fromStdString(s.results);
