@@ -275,7 +275,7 @@ void validateSweep(Reader& r, const YAML::Node& root, const RunConfig& c)
         if (g < 1)
             r.fail(at("group_sizes"), "sweep.group_sizes: each group size must be at least 1");
     if (w.allocators.empty())
-        r.fail(at("allocators"), "sweep.allocators: give at least one (uniform, greedy, loss)");
+        r.fail(at("allocators"), "sweep.allocators: give at least one (" + rankAllocatorList() + ")");
     for (const std::string& a : w.allocators)
         if (!isRankAllocator(a))
             r.fail(at("allocators"), "sweep.allocators: unknown allocator '" + a + "' (expected " + rankAllocatorList() + ")");
