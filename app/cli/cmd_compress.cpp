@@ -8,6 +8,7 @@
 #include "feature_space_plan.h"
 #include "method_registry.h"
 #include "output_folder.h"
+#include "results_json.h"
 #include "workspace.h"
 
 #include <nlohmann/json.hpp>
@@ -124,15 +125,6 @@ void printCompression(const CompressArgs& a, const CompressionSettings& asked, c
 nlohmann::json compressionJson(const CompressArgs& a, const CompressionSettings& asked, const CompressionSummary& s)
 {
     const CompressionPlan& plan = s.plan;
-    nlohmann::json ks = nlohmann::json::object();
-    for (const PartPlan& p : plan.parts) {
-        if (!p.compressed)
-            continue;
-        nlohmann::json k = nlohmann::json::array();
-        for (const GroupPlan& g : p.groups)
-            k.push_back(g.k);
-        ks[p.spec->part] = k;
-    }
     return {{"method", asked.method},
             {"ratio", method(asked.method).featureSpace() ? nlohmann::json(nullptr) : nlohmann::json(asked.ratio)},
             {"budget", asked.budget != 0 ? nlohmann::json(asked.budget) : nlohmann::json(nullptr)},
@@ -141,7 +133,7 @@ nlohmann::json compressionJson(const CompressArgs& a, const CompressionSettings&
             {"update", asked.update},
             {"shared", plan.settings.shared},
             {"private", plan.settings.privateParts},
-            {"k", ks},
+            {"k", groupRanksJson(plan)},
             {"target_parameters_before", plan.targetBefore},
             {"target_parameters_after", plan.targetAfter},
             {"model_parameters_before", plan.modelBefore},
@@ -160,14 +152,7 @@ nlohmann::json compressionJson(const CompressArgs& a, const CompressionSettings&
                                   {"q_step", plan.settings.quant.qStep}, {"iters", plan.settings.quant.iters},
                                   {"factor_dtype", plan.settings.quant.factorDtype}}
                  : nlohmann::json()},
-            {"allocator_candidates",
-             [&] {
-                 nlohmann::json list = nlohmann::json::array();
-                 for (const AllocatorCandidate& c : s.allocatorCandidates)
-                     list.push_back({{"label", c.label}, {"target_parameters_after", c.keptWeights}, {"loss", c.loss},
-                                     {"chosen", c.chosen}});
-                 return list;
-             }()},
+            {"allocator_candidates", allocatorCandidatesJson(s.allocatorCandidates)},
             {"out", a.out}};
 }
 

@@ -41,6 +41,28 @@ nlohmann::json throughputJson(const ThroughputSummary& s, const ThroughputJobOpt
     return j;
 }
 
+nlohmann::json groupRanksJson(const CompressionPlan& plan)
+{
+    nlohmann::json ranks = nlohmann::json::object();
+    for (const PartPlan& p : plan.parts) {
+        if (!p.compressed)
+            continue;
+        nlohmann::json k = nlohmann::json::array();
+        for (const GroupPlan& g : p.groups)
+            k.push_back(g.k);
+        ranks[p.spec->part] = k;
+    }
+    return ranks;
+}
+
+nlohmann::json allocatorCandidatesJson(const std::vector<AllocatorCandidate>& candidates)
+{
+    nlohmann::json list = nlohmann::json::array();
+    for (const AllocatorCandidate& c : candidates)
+        list.push_back({{"label", c.label}, {"target_parameters_after", c.keptWeights}, {"loss", c.loss}, {"chosen", c.chosen}});
+    return list;
+}
+
 nlohmann::json tasksJson(const TasksSummary& s)
 {
     const McResult& r = s.result;

@@ -39,20 +39,7 @@ nlohmann::json orNull(bool present, double v) { return present ? nlohmann::json(
 nlohmann::json compressionRecord(const CompressionSummary& s)
 {
     const CompressionPlan& plan = s.plan;
-    nlohmann::json ranks = nlohmann::json::object();
-    for (const PartPlan& p : plan.parts) {
-        if (!p.compressed)
-            continue;
-        nlohmann::json k = nlohmann::json::array();
-        for (const GroupPlan& g : p.groups)
-            k.push_back(g.k);
-        ranks[p.spec->part] = k;
-    }
-    nlohmann::json candidates = nlohmann::json::array();
-    for (const AllocatorCandidate& c : s.allocatorCandidates)
-        candidates.push_back({{"label", c.label}, {"target_parameters_after", c.keptWeights}, {"loss", c.loss},
-                              {"chosen", c.chosen}});
-    return {{"ranks", ranks},
+    return {{"ranks", groupRanksJson(plan)},
             {"shared", plan.settings.shared},
             {"private", plan.settings.privateParts},
             {"parameters",
@@ -63,7 +50,7 @@ nlohmann::json compressionRecord(const CompressionSummary& s)
              {{"model_before", plan.modelBytesBefore}, {"model_after", plan.modelBytesAfter},
               {"target_before", plan.targetBytesBefore}, {"target_after", plan.targetBytesAfter},
               {"bits_per_weight", plan.bitsPerWeight()}}},
-            {"allocator_candidates", candidates}};
+            {"allocator_candidates", allocatorCandidatesJson(s.allocatorCandidates)}};
 }
 
 std::string csvField(const std::string& v)
