@@ -1,5 +1,6 @@
 #include "compression_panel.h"
 
+#include "arch_registry.h"
 #include "method_registry.h"
 #include "method_settings_box.h"
 
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 namespace basis::ui {
 
@@ -99,7 +101,13 @@ CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
     m_methodSettings = new MethodSettingsBox;
 
     auto* partsBox = new QGroupBox(tr("Parts"));
-    m_partsGrid = new QGridLayout(partsBox);
+    auto* partsLayout = new QVBoxLayout(partsBox);
+    m_splitRow = new QWidget;
+    m_splitRow->setLayout(new QHBoxLayout);
+    m_splitRow->layout()->setContentsMargins(0, 0, 0, 0);
+    partsLayout->addWidget(m_splitRow);
+    m_partsGrid = new QGridLayout;
+    partsLayout->addLayout(m_partsGrid);
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -159,6 +167,8 @@ void CompressionPanel::updateEnabled()
     const bool parts = m.uses(setting::SharedParts) || m.uses(setting::PrivateParts);
     for (auto& [name, combo] : m_parts)
         combo->setEnabled(parts);
+    for (auto& [name, box] : m_splitChecks)
+        box->setEnabled(parts && !m.featureSpace());   // the feature-space methods take fused projections whole
     m_methodSettings->showMethod(m);
 }
 
@@ -174,6 +184,76 @@ void CompressionPanel::setModel(const ModelConfig& config, const ArchTable& tabl
 {
     m_config = config;
     m_table = table;
+    for (auto& [name, box] : m_splitChecks)
+        delete box;
+    m_splitChecks.clear();
+    for (const FusedSplit& split : architecture(config.arch).fusedSplits) {
+        QStringList parts;
+        for (const FusedPart& p : split.parts)
+            parts << QString::fromStdString(p.part);
+        const QString fused = QString::fromStdString(split.fused);
+        auto* box = new QCheckBox(tr("%1 as %2").arg(fused, parts.join(QStringLiteral(", "))));
+        box->setObjectName(QStringLiteral("split_") + fused);
+        box->setToolTip(tr("%1 is one stored weight: compressed whole, one basis of its input serves all of %2. "
+                           "Checked, its rows %2 are parts of their own (shared, private or dense each); the saved "
+                           "model stores them apart and a dense export joins them back.")
+                            .arg(fused, parts.join(QStringLiteral(", "))));
+        connect(box, &QCheckBox::toggled, this, [this] {
+            if (m_applying)
+                return;
+            rebuildParts();
+            changed();
+        });
+        m_splitRow->layout()->addWidget(box);
+        m_splitChecks.emplace_back(fused, box);
+    }
+    m_splitRow->setVisible(!m_splitChecks.empty());
+    for (auto& [name, combo] : m_parts)
+        delete combo;
+    m_parts.clear();
+    rebuildParts();
+    {
+        const QSignalBlocker block(m_groupSpin);
+        m_groupSpin->setRange(1, int(std::max<int64_t>(1, config.layers)));
+    }
+    CompressionSettings defaults;
+    defaults.groupSize = std::min<int64_t>(2, std::max<int64_t>(1, config.layers));
+    setSettings(defaults);
+}
+
+void CompressionPanel::rebuildParts()
+{
+    std::map<QString, int> before;
+    for (const auto& [name, combo] : m_parts)
+        before[name] = combo->currentIndex();
+    ModelConfig config = m_config;
+    config.splitFused.clear();
+    for (const auto& [name, box] : m_splitChecks)
+        if (box->isChecked())
+            config.splitFused.push_back(name.toStdString());
+    const ArchTable shown = archTable(config);
+    // Where a row's choice comes from when the row is new: a part takes its fused projection's, a re-fused
+    // projection the first of its parts'.
+    ModelConfig whole = m_config, allSplit = m_config;
+    whole.splitFused.clear();
+    allSplit.splitFused.clear();
+    for (const FusedSplit& f : architecture(m_config.arch).fusedSplits)
+        allSplit.splitFused.push_back(f.fused);
+    const ArchTable fusedTable = archTable(whole), partsTable = archTable(allSplit);
+    auto inherited = [&](const ProjectionSpec& s) {
+        for (const ProjectionSpec& w : fusedTable.projections)
+            if (!s.fusedModule.empty() && w.module == s.fusedModule && before.count(QString::fromStdString(w.part)))
+                return before[QString::fromStdString(w.part)];
+        for (const ProjectionSpec& p : partsTable.projections)
+            if (p.fusedModule == s.module && before.count(QString::fromStdString(p.part)))
+                return before[QString::fromStdString(p.part)];
+        return int(Shared);
+    };
+    std::vector<int> choices;
+    for (const ProjectionSpec& s : shown.projections) {
+        const QString part = QString::fromStdString(s.part);
+        choices.push_back(before.count(part) ? before[part] : inherited(s));
+    }
     for (auto& [name, combo] : m_parts)
         delete combo;
     m_parts.clear();
@@ -182,7 +262,9 @@ void CompressionPanel::setModel(const ModelConfig& config, const ArchTable& tabl
         delete item;
     }
     int row = 0;
-    for (const ProjectionSpec& s : m_table.projections) {
+    const bool applying = m_applying;
+    m_applying = true;   // the rows' first choices are not user changes
+    for (const ProjectionSpec& s : shown.projections) {
         const QString part = QString::fromStdString(s.part);
         auto* label = new QLabel(part);
         label->setToolTip(QStringLiteral("%1: %2 × %3").arg(QString::fromStdString(s.module)).arg(s.in).arg(s.out));
@@ -195,16 +277,12 @@ void CompressionPanel::setModel(const ModelConfig& config, const ArchTable& tabl
         m_partsGrid->addWidget(label, row, 0);
         m_partsGrid->addWidget(combo, row, 1);
         m_partsGrid->addWidget(new QLabel(QStringLiteral("%1 × %2").arg(s.in).arg(s.out)), row, 2);
+        combo->setCurrentIndex(choices[size_t(row)]);
         m_parts.emplace_back(part, combo);
         ++row;
     }
-    {
-        const QSignalBlocker block(m_groupSpin);
-        m_groupSpin->setRange(1, int(std::max<int64_t>(1, config.layers)));
-    }
-    CompressionSettings defaults;
-    defaults.groupSize = std::min<int64_t>(2, std::max<int64_t>(1, config.layers));
-    setSettings(defaults);
+    m_applying = applying;
+    updateEnabled();
 }
 
 void CompressionPanel::setSettings(const CompressionSettings& s)
@@ -220,6 +298,10 @@ void CompressionPanel::setSettings(const CompressionSettings& s)
         }
     const CompressionPlan plan = planCompression(m_config, m_table, asShared);   // throws before any control moves
     m_applying = true;
+    // The fused projections the settings address as parts are shown as parts.
+    for (auto& [name, box] : m_splitChecks)
+        box->setChecked(std::find(plan.splitFused.begin(), plan.splitFused.end(), name.toStdString()) != plan.splitFused.end());
+    rebuildParts();
     m_method->setCurrentIndex(m_method->findData(QString::fromStdString(s.method)));
     m_groupSpin->setValue(int(s.groupSize));
     m_ratioSpin->setValue(s.budget > 0 ? s.budget : s.ratio);
@@ -256,6 +338,14 @@ CompressionSettings CompressionPanel::settings() const
             s.privateParts.push_back(name.toStdString());
     }
     return s;
+}
+
+QCheckBox* CompressionPanel::splitCheck(const QString& fused) const
+{
+    for (const auto& [name, box] : m_splitChecks)
+        if (name == fused)
+            return box;
+    return nullptr;
 }
 
 QComboBox* CompressionPanel::partCombo(const QString& part) const

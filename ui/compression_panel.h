@@ -1,7 +1,8 @@
 #pragma once
 // The compression controls: method, group size, ratio (slider and spin box in 1 % steps) read as the published
 // rule or as an exact budget with its rank allocator, the other methods' settings (MethodSettingsBox), shared /
-// private / dense per part, update. Emits settingsChanged on every change,
+// private / dense per part (a fused projection such as Phi-3's qkv whole, or its parts q, k, v when its "as parts"
+// box is checked), update. Emits settingsChanged on every change,
 // while a slider is dragged too, so that the live counts can follow.
 #include "architecture.h"
 #include "compression_plan.h"
@@ -39,6 +40,8 @@ public:
     QSpinBox* groupSpin() const { return m_groupSpin; }
     QComboBox* methodCombo() const { return m_method; }
     QComboBox* partCombo(const QString& part) const;   // null for an unknown part
+    // The box that shows a fused projection ("qkv", "gate_up") as its parts; null when the model has none of that name.
+    QCheckBox* splitCheck(const QString& fused) const;
     QCheckBox* updateCheck() const { return m_update; }
     // "ratio" (the published per-matrix rule) or "budget" (exactly that share removed), and the budget's allocator.
     QComboBox* sizeModeCombo() const { return m_sizeMode; }
@@ -52,6 +55,9 @@ private:
     void changed();
     void updateEnabled();
     void updateTooltips();
+    // Rebuilds the part rows from the table with the checked fused projections split, each new row keeping the
+    // choice of the row it came from (a part takes its fused projection's, a re-fused projection its first part's).
+    void rebuildParts();
 
     ModelConfig m_config;
     ArchTable m_table;
@@ -64,7 +70,9 @@ private:
     QComboBox* m_allocator = nullptr;
     MethodSettingsBox* m_methodSettings = nullptr;   // the settings beyond ratio and groups
     QGridLayout* m_partsGrid = nullptr;
-    std::vector<std::pair<QString, QComboBox*>> m_parts;   // in ArchTable order
+    QWidget* m_splitRow = nullptr;
+    std::vector<std::pair<QString, QCheckBox*>> m_splitChecks;   // fused projection -> its "as parts" box
+    std::vector<std::pair<QString, QComboBox*>> m_parts;   // in the order of the shown table
     bool m_applying = false;                               // true while setSettings moves several controls
 };
 

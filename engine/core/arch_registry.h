@@ -26,6 +26,18 @@ struct SynthShape {
     nlohmann::json extraConfig = nlohmann::json::object();   // merged into config.json (rope_theta, rope_scaling)
 };
 
+// A fused projection that can be addressed as its parts: `fused` is its short name, `parts` its row blocks in order
+// (each part's size follows from its role: q heads x head_dim, k and v key/value heads x head_dim, gate and up
+// the intermediate size), with the module names a compressed folder stores them under.
+struct FusedPart {
+    std::string part, module;
+    Role role = Role::Q;
+};
+struct FusedSplit {
+    std::string fused;
+    std::vector<FusedPart> parts;
+};
+
 struct ArchDefinition {
     std::string modelType;                                          // config.json model_type
     bool separateKvHeads = true;                                    // GPT-2 and OPT have none of their own
@@ -35,6 +47,7 @@ struct ArchDefinition {
     std::string defaultSharedReason;                                // why, for docs and --help
     nlohmann::json (*synthConfig)(const SynthShape& shape) = nullptr;   // the config.json of a shape
     std::vector<SynthShape> synthShapes;
+    std::vector<FusedSplit> fusedSplits{};                          // none: no fused projection can be split
 };
 
 // Every registered architecture, in registry order (engine/core/archs/arch_list.inc).

@@ -27,6 +27,10 @@ struct ProjectionSpec {
     int64_t in = 0, out = 0;     // y = x W with W of n_in x n_out
     bool storedInOut = false;    // GPT-2 Conv1D keeps [in, out]; nn.Linear keeps [out, in]
     bool hasBias = false;
+    // A part of a fused projection addressed on its own (ModelConfig::splitFused): its dense weight is the rows
+    // (columns when storedInOut) [fusedOffset, fusedOffset + out) of `fusedModule`, whose full output is fusedOut.
+    std::string fusedModule{};
+    int64_t fusedOffset = 0, fusedOut = 0;
 };
 
 struct ArchTable {
@@ -45,8 +49,15 @@ struct ArchTable {
     std::vector<std::string> partNames() const;
 };
 
-// The table of the config's registered architecture (engine/core/archs/).
+// The table of the config's registered architecture (engine/core/archs/), with the fused projections named in
+// config.splitFused replaced by their parts (q, k, v of Phi-3's qkv, in row order). Throws basis::Error for a name
+// that is not a fused projection the architecture can split.
 ArchTable archTable(const ModelConfig& config);
+
+// The fused projections (in table order) whose parts appear among `names` (short names or module paths), i.e. the
+// splitFused a setting naming those parts needs. Throws basis::Error when a fused projection and one of its parts
+// are both named.
+std::vector<std::string> fusedPartsNamed(const ModelConfig& config, const std::vector<std::string>& names);
 
 // Parts shared across a group by default in the published Basis Sharing method; the others stay private.
 std::vector<std::string> defaultSharedParts(const ModelConfig& config);

@@ -118,8 +118,10 @@ CompressionPlan withFactorBytes(CompressionPlan plan, int64_t elementBytes)
 
 } // namespace
 
-CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, const CompressionSettings& asked,
-                                int64_t elementBytes)
+namespace {
+
+CompressionPlan planOnTable(const ModelConfig& c, const ArchTable& table, const CompressionSettings& asked,
+                            int64_t elementBytes)
 {
     const CompressionMethod& method = basis::method(asked.method);
     CompressionSettings s = asked;
@@ -260,6 +262,31 @@ CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, co
     plan.modelBytesBefore = plan.modelBefore * elementBytes;
     plan.modelBytesAfter = plan.modelBytesBefore - bytesSaved;
     plan.bitsPerWeightFormula = plan.targetBefore ? formulaWeighted / static_cast<double>(plan.targetBefore) : 0.0;
+    return plan;
+}
+
+} // namespace
+
+CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, const CompressionSettings& asked,
+                                int64_t elementBytes)
+{
+    std::vector<std::string> named = asked.shared;
+    named.insert(named.end(), asked.privateParts.begin(), asked.privateParts.end());
+    const std::vector<std::string> split = fusedPartsNamed(c, named);
+    if (split == c.splitFused) {
+        CompressionPlan plan = planOnTable(c, table, asked, elementBytes);
+        plan.splitFused = split;
+        return plan;
+    }
+    if (!split.empty() && method(asked.method).featureSpace())
+        throw Error("the feature-space methods take " + c.arch + "'s fused projections (" + joined(split) +
+                    ") whole: name those, not their parts");
+    ModelConfig splitConfig = c;
+    splitConfig.splitFused = split;
+    auto own = std::make_shared<const ArchTable>(archTable(splitConfig));
+    CompressionPlan plan = planOnTable(splitConfig, *own, asked, elementBytes);
+    plan.splitFused = split;
+    plan.splitTable = own;
     return plan;
 }
 

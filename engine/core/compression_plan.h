@@ -6,6 +6,7 @@
 #include "feature_space_settings.h"
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -83,12 +84,18 @@ struct CompressionPlan {
     double removedPercentOfTarget() const;
     double removedPercentOfModel() const;
     const PartPlan* part(const std::string& name) const;
+    // The fused projections whose parts the setting names (architecture.h fusedPartsNamed): compressModel splits
+    // the model's slots the same way. When they differ from the config's, the parts' specs point into splitTable,
+    // which the plan keeps alive.
+    std::vector<std::string> splitFused;
+    std::shared_ptr<const ArchTable> splitTable;
 };
 
 // Throws basis::Error for an unknown method (the message lists the registered ones), a ratio outside (0, 100), a group
 // size outside 1..layers, unknown part names (the message lists the known ones), a part both shared and private,
 // or a ratio so high that k would be 0. Ranks and counts come from the method's planner hooks (method.h).
 // elementBytes: bytes of one dense weight as stored (4 for float32, 2 for bfloat16 / float16).
+// Parts of a fused projection (Phi-3's q, k, v inside qkv) may be named: the plan is then made on the split table.
 CompressionPlan planCompression(const ModelConfig& config, const ArchTable& table, const CompressionSettings& settings,
                                 int64_t elementBytes = 4);
 

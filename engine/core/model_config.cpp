@@ -73,6 +73,22 @@ ModelConfig parseModelConfig(const nlohmann::json& j, const std::string& source)
     checkSizes(k, c);
     c.torchDtype = k.optString("torch_dtype", "");
     c.raw = j;
+    // A compressed folder whose setting named the parts of a fused projection stores those parts on their own.
+    if (j.contains("compression") && j["compression"].is_object() && j["compression"].contains("split_fused")) {
+        const auto& split = j["compression"]["split_fused"];
+        if (!split.is_array())
+            k.fail("compression.split_fused must be a list of fused projection names");
+        for (const auto& n : split) {
+            if (!n.is_string())
+                k.fail("compression.split_fused must be a list of fused projection names");
+            c.splitFused.push_back(n.get<std::string>());
+        }
+        try {
+            archTable(c);
+        } catch (const Error& e) {
+            k.fail(std::string("compression.split_fused: ") + e.what());
+        }
+    }
     return c;
 }
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -62,6 +63,9 @@ struct ModelConfig {
     int64_t wordEmbedProjDim = 0;         // == hidden unless OPT projects
     std::optional<int64_t> bosId, eosId, padId;
     std::string torchDtype;               // informational ("float32", "bfloat16", ...)
+    // Fused projections (Phi-3's qkv, gate_up) addressed as their parts (architecture.h archTable): set from the
+    // compression section's "split_fused" of a compressed folder, or for a setting that names the parts.
+    std::vector<std::string> splitFused;
 
     nlohmann::json raw;                   // the file as read, kept for saving compressed models
 };

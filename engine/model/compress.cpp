@@ -38,11 +38,24 @@ at::Tensor whiteningFactor(const at::Tensor& gram, double* jitter)
 at::Tensor groupWeights(const DecoderModel& model, const ProjectionSpec& spec, const std::vector<int64_t>& layers)
 {
     c10::InferenceMode inference;
+    // The spec's slot; or, on a model that keeps its fused projection whole (the allocators' dense model), the
+    // spec's columns of the fused slot.
     const auto& projections = model.table().projections;
-    const size_t index = static_cast<size_t>(&spec - projections.data());
+    size_t index = projections.size();
+    bool slice = false;
+    for (size_t i = 0; i < projections.size() && index == projections.size(); ++i)
+        if (projections[i].part == spec.part)
+            index = i;
+    for (size_t i = 0; i < projections.size() && index == projections.size() && !spec.fusedModule.empty(); ++i)
+        if (projections[i].module == spec.fusedModule)
+            index = i, slice = true;
+    if (index == projections.size())
+        throw Error("internal: unknown part " + spec.part);
     std::vector<at::Tensor> parts;
-    for (int64_t l : layers)
-        parts.push_back(model.layer(l).slots.at(index).weightInOut().to(at::kCPU, at::kDouble));
+    for (int64_t l : layers) {
+        at::Tensor w = model.layer(l).slots.at(index).weightInOut();
+        parts.push_back((slice ? w.narrow(1, spec.fusedOffset, spec.out) : w).to(at::kCPU, at::kDouble));
+    }
     return at::cat(parts, 1);
 }
 
@@ -75,7 +88,7 @@ at::Tensor groupSpectrum(const DecoderModel& model, const CalibrationStats* stat
                          const std::vector<int64_t>& layers, bool whiten)
 {
     c10::InferenceMode inference;
-    at::Tensor w = groupWeights(model, model.table().projections[projectionIndex(model, spec)], layers);
+    at::Tensor w = groupWeights(model, spec, layers);
     if (whiten) {
         if (!stats)
             throw Error("whitened spectra need calibration statistics");
@@ -111,6 +124,7 @@ CompressionResult compressModel(DecoderModel& model, const CalibrationStats* sta
     const CompressionMethod& method = basis::method(plan.settings.method);
     if (method.needsStatistics() && !stats)   // every layout's compression reads them
         throw Error(method.name() + " needs calibration statistics (--calib or --text)");
+    model.setSplitFused(plan.splitFused);   // the parts of fused projections the setting names (Phi-3's q, k, v)
     if (method.storageLayout() == "quantized-lowrank")
         return compressQuantizedModel(model, stats, plan, job);
     if (method.featureSpace())

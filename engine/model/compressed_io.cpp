@@ -13,6 +13,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <map>
+#include <set>
 
 namespace basis {
 
@@ -144,6 +145,8 @@ nlohmann::json compressionSection(const CompressionResult& result, const nlohman
                           {"model_before", plan.modelBefore},
                           {"model_after", plan.modelAfter},
                           {"removed_percent_of_target", plan.removedPercentOfTarget()}}}};
+    if (!plan.splitFused.empty())   // model_config.h: the loader addresses these fused projections as their parts
+        j["split_fused"] = plan.splitFused;
     if (quantized)
         j["quant"] = {{"bits", plan.settings.quant.bits},
                       {"rank", plan.settings.quant.rank},
@@ -226,16 +229,44 @@ void writeDenseFiles(const DecoderModel& model, const fs::path& dir, const JobCo
 {
     c10::InferenceMode inference;
     TensorSet set;
+    std::set<std::string> partBiases;   // written joined into their fused projection's bias below
+    for (int64_t l = 0; l < model.layerCount(); ++l)
+        for (const LinearSlot& s : model.layer(l).slots)
+            if (!s.spec().fusedModule.empty())
+                partBiases.insert(model.table().layerTensor(l, s.spec().module + ".bias"));
     for (const auto& [name, t] : model.otherTensors())
-        set.add(name, t);
+        if (!partBiases.count(name))
+            set.add(name, t);
     for (int64_t l = 0; l < model.layerCount(); ++l) {
         job.checkCancelled();
+        // Parts of a split fused projection are joined back into it (in table order, which is row order), so the
+        // export has the architecture's own tensor layout.
+        std::map<std::string, std::vector<at::Tensor>> fusedWeights, fusedBiases;
+        std::vector<std::string> fusedOrder;
         for (const LinearSlot& s : model.layer(l).slots) {
             const bool rebuilt = s.isFactorized() || s.isQuantized();
             at::Tensor w = rebuilt ? s.weightInOut() : s.weight();
             if (rebuilt && !s.spec().storedInOut)
                 w = w.t();
-            set.add(model.table().layerTensor(l, s.spec().module + ".weight"), w);
+            const std::string& fused = s.spec().fusedModule;
+            if (fused.empty()) {
+                set.add(model.table().layerTensor(l, s.spec().module + ".weight"), w);
+                continue;
+            }
+            if (!fusedWeights.count(fused))
+                fusedOrder.push_back(fused);
+            fusedWeights[fused].push_back(w);
+            if (s.bias().defined())
+                fusedBiases[fused].push_back(s.bias());
+        }
+        for (const std::string& fused : fusedOrder) {
+            const ProjectionSpec* any = nullptr;
+            for (const ProjectionSpec& p : model.table().projections)
+                if (p.fusedModule == fused)
+                    any = &p;
+            set.add(model.table().layerTensor(l, fused + ".weight"), at::cat(fusedWeights[fused], any->storedInOut ? 1 : 0));
+            if (!fusedBiases[fused].empty())
+                set.add(model.table().layerTensor(l, fused + ".bias"), at::cat(fusedBiases[fused], 0));
         }
     }
     nlohmann::json config = model.config().raw;

@@ -120,8 +120,27 @@ void DecoderModel::loadWeights(const Checkpoint& ckpt, bool headersOnly)
             lw.attnNormB = get(m_table.layerTensor(l, m_table.attnNorm + ".bias"), {c.hidden});
             lw.mlpNormB = get(m_table.layerTensor(l, m_table.mlpNorm + ".bias"), {c.hidden});
         }
+        // A part of a split fused projection is read from its own tensors (a compressed folder) or else as a slice
+        // of the fused ones, each fused tensor loaded once per layer so that the parts are views of one storage.
+        std::map<std::string, at::Tensor> fusedTensors;
+        auto slice = [&](const ProjectionSpec& p, const std::string& param) {
+            const std::string own = m_table.layerTensor(l, p.module + "." + param);
+            if (p.fusedModule.empty() || ckpt.contains(own))
+                return param == "weight" ? getStored(own, p.storedInOut ? std::vector<int64_t>{p.in, p.out} : std::vector<int64_t>{p.out, p.in})
+                                         : get(own, {p.out});
+            const std::string name = m_table.layerTensor(l, p.fusedModule + "." + param);
+            auto f = fusedTensors.find(name);
+            if (f == fusedTensors.end()) {
+                at::Tensor t = param == "weight" ? getStored(name, p.storedInOut ? std::vector<int64_t>{p.in, p.fusedOut}
+                                                                                 : std::vector<int64_t>{p.fusedOut, p.in})
+                                                 : get(name, {p.fusedOut});
+                f = fusedTensors.emplace(name, t).first;
+            }
+            const int64_t dim = param == "weight" && p.storedInOut ? 1 : 0;
+            return f->second.narrow(dim, p.fusedOffset, p.out);
+        };
         for (const ProjectionSpec& p : m_table.projections) {
-            at::Tensor b = p.hasBias ? get(m_table.layerTensor(l, p.module + ".bias"), {p.out}) : at::Tensor();
+            at::Tensor b = p.hasBias ? slice(p, "bias") : at::Tensor();
             auto f = factors.find({p.part, l});
             if (f != factors.end()) {
                 const Factor& factor = f->second;
@@ -143,10 +162,56 @@ void DecoderModel::loadWeights(const Checkpoint& ckpt, bool headersOnly)
                 lw.slots.back().setFactorized(basis->second, get(m_table.layerTensor(l, p.module + ".coeff"), {factor.k, p.out}));
                 continue;
             }
-            std::vector<int64_t> shape = p.storedInOut ? std::vector<int64_t>{p.in, p.out} : std::vector<int64_t>{p.out, p.in};
-            lw.slots.emplace_back(l, p, getStored(m_table.layerTensor(l, p.module + ".weight"), shape), b, m_dtype);
+            lw.slots.emplace_back(l, p, slice(p, "weight"), b, m_dtype);
         }
     }
+}
+
+void DecoderModel::setSplitFused(const std::vector<std::string>& fused)
+{
+    if (fused == m_config.splitFused)
+        return;
+    for (const LayerWeights& lw : m_layers)
+        for (const LinearSlot& s : lw.slots)
+            if (s.isFactorized() || s.isQuantized() || s.hasAdapter())
+                throw Error(m_dir.string() + ": a compressed or trained model's fused projections cannot be re-cut");
+    ModelConfig config = m_config;
+    config.splitFused = fused;
+    ArchTable table = archTable(config);
+    for (LayerWeights& lw : m_layers) {
+        // The whole fused weight of every fused projection, from its slot or by joining its parts' slices.
+        std::map<std::string, std::pair<at::Tensor, at::Tensor>> whole;   // module -> weight, bias
+        std::map<std::string, std::vector<const LinearSlot*>> pieces;
+        for (const LinearSlot& s : lw.slots) {
+            if (s.spec().fusedModule.empty())
+                whole[s.spec().module] = {s.weight(), s.bias()};
+            else
+                pieces[s.spec().fusedModule].push_back(&s);
+        }
+        for (const auto& [module, list] : pieces) {
+            std::vector<at::Tensor> w, b;
+            for (const LinearSlot* s : list) {
+                w.push_back(s->weight());
+                if (s->bias().defined())
+                    b.push_back(s->bias());
+            }
+            whole[module] = {at::cat(w, list.front()->spec().storedInOut ? 1 : 0), b.empty() ? at::Tensor() : at::cat(b, 0)};
+        }
+        std::vector<LinearSlot> slots;
+        for (const ProjectionSpec& p : table.projections) {
+            if (p.fusedModule.empty()) {
+                const auto& [w, b] = whole.at(p.module);
+                slots.emplace_back(lw.slots.front().layer(), p, w, b, m_dtype);
+                continue;
+            }
+            const auto& [w, b] = whole.at(p.fusedModule);
+            slots.emplace_back(lw.slots.front().layer(), p, w.narrow(p.storedInOut ? 1 : 0, p.fusedOffset, p.out),
+                               b.defined() ? b.narrow(0, p.fusedOffset, p.out) : at::Tensor(), m_dtype);
+        }
+        lw.slots = std::move(slots);
+    }
+    m_config = std::move(config);
+    m_table = std::move(table);
 }
 
 void DecoderModel::observe(int64_t l, InputSite site, const at::Tensor& x) const

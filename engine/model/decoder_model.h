@@ -55,6 +55,11 @@ public:
 
     void setInputObserver(InputObserver observer) { m_observer = std::move(observer); }
 
+    // Addresses the named fused projections as their parts (architecture.h archTable) and every other one whole:
+    // the dense slots are re-cut as views of the same weights, so the model computes the same function. Throws
+    // basis::Error on a model with factorized or quantized slots.
+    void setSplitFused(const std::vector<std::string>& fused);
+
     // Training (engine/train, decoder_model_training.cpp). Every tensor becomes an ordinary copy in `dtype`
     // (loaded and compressed tensors are inference tensors, which autograd refuses), sharing kept: a tied head
     // stays the embedding, a shared basis one tensor.

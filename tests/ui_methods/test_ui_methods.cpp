@@ -165,6 +165,53 @@ private slots:
         QCOMPARE(m_panel->settings().method, std::string("svd-llm"));
     }
 
+    // Phi-3's fused qkv and gate_up: rows of their own once their "as parts" box is checked; the parts reach the
+    // engine's plan (split there the same way) and a plan naming parts checks the boxes back.
+    void fusedProjectionsCanBeAddressedAsParts()
+    {
+        CompressionPanel panel;
+        const ModelConfig phi3 = parseModelConfig(synthConfigJson(synthPreset("phi3-micro"), 0), "phi3-micro");
+        const ArchTable table = archTable(phi3);
+        panel.setModel(phi3, table);
+        QVERIFY(panel.splitCheck(QStringLiteral("qkv")) && panel.splitCheck(QStringLiteral("gate_up")));
+        QVERIFY(!panel.splitCheck(QStringLiteral("qkv"))->isChecked());
+        QVERIFY(panel.partCombo(QStringLiteral("qkv")) && !panel.partCombo(QStringLiteral("q")));
+        const CompressionPlan fused = planCompression(phi3, table, panel.settings());
+        QVERIFY(fused.splitFused.empty());
+
+        panel.splitCheck(QStringLiteral("qkv"))->setChecked(true);
+        QVERIFY(!panel.partCombo(QStringLiteral("qkv")));
+        for (const char* part : {"q", "k", "v"})   // each part starts with the fused projection's choice: shared
+            QCOMPARE(panel.partCombo(QString::fromLatin1(part))->currentText(), QStringLiteral("shared"));
+        panel.partCombo(QStringLiteral("k"))->setCurrentIndex(1);   // private
+        panel.partCombo(QStringLiteral("v"))->setCurrentIndex(1);
+        const CompressionSettings s = panel.settings();
+        QCOMPARE(s.shared, (std::vector<std::string>{"q", "gate_up"}));
+        QCOMPARE(s.privateParts, (std::vector<std::string>{"k", "v", "o", "down"}));
+        const CompressionPlan split = planCompression(phi3, table, s);
+        QCOMPARE(split.splitFused, std::vector<std::string>{"qkv"});
+        QVERIFY(split.part("k") && !split.part("k")->shared && split.part("q")->shared);
+        QCOMPARE(split.parts.size(), fused.parts.size() + 2);
+        QCOMPARE(split.part("k")->groups.size(), size_t(phi3.layers));   // private: a factorization per layer
+
+        // Settings that name parts (a YAML file, a Pareto point) check the boxes and set each part's row.
+        CompressionSettings named = s;
+        named.shared = {"q", "gate", "up"};
+        named.privateParts = {"k", "v", "o", "down"};
+        panel.setSettings(named);
+        QVERIFY(panel.splitCheck(QStringLiteral("qkv"))->isChecked() && panel.splitCheck(QStringLiteral("gate_up"))->isChecked());
+        QCOMPARE(panel.partCombo(QStringLiteral("up"))->currentText(), QStringLiteral("shared"));
+        QCOMPARE(panel.partCombo(QStringLiteral("v"))->currentText(), QStringLiteral("private"));
+        QCOMPARE(planCompression(phi3, table, panel.settings()).targetAfter, planCompression(phi3, table, named).targetAfter);
+
+        // Unchecked again: one qkv row, with the choice of its first part (q: shared).
+        panel.splitCheck(QStringLiteral("qkv"))->setChecked(false);
+        QCOMPARE(panel.partCombo(QStringLiteral("qkv"))->currentText(), QStringLiteral("shared"));
+        QCOMPARE(planCompression(phi3, table, panel.settings()).splitFused, std::vector<std::string>{"gate_up"});
+        // A LLaMA model has nothing to split: no boxes.
+        QVERIFY(!m_panel->splitCheck(QStringLiteral("qkv")));
+    }
+
     void cleanupTestCase() { delete m_panel; }
 };
 

@@ -1,5 +1,5 @@
 // Phi-3 (model_type phi3): LLaMA-like with fused projections: self_attn.qkv_proj = rows [q | k | v] (GQA
-// sizes) and mlp.gate_up_proj = rows [gate | up].
+// sizes) and mlp.gate_up_proj = rows [gate | up]. Both can also be split into their parts (fusedSplits).
 #include "arch_common.h"
 
 namespace basis {
@@ -62,8 +62,12 @@ const ArchDefinition& phi3Architecture()
         {"qkv", "gate_up"},
         "the fused projections are one target each: q, k and v (gate and up) read the same input and are one "
         "stored weight, so one basis of that input serves all of them and the saved model keeps Phi-3's tensor "
-        "layout; they are shared like LLaMA's q, k, v, up, gate, and o and down stay private",
-        synthConfig, shapes()};
+        "layout; they are shared like LLaMA's q, k, v, up, gate, and o and down stay private. Naming q, k, v (or "
+        "gate, up) addresses the rows of the fused weight separately, as LLaMA's projections (for Mistral's GQA "
+        "choice: --share q,gate,up --private k,v,o,down)",
+        synthConfig, shapes(),
+        {{"qkv", {{"q", "self_attn.q_proj", Role::Q}, {"k", "self_attn.k_proj", Role::K}, {"v", "self_attn.v_proj", Role::V}}},
+         {"gate_up", {{"gate", "mlp.gate_proj", Role::Gate}, {"up", "mlp.up_proj", Role::Up}}}}};
     return def;
 }
 
