@@ -9,7 +9,10 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j2
 (cd build && ctest --output-on-failure -j2)
 
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBASIS_BUILD_GUI=OFF -DBASIS_SANITIZE=address,undefined
+# -O1 -g1 (line tables only): half the compile time of RelWithDebInfo's -O2 -g under the sanitizers (27 s -> 13 s
+# for engine/model/compressed_io.cpp, measured side by side), with file:line in every report still.
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
+  -DBASIS_BUILD_GUI=OFF -DBASIS_SANITIZE=address,undefined
 cmake --build build-asan -j2
 # Left out under the sanitizers: whatever loads a SentencePiece tokenizer (the tokenizer suites, stories260K, the
 # pipeline, multiple choice, the CLI scripts and the SentencePiece fuzz corpus). Its module must be loaded with

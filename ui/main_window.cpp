@@ -14,6 +14,7 @@
 #include "layers_view.h"
 #include "heatmap_view.h"
 #include "log_dock.h"
+#include "feature_space_plan.h"
 #include "method_registry.h"
 #include "model_summary_view.h"
 #include "plan_summary_view.h"
@@ -306,9 +307,22 @@ void MainWindow::onModelLoaded(const ModelSummary& summary)
 
 void MainWindow::updateLiveCounts()
 {
+    showLiveCounts();
+    featureSettingsChanged();
+}
+
+void MainWindow::showLiveCounts()
+{
     if (!m_live.hasModel())
         return;
-    const LiveResult& r = m_live.update(m_compression->settings());
+    CompressionSettings settings = m_compression->settings();
+    // Ranks by energy are the engine's to resolve (eigendecompositions of the statistics); once its feature-space
+    // job has answered for this very setting, its ranks are counted here like a ranks file's.
+    const auto& resolved = m_doc->featureSpace();
+    if (resolved && method(settings.method).featureSpace() && settings.featureSpace.ranks.empty() &&
+        sameFeatureSpaceRequest(resolved->settings, settings))
+        settings = resolved->settings;
+    const LiveResult& r = m_live.update(settings);
     if (r.ok) {
         const auto energies = m_doc->isCalibrated() ? m_doc->energy().energies(r.plan) : std::nullopt;
         const QString status = !m_doc->isCalibrated() ? tr("calibrate to see what each group keeps")
@@ -325,7 +339,6 @@ void MainWindow::updateLiveCounts()
         m_heatmaps->setPlan(CompressionPlan{}, nullptr);
         m_summary->setError(r.error);
     }
-    featureSettingsChanged();
     m_summary->setNote((r.warning.isEmpty() ? QString() : r.warning + QStringLiteral("\n")) +
                        tr("Counted by the engine's planCompression in %1 µs; no weights touched.").arg(r.micros, 0, 'f', 0));
 }

@@ -130,7 +130,8 @@ private:
     void connectEngine();
     void onModelLoaded(const ModelSummary& summary);
     void onJobFinished(const QString& title, bool ok);
-    void updateLiveCounts();
+    void updateLiveCounts();   // showLiveCounts, then the feature-space views follow the setting
+    void showLiveCounts();
     void requestSpectra();   // for the group sizes the current setting needs, when calibrated and idle
     // Views of the feature-space and quantizing methods (main_window_method_views.cpp): the Spectra tab's two
     // faces, the Utilization tab (their numbers asked of the engine for the current setting once it is idle), and

@@ -40,6 +40,7 @@ QWidget* MainWindow::buildSpectraTab()
     connect(m_doc, &StudioDocument::featureSpaceReady, this, [this](const FeatureSpaceSummary& s) {
         m_featureSpectra->setSummary(&s);
         m_utilization->setSummary(&s);
+        showLiveCounts();   // energy ranks resolved: exact live counts
     });
     // Connected before connectEngine()'s onJobFinished, which asks for the next setting: the flag is down by then.
     connect(m_engine, &EngineController::jobFinished, this, [this](const QString& title) {

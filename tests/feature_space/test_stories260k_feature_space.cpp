@@ -150,7 +150,20 @@ TEST(Stories260kFeatureSpace, FactorsCountsSaveLoadAndDenseExport)
         auto loaded = basis::DecoderModel::load(out / "model");
         EXPECT_EQ(loaded->parameterCount(), plan.modelAfter);
         const at::Tensor logits = model->forward(ids);
-        EXPECT_TRUE(at::equal(loaded->forward(ids), logits));
+        // Every tensor is read back bit for bit; the logits agree to float32 rounding only, because the loaded
+        // factors are memory-mapped at the file's (4-byte) offsets and this machine's OpenBLAS kernels round
+        // differently on unaligned data (1e-6 of the largest logit measured).
+        for (int64_t l = 0; l < model->layerCount(); ++l)
+            for (size_t i = 0; i < model->table().projections.size(); ++i) {
+                const basis::LinearSlot &a = model->slot(l, i), &b = loaded->slot(l, i);
+                ASSERT_EQ(a.isFactorized(), b.isFactorized());
+                for (auto [x, y] : {std::pair{a.weight(), b.weight()}, {a.basis(), b.basis()}, {a.coeff(), b.coeff()}, {a.bias(), b.bias()}}) {
+                    ASSERT_EQ(x.defined(), y.defined());
+                    if (x.defined())
+                        EXPECT_TRUE(at::equal(x, y)) << model->table().projections[i].part << " layer " << l;
+                }
+            }
+        EXPECT_LT(rel(loaded->forward(ids), logits), 1e-5);
         EXPECT_EQ(loaded->config().raw.at("compression").at("method"), c.method);
         const nlohmann::json& recorded = loaded->config().raw.at("compression").at("feature_space");
         EXPECT_EQ(recorded.at("policy"), "uniform");

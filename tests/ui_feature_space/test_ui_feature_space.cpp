@@ -10,6 +10,8 @@
 #include "feature_spectra_view.h"
 #include "main_window.h"
 #include "method_settings_box.h"
+#include "plan_summary_view.h"
+#include "plan_text.h"
 #include "rank_search_view.h"
 #include "reference.h"
 #include "studio_document.h"
@@ -85,6 +87,22 @@ class TestUiFeatureSpace : public QObject {
                                      w.document()->featureSpace()->settings.featureSpace.ranksFile == want.featureSpace.ranksFile,
                                  60000);
         QTRY_VERIFY_WITH_TIMEOUT(!w.engine()->isBusy(), 60000);   // a spectra job may follow a method change
+    }
+
+    // Once the engine has resolved the energy ranks, the live counts are exact: every projection at its brute-force
+    // energy rank r costs r (m + d), or stays dense (m d) where that does not pay.
+    void checkLiveCounts(const Reference& ref)
+    {
+        const LiveResult& live = m_window->liveCounts().last();
+        QVERIFY2(live.ok, qPrintable(live.error));
+        int64_t before = 0, after = 0;
+        for (const auto& [key, r] : ref) {
+            before += r.m * r.d;
+            after += r.energyRank * (r.m + r.d) < r.m * r.d ? r.energyRank * (r.m + r.d) : r.m * r.d;
+        }
+        QCOMPARE(live.plan.targetBefore, before);
+        QCOMPARE(live.plan.targetAfter, after);
+        QVERIFY(m_window->planSummary()->targetLabel()->text().contains(formatCount(after)));
     }
 
     // Every cell of the Utilization map is the brute-force energy rank over min(m, d); the MLU is their mean.
@@ -213,6 +231,7 @@ private slots:
         QVERIFY(smaller > 0);
         checkUtilization(ref);
         checkSpectra(ref, true);
+        checkLiveCounts(ref);
     }
 
     // A policy leaves the utilization (the chosen rank) alone and moves the cut to the policy's rank.

@@ -80,6 +80,15 @@ bool ranksNeedStatistics(const FeatureSpaceSettings& s)
     return s.ranks.empty() && !s.fraction && s.ranksFile.empty();
 }
 
+bool sameFeatureSpaceRequest(const CompressionSettings& resolved, const CompressionSettings& asked)
+{
+    const FeatureSpaceSettings& a = resolved.featureSpace;
+    const FeatureSpaceSettings& b = asked.featureSpace;
+    return resolved.method == asked.method && resolved.shared == asked.shared &&
+           resolved.privateParts == asked.privateParts && a.energy == b.energy && a.fraction == b.fraction &&
+           a.ranksFile == b.ranksFile && a.policy == b.policy;
+}
+
 std::vector<const ProjectionSpec*> featureSpaceTargets(const ArchTable& table, const CompressionSettings& s)
 {
     std::set<std::string> wanted;

@@ -31,6 +31,9 @@ int64_t fractionRank(double f, int64_t m, int64_t d);
 void validateFeatureSpace(const std::string& method, const FeatureSpaceSettings& s);
 // Whether the ranks still have to be read off the statistics (by energy, not yet resolved).
 bool ranksNeedStatistics(const FeatureSpaceSettings& s);
+// Whether `resolved` (a feature-space job's settings, ranks resolved) answers `asked`: the same method, parts,
+// energy / fraction / ranks file and policy, the resolved ranks aside.
+bool sameFeatureSpaceRequest(const CompressionSettings& resolved, const CompressionSettings& asked);
 
 // The target parts (short names): the settings' shared and private lists together, or every part when both are empty.
 std::vector<const ProjectionSpec*> featureSpaceTargets(const ArchTable& table, const CompressionSettings& s);
