@@ -85,7 +85,8 @@ CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
                                "<b>loss-aware</b>: of the uniform, greedy and relative allocations and the uniform rule "
                                "with each part removing ×0.5 and ×1.5 its share, the one of the lowest loss on the "
                                "calibration text. The "
-                               "live counts show the uniform allocation until the compression has chosen."));
+                               "live counts show the uniform allocation until the compression has chosen, then "
+                               "the ranks it chose."));
     auto* sizeRow = new QHBoxLayout;
     sizeRow->addWidget(m_sizeMode, 1);
     sizeRow->addWidget(m_allocator, 1);

@@ -215,6 +215,7 @@ void MainWindow::connectEngine()
     });
     connect(m_doc, &StudioDocument::spectraReady, this, &MainWindow::updateLiveCounts);
     connect(m_doc, &StudioDocument::compressed, this, [this](const CompressionSummary& s) {
+        showLiveCounts();   // an allocator's ranks are known now
         double energy = 0;
         for (const GroupSummary& g : s.groups)
             energy += g.energy;
@@ -322,6 +323,12 @@ void MainWindow::showLiveCounts()
     if (resolved && method(settings.method).featureSpace() && settings.featureSpace.ranks.empty() &&
         sameFeatureSpaceRequest(resolved->settings, settings))
         settings = resolved->settings;
+    // Likewise an allocator's ranks (read off the spectra, or measured by the loss allocator): once the engine has
+    // compressed this very setting, the counts are its ranks, not the uniform allocation counted before.
+    const auto& compressed = m_doc->compression();
+    if (compressed && settings.budget > 0 && settings.allocator != "uniform" && settings.groupRanks.empty() &&
+        sameAllocatorRequest(compressed->requested, settings))
+        settings = compressed->settings;
     const LiveResult& r = m_live.update(settings);
     if (r.ok) {
         const auto energies = m_doc->isCalibrated() ? m_doc->energy().energies(r.plan) : std::nullopt;

@@ -267,6 +267,13 @@ CompressionPlan planOnTable(const ModelConfig& c, const ArchTable& table, const 
 
 } // namespace
 
+bool sameAllocatorRequest(const CompressionSettings& a, const CompressionSettings& b)
+{
+    return a.method == b.method && a.budget == b.budget && a.allocator == b.allocator && a.partWeights == b.partWeights &&
+           a.groupRanks == b.groupRanks && a.groupSize == b.groupSize && a.shared == b.shared &&
+           a.privateParts == b.privateParts;
+}
+
 CompressionPlan planCompression(const ModelConfig& c, const ArchTable& table, const CompressionSettings& asked,
                                 int64_t elementBytes)
 {

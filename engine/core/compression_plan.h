@@ -99,6 +99,10 @@ struct CompressionPlan {
 CompressionPlan planCompression(const ModelConfig& config, const ArchTable& table, const CompressionSettings& settings,
                                 int64_t elementBytes = 4);
 
+// Whether two settings ask a rank allocator for the same ranks (method, budget, allocator, part weights, group size,
+// parts), so that the ranks it resolved for one stand for the other.
+bool sameAllocatorRequest(const CompressionSettings& a, const CompressionSettings& b);
+
 // Consecutive groups [0, g), [g, 2g), ... with a smaller last group when g does not divide the layer count.
 std::vector<std::vector<int64_t>> layerGroups(int64_t layers, int64_t groupSize);
 

@@ -60,7 +60,8 @@ struct AllocatorCandidate {
 
 struct CompressionSummary {
     CompressionPlan plan;            // its part specs point into the workspace's model: read while it lives
-    CompressionSettings settings;
+    CompressionSettings settings;    // as resolved (an allocator's ranks in groupRanks)
+    CompressionSettings requested;   // as asked: what the studio's live counts compare their setting against
     std::vector<AllocatorCandidate> allocatorCandidates;   // the loss allocator's, in the order measured
     int64_t modelBefore = 0, modelAfter = 0, targetBefore = 0, targetAfter = 0;
     std::vector<GroupSummary> groups;

@@ -338,6 +338,7 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     CompressionSummary s;
     s.plan = result.plan;
     s.settings = result.plan.settings;
+    s.requested = options.settings;
     s.modelBefore = result.plan.modelBefore;
     s.modelAfter = result.plan.modelAfter;
     s.targetBefore = result.plan.targetBefore;

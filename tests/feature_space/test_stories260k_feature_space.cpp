@@ -159,8 +159,9 @@ TEST(Stories260kFeatureSpace, FactorsCountsSaveLoadAndDenseExport)
                 ASSERT_EQ(a.isFactorized(), b.isFactorized());
                 for (auto [x, y] : {std::pair{a.weight(), b.weight()}, {a.basis(), b.basis()}, {a.coeff(), b.coeff()}, {a.bias(), b.bias()}}) {
                     ASSERT_EQ(x.defined(), y.defined());
-                    if (x.defined())
+                    if (x.defined()) {
                         EXPECT_TRUE(at::equal(x, y)) << model->table().projections[i].part << " layer " << l;
+                    }
                 }
             }
         EXPECT_LT(rel(loaded->forward(ids), logits), 1e-5);

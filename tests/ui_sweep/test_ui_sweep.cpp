@@ -288,6 +288,18 @@ private slots:
         compressOnce();
         QCOMPARE(int(got.size()), 2);
         QCOMPARE(got[1].settings.allocator, std::string("greedy"));
+        // The live counts now show the ranks the greedy allocator chose, not the uniform allocation.
+        const LiveResult& live = m_window->liveCounts().last();
+        QVERIFY2(live.ok, qPrintable(live.error));
+        QCOMPARE(live.plan.targetAfter, got[1].plan.targetAfter);
+        std::vector<int64_t> liveRanks, chosenRanks;
+        for (const auto& part : live.plan.parts)
+            for (const auto& g : part.groups)
+                liveRanks.push_back(g.k);
+        for (const auto& part : got[1].plan.parts)
+            for (const auto& g : part.groups)
+                chosenRanks.push_back(g.k);
+        QCOMPARE(liveRanks, chosenRanks);
         if (const QString dir = qEnvironmentVariable("BASIS_SCREENSHOT_DIR"); !dir.isEmpty()) {
             m_window->showTab(QStringLiteral("compression"));
             QTest::qWait(200);
