@@ -115,8 +115,13 @@ pa=$!
 # The second writer starts once the first holds the lock (its lock file carries its pid), however slow the machine.
 for _ in $(seq 1200); do [ -s .C2.lock ] && break; kill -0 $pa 2>/dev/null || break; sleep 0.05; done
 [ -s .C2.lock ] || fail "two writers: the first writer never held the lock"
+# Stopped, the first writer keeps the lock until the second has said it waits: no race between the second's start-up
+# and the end of the first's work, however loaded the machine (ctest -j2 with a build beside it).
+kill -STOP $pa
 "$cli" calibrate --model M --text calib.txt --out C2 --context 128 --samples 12 --spectra 1,2 --force > b.out 2> b.err &
 pb=$!
+for _ in $(seq 1200); do grep -q "waiting" b.err && break; kill -0 $pb 2>/dev/null || break; sleep 0.05; done
+kill -CONT $pa
 wait $pa; sa=$?; wait $pb; sb=$?
 stats() { sha256sum < "$1/statistics.safetensors"; }
 st=$(stats C2)
