@@ -126,9 +126,8 @@ CompressionPlan planOnTable(const ModelConfig& c, const ArchTable& table, const 
     const CompressionMethod& method = basis::method(asked.method);
     CompressionSettings s = asked;
     method.resolveSettings(s);
-    if (s.budget != 0.0 && method.featureSpace())
-        throw Error("--budget is not available for the feature-space method '" + s.method +
-                    "' yet (its ranks come from --rank-rule or --ranks FILE): give a ranks file instead");
+    if (s.budget != 0.0 && method.featureSpace())   // the budget's ranks, as explicit ranks per projection
+        s = featureSpaceBudgetRanks(c, table, s);
     if (method.featureSpace())   // a rank per projection, no ratio; factors stored at the dense element size
         return withFactorBytes(planFeatureSpace(c, table, s), elementBytes);
     if (!(s.ratio > 0.0 && s.ratio < 100.0))

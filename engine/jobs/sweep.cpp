@@ -103,7 +103,23 @@ std::vector<SweepPoint> expandSweep(const RunConfig& c)
         CompressionSettings s = base.settings;
         s.method = name;
         s.groupRanks.clear();
-        if (!m.uses(setting::Ratio)) {   // quantizers and feature-space methods: as the base config sets them
+        if (m.featureSpace() && !w.budgets.empty()) {
+            // Feature-space methods at the exact budgets (feature_space_plan.h: shared out uniformly, a rank per
+            // projection): the budget sets every rank, so the base config's energy, fraction or ranks do not apply.
+            for (double b : w.budgets) {
+                CompressionSettings x = s;
+                x.budget = b;
+                x.allocator = "uniform";
+                x.groupSize = 1;
+                x.featureSpace.energy.reset();
+                x.featureSpace.fraction.reset();
+                x.featureSpace.ranksFile.clear();
+                x.featureSpace.ranks.clear();
+                add({name + " budget " + percentText(b) + " uniform", false, x});
+            }
+            continue;
+        }
+        if (!m.uses(setting::Ratio)) {   // quantizers, and feature-space methods without budgets: as configured
             s.budget = 0;
             s.allocator = "uniform";
             add({name + " as configured", false, s});

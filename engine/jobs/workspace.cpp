@@ -139,7 +139,7 @@ CompressionPlan Workspace::plan(const CompressionSettings& settings) const
     if (!m->dense)
         throw Error("compression needs a model: open one first");
     const int64_t elementBytes = static_cast<int64_t>(c10::elementSize(m->dense->dtype()));
-    if (method(settings.method).featureSpace() && ranksNeedStatistics(settings.featureSpace) && m->stats)
+    if (method(settings.method).featureSpace() && ranksNeedStatistics(settings.featureSpace) && settings.budget == 0 && m->stats)
         return planCompression(m->dense->config(), m->dense->table(),
                                resolveFeatureSpaceRanks(*m->dense, m->stats.get(), settings), elementBytes);
     return planCompression(m->dense->config(), m->dense->table(), settings, elementBytes);
@@ -149,7 +149,8 @@ void Workspace::checkSettings(const CompressionSettings& settings) const
 {
     if (!m->dense)
         throw Error("compression needs a model: open one first");
-    if (method(settings.method).featureSpace() && ranksNeedStatistics(settings.featureSpace) && !m->stats) {
+    if (method(settings.method).featureSpace() && ranksNeedStatistics(settings.featureSpace) && settings.budget == 0 &&
+        !m->stats) {
         validateFeatureSpace(settings.method, settings.featureSpace);
         if (settings.update)
             throw Error(settings.method + ": the coefficient update (--update) is not defined for the feature-space methods");

@@ -6,7 +6,9 @@
 
 #include "architecture.h"
 #include "compression_plan.h"
+#include "compress.h"
 #include "config_jobs.h"
+#include "decoder_model.h"
 #include "error.h"
 #include "method_registry.h"
 #include "model_config.h"
@@ -188,6 +190,51 @@ TEST(RankBudget, EveryLowRankMethodAndGroupSizeLandsOnTheBudget)
     }
 }
 
+// The feature-space methods at exact budgets: every projection of every layer is a group of one (rank r costs
+// r (m + d), plus sfsd's new bias of m), each rank the floor or ceiling of the share's ideal rank, the total within
+// one step under the budget; weight-svd (no statistics needed) compressed holds the plan's parameters.
+TEST(RankBudget, FeatureSpaceMethodsLandOnTheBudget)
+{
+    BASIS_REQUIRE_SHARED(kStories);
+    const basis::ModelConfig c = stories();
+    const basis::ArchTable table = basis::archTable(c);
+    for (const char* name : {"utilized", "hybrid", "weight-svd", "sfsd"}) {
+        for (double percent : {20.0, 30.0, 40.0, 50.0}) {
+            SCOPED_TRACE(std::string(name) + " budget " + std::to_string(percent));
+            basis::CompressionSettings s;
+            s.method = name;
+            s.budget = percent;
+            const basis::CompressionPlan plan = basis::planCompression(c, table, s);
+            const int64_t target = int64_t(std::floor((1 - percent / 100) * double(plan.targetBefore)));
+            int64_t maxStep = 0, groups = 0;
+            for (const basis::PartPlan& p : plan.parts) {
+                ASSERT_TRUE(p.compressed) << p.spec->part;   // every part is a target by default
+                const int64_t m = p.spec->out, d = p.spec->in, bias = std::string(name) == "sfsd" ? m : 0;
+                for (const basis::GroupPlan& grp : p.groups) {
+                    const double ideal = ((1 - percent / 100) * double(m * d) - double(bias)) / double(m + d);
+                    EXPECT_TRUE(grp.k == int64_t(std::floor(ideal)) || grp.k == int64_t(std::ceil(ideal)))
+                        << p.spec->part << " k " << grp.k << " ideal " << ideal;
+                    EXPECT_EQ(grp.weightsAfter, grp.k * (m + d) + bias);
+                    maxStep = std::max(maxStep, m + d);
+                    ++groups;
+                }
+            }
+            EXPECT_EQ(groups, c.layers * int64_t(table.projections.size()));   // none left dense by the break-even rule
+            EXPECT_LE(plan.targetAfter, target);
+            EXPECT_LT(target - plan.targetAfter, maxStep);
+        }
+    }
+    // The ranks reach the factorization: weight-svd (plain SVD of W, no statistics) holds what the plan said.
+    basis::CompressionSettings s;
+    s.method = "weight-svd";
+    s.budget = 30;
+    auto model = basis::DecoderModel::load(basis::test::sharedPath(kStories));
+    const basis::CompressionPlan plan = basis::planCompression(model->config(), model->table(), s);
+    basis::compressModel(*model, nullptr, plan);
+    EXPECT_EQ(model->parameterCount(), plan.modelAfter);
+    EXPECT_NEAR(plan.removedPercentOfTarget(), 30.0, 0.1);
+}
+
 // The published rule's hidden gap, and the budget closing it: at "30 %" g = 1 and g = 2 differ by two points;
 // with --budget 30 both remove 30 % to within 0.1 point.
 TEST(RankBudget, RatioRuleMissesWhereTheBudgetLands)
@@ -225,12 +272,19 @@ TEST(RankBudget, MethodsWithoutAShareToRemoveRefuseTheBudget)
         s.budget = 30;
         expectError([&] { basis::planCompression(c, table, s); }, {"--budget", std::string("method '") + name + "' quantizes"});
     }
+    // A feature-space method's budget chooses every rank: an energy, a policy or another allocator beside it is refused.
     for (const char* name : {"utilized", "sfsd"}) {
         basis::CompressionSettings s;
         s.method = name;
         s.budget = 30;
         s.featureSpace.energy = 0.9;
-        expectError([&] { basis::planCompression(c, table, s); }, {"--budget is not available", name});
+        expectError([&] { basis::planCompression(c, table, s); }, {"--budget chooses every rank", name});
+        s.featureSpace.energy.reset();
+        s.featureSpace.policy = "qkv_heavier";
+        expectError([&] { basis::planCompression(c, table, s); }, {"policy qkv_heavier", "off the budget"});
+        s.featureSpace.policy = "uniform";
+        s.allocator = "greedy";
+        expectError([&] { basis::planCompression(c, table, s); }, {"--allocator greedy", "not available"});
     }
     basis::CompressionSettings s;
     s.budget = 120;

@@ -63,6 +63,27 @@ TEST(Sweep, ExpandsMethodsBudgetsAllocatorsGroupSizesAndRatios)
     fs::remove_all(dir);
 }
 
+// Feature-space methods run at the sweep's exact budgets (uniform allocation only, a rank per projection), so they lie
+// on the Pareto view at the same sizes as the others; without budgets they run once, as configured.
+TEST(Sweep, FeatureSpaceMethodsRunAtTheExactBudgets)
+{
+    BASIS_REQUIRE_SHARED(basis::test::kSweepCalib);
+    const fs::path dir = basis::test::scratchDir("sweep-feature-space");
+    const auto runs = basis::expandSweep(sweepConfig(dir, "  methods: [utilized, sfsd]\n  budgets: [20, 40]\n"
+                                                          "  allocators: [uniform, greedy]\n  dense: false\n"));
+    std::vector<std::string> ids;
+    for (const auto& r : runs)
+        ids.push_back(r.id);
+    EXPECT_EQ(ids, (std::vector<std::string>{"utilized budget 20 uniform", "utilized budget 40 uniform",
+                                             "sfsd budget 20 uniform", "sfsd budget 40 uniform"}));
+    EXPECT_DOUBLE_EQ(runs[1].settings.budget, 40);
+    EXPECT_FALSE(runs[1].settings.featureSpace.energy.has_value());
+    const auto configured = basis::expandSweep(sweepConfig(dir, "  methods: [utilized]\n  ratios: [30]\n  dense: false\n"));
+    ASSERT_EQ(configured.size(), 1u);
+    EXPECT_EQ(configured[0].id, "utilized as configured");
+    fs::remove_all(dir);
+}
+
 TEST(Sweep, AResumedSweepEndsWithTheFilesOfAnUninterruptedOne)
 {
     BASIS_REQUIRE_SHARED(basis::test::kSweepStories);

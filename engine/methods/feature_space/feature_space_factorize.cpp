@@ -172,7 +172,7 @@ CompressionSettings resolveFeatureSpaceRanks(const DecoderModel& model, const Ca
     CompressionSettings s = settings;
     FeatureSpaceSettings& f = s.featureSpace;
     validateFeatureSpace(s.method, f);
-    if (!f.ranks.empty() || f.fraction)
+    if (!f.ranks.empty() || f.fraction || s.budget != 0)   // a budget's ranks come from the planner
         return s;
     if (!f.ranksFile.empty()) {
         f.ranks = readRanksFile(f.ranksFile, model.config(), model.table());

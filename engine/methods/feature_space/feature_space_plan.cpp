@@ -3,6 +3,7 @@
 #include "error.h"
 #include "atomic_file.h"
 #include "param_count.h"
+#include "rank_budget.h"
 
 #include <algorithm>
 #include <cmath>
@@ -78,6 +79,39 @@ void validateFeatureSpace(const std::string& method, const FeatureSpaceSettings&
 bool ranksNeedStatistics(const FeatureSpaceSettings& s)
 {
     return s.ranks.empty() && !s.fraction && s.ranksFile.empty();
+}
+
+CompressionSettings featureSpaceBudgetRanks(const ModelConfig& c, const ArchTable& table, const CompressionSettings& s)
+{
+    const FeatureSpaceSettings& f = s.featureSpace;
+    if (f.energy || f.fraction || !f.ranksFile.empty() || !f.ranks.empty())
+        throw Error("--budget chooses every rank of " + s.method + ": give it without --energy, --fraction or --ranks");
+    if (f.policy != "uniform")
+        throw Error("--budget with policy " + f.policy + ": a policy would move the ranks off the budget (use uniform)");
+    if (s.allocator != "uniform")
+        throw Error("--allocator " + s.allocator + " is not available for the feature-space method " + s.method +
+                    " yet: its exact budget is shared out uniformly");
+    const bool newBias = s.method == "sfsd";
+    std::vector<BudgetGroup> groups;
+    std::vector<std::pair<const ProjectionSpec*, int64_t>> where;   // (projection, layer) of each group
+    for (const ProjectionSpec* spec : featureSpaceTargets(table, s))
+        for (int64_t l = 0; l < c.layers; ++l) {
+            BudgetGroup g;
+            g.denseWeights = spec->in * spec->out;
+            g.base = newBias && !spec->hasBias ? spec->out : 0;
+            g.step = spec->in + spec->out;
+            g.maxRank = std::min(spec->in, spec->out);
+            groups.push_back(g);
+            where.emplace_back(spec, l);
+        }
+    allocateUniformBudget(groups, s.budget);
+    CompressionSettings out = s;
+    for (size_t i = 0; i < groups.size(); ++i) {
+        std::vector<int64_t>& ranks = out.featureSpace.ranks[where[i].first->part];
+        ranks.resize(static_cast<size_t>(c.layers), kDenseRank);
+        ranks[static_cast<size_t>(where[i].second)] = groups[i].k;
+    }
+    return out;
 }
 
 bool sameFeatureSpaceRequest(const CompressionSettings& resolved, const CompressionSettings& asked)

@@ -31,6 +31,13 @@ int64_t fractionRank(double f, int64_t m, int64_t d);
 void validateFeatureSpace(const std::string& method, const FeatureSpaceSettings& s);
 // Whether the ranks still have to be read off the statistics (by energy, not yet resolved).
 bool ranksNeedStatistics(const FeatureSpaceSettings& s);
+// An exact budget (settings.budget, percent of the target projections' weights removed) for a feature-space method:
+// every target projection, one group each, loses the same share of its weights (rank_budget.h's uniform rule; sfsd's
+// new bias b' counted), rounded so that the total lands on the budget within one rank step. Returned as explicit
+// ranks. Throws basis::Error when an energy, fraction, ranks file, a policy other than uniform (it would move the
+// ranks off the budget) or an allocator other than uniform is given with it.
+CompressionSettings featureSpaceBudgetRanks(const ModelConfig& config, const ArchTable& table, const CompressionSettings& s);
+
 // Whether `resolved` (a feature-space job's settings, ranks resolved) answers `asked`: the same method, parts,
 // energy / fraction / ranks file and policy, the resolved ranks aside.
 bool sameFeatureSpaceRequest(const CompressionSettings& resolved, const CompressionSettings& asked);
