@@ -158,19 +158,23 @@ void CompressionPanel::updateEnabled()
     // layers read the group size.
     const CompressionMethod& m = method(m_method->currentData().toString().toStdString());
     m_groupSpin->setEnabled(m.uses(setting::GroupSize));
-    m_ratioSlider->setEnabled(m.uses(setting::Ratio));
-    m_ratioSpin->setEnabled(m.uses(setting::Ratio));
     m_update->setEnabled(m.uses(setting::Update));
-    // An exact budget shares out low-rank factors: the methods with a ratio (not the quantizers' bits and rank).
-    const bool budgets = m.uses(setting::Ratio) && !m.allowsRankZero();
+    // An exact budget shares out low-rank factors: the methods with a ratio (not the quantizers' bits and rank), and
+    // the feature-space methods, whose ranks it then sets instead of their rank rule (uniformly: no allocator yet).
+    const bool budgets = (m.uses(setting::Ratio) && !m.allowsRankZero()) || m.featureSpace();
+    const bool budgetMode = budgets && m_sizeMode->currentData().toString() == QLatin1String("budget");
+    m_ratioSlider->setEnabled(m.uses(setting::Ratio) || budgetMode);
+    m_ratioSpin->setEnabled(m.uses(setting::Ratio) || budgetMode);
     m_sizeMode->setEnabled(budgets);
-    m_allocator->setEnabled(budgets && m_sizeMode->currentData().toString() == QLatin1String("budget"));
+    m_allocator->setEnabled(budgetMode && !m.featureSpace());
     const bool parts = m.uses(setting::SharedParts) || m.uses(setting::PrivateParts);
     for (auto& [name, combo] : m_parts)
         combo->setEnabled(parts);
     for (auto& [name, box] : m_splitChecks)
         box->setEnabled(parts && !m.featureSpace());   // the feature-space methods take fused projections whole
     m_methodSettings->showMethod(m);
+    if (m.featureSpace() && budgetMode)
+        m_methodSettings->disableRankRule();
 }
 
 void CompressionPanel::updateTooltips()
@@ -328,10 +332,16 @@ CompressionSettings CompressionPanel::settings() const
     s.ratio = m_ratioSpin->value();
     if (m_sizeMode->isEnabled() && m_sizeMode->currentData().toString() == QLatin1String("budget")) {
         s.budget = m_ratioSpin->value();
-        s.allocator = m_allocator->currentData().toString().toStdString();
+        s.allocator = m_allocator->isEnabled() ? m_allocator->currentData().toString().toStdString() : "uniform";
     }
     s.update = m_update->isChecked();
     m_methodSettings->fill(s);
+    if (s.budget > 0 && method(s.method).featureSpace()) {   // the budget sets every rank, not the rule or a policy
+        s.featureSpace.energy.reset();
+        s.featureSpace.fraction.reset();
+        s.featureSpace.ranksFile.clear();
+        s.featureSpace.policy = "uniform";
+    }
     for (const auto& [name, combo] : m_parts) {
         if (combo->currentIndex() == Shared)
             s.shared.push_back(name.toStdString());

@@ -24,7 +24,7 @@ const LiveResult& LiveCounts::update(const CompressionSettings& s)
     timer.start();
     LiveResult r;
     if (method(s.method).featureSpace() && s.featureSpace.ranksFile.empty() && !s.featureSpace.fraction &&
-        s.featureSpace.ranks.empty()) {
+        s.featureSpace.ranks.empty() && s.budget == 0) {
         // Energy ranks need eigendecompositions of the statistics: engine work, not the GUI thread's.
         r.error = QObject::tr("Ranks by energy are read off the calibration statistics when compressing; the exact "
                               "counts come with the result. A fraction (sfsd) or a ranks file is counted here at once.");

@@ -129,6 +129,13 @@ void MethodSettingsBox::showMethod(const CompressionMethod& m)
     setVisible(m_featureSpace || m.uses(setting::Bits));
 }
 
+void MethodSettingsBox::disableRankRule()
+{
+    for (QWidget* w : {static_cast<QWidget*>(m_rule), static_cast<QWidget*>(m_energy), static_cast<QWidget*>(m_fraction),
+                       static_cast<QWidget*>(m_ranks), static_cast<QWidget*>(m_policy)})
+        w->setEnabled(false);
+}
+
 void MethodSettingsBox::updateRule()
 {
     const int rule = m_rule->currentIndex();

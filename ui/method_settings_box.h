@@ -24,6 +24,9 @@ public:
     // The box's values into s (only the settings the method reads), and back.
     void fill(CompressionSettings& s) const;
     void set(const CompressionSettings& s);
+    // An exact budget sets every rank of a feature-space method: the rank rule, its value and the policy are off
+    // (until the next showMethod).
+    void disableRankRule();
 
     QComboBox* rankRuleCombo() const { return m_rule; }
     QDoubleSpinBox* energySpin() const { return m_energy; }

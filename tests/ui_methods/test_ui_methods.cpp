@@ -2,6 +2,7 @@
 // control is enabled exactly when the chosen method's settings descriptor lists the setting it edits.
 #include "compression_panel.h"
 #include "error.h"
+#include "live_counts.h"
 #include "method_registry.h"
 #include "method_settings_box.h"
 #include "synth.h"
@@ -163,6 +164,41 @@ private slots:
         s.method = "lora";
         QVERIFY_THROWS_EXCEPTION(basis::Error, m_panel->setSettings(s));
         QCOMPARE(m_panel->settings().method, std::string("svd-llm"));
+    }
+
+    // A feature-space method at an exact budget: the Size row is on, the budget sets every rank (the rank rule is off
+    // and unread, the allocator is uniform), and the live counts plan it at once, within one rank step of the budget.
+    void featureSpaceMethodsTakeAnExactBudget()
+    {
+        choose("utilized");
+        QComboBox* mode = m_panel->sizeModeCombo();
+        QVERIFY(mode->isEnabled());
+        mode->setCurrentIndex(mode->findData(QStringLiteral("budget")));
+        QVERIFY(m_panel->ratioSpin()->isEnabled());
+        QVERIFY(!m_panel->allocatorCombo()->isEnabled());
+        QVERIFY(!m_panel->methodSettings()->rankRuleCombo()->isEnabled());
+        QVERIFY(!m_panel->methodSettings()->policyCombo()->isEnabled());
+        m_panel->ratioSpin()->setValue(30);
+        const CompressionSettings s = m_panel->settings();
+        QCOMPARE(s.budget, 30.0);
+        QCOMPARE(s.allocator, std::string("uniform"));
+        QCOMPARE(s.featureSpace.policy, std::string("uniform"));
+        QVERIFY(!s.featureSpace.energy && !s.featureSpace.fraction && s.featureSpace.ranksFile.empty());
+        LiveCounts live;
+        live.setModel(m_config);
+        const LiveResult& r = live.update(s);
+        QVERIFY2(r.ok, qPrintable(r.error));
+        int64_t maxStep = 0;
+        for (const ProjectionSpec& p : m_table.projections)
+            maxStep = std::max(maxStep, p.in + p.out);
+        QVERIFY(r.plan.targetAfter <= int64_t(0.7 * double(r.plan.targetBefore)));
+        QVERIFY(int64_t(0.7 * double(r.plan.targetBefore)) - r.plan.targetAfter < maxStep);
+        // Back to the rank rule: it is read again, the budget is not.
+        mode->setCurrentIndex(mode->findData(QStringLiteral("ratio")));
+        QVERIFY(m_panel->methodSettings()->rankRuleCombo()->isEnabled());
+        QCOMPARE(m_panel->settings().budget, 0.0);
+        QVERIFY(m_panel->settings().featureSpace.energy.has_value());
+        choose("basis-sharing");
     }
 
     // Phi-3's fused qkv and gate_up: rows of their own once their "as parts" box is checked; the parts reach the

@@ -172,7 +172,9 @@ CompressionSettings resolveFeatureSpaceRanks(const DecoderModel& model, const Ca
     CompressionSettings s = settings;
     FeatureSpaceSettings& f = s.featureSpace;
     validateFeatureSpace(s.method, f);
-    if (!f.ranks.empty() || f.fraction || s.budget != 0)   // a budget's ranks come from the planner
+    if (s.budget != 0)   // an exact budget's ranks (feature_space_plan.h), the planner's too
+        return featureSpaceBudgetRanks(model.config(), model.table(), s);
+    if (!f.ranks.empty() || f.fraction)
         return s;
     if (!f.ranksFile.empty()) {
         f.ranks = readRanksFile(f.ranksFile, model.config(), model.table());

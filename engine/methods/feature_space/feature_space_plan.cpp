@@ -84,7 +84,8 @@ bool ranksNeedStatistics(const FeatureSpaceSettings& s)
 CompressionSettings featureSpaceBudgetRanks(const ModelConfig& c, const ArchTable& table, const CompressionSettings& s)
 {
     const FeatureSpaceSettings& f = s.featureSpace;
-    if (f.energy || f.fraction || !f.ranksFile.empty() || !f.ranks.empty())
+    // (Resolved ranks, f.ranks, are this function's own output when planned again: recomputed.)
+    if (f.energy || f.fraction || !f.ranksFile.empty())
         throw Error("--budget chooses every rank of " + s.method + ": give it without --energy, --fraction or --ranks");
     if (f.policy != "uniform")
         throw Error("--budget with policy " + f.policy + ": a policy would move the ranks off the budget (use uniform)");
@@ -106,6 +107,7 @@ CompressionSettings featureSpaceBudgetRanks(const ModelConfig& c, const ArchTabl
         }
     allocateUniformBudget(groups, s.budget);
     CompressionSettings out = s;
+    out.featureSpace.ranks.clear();
     for (size_t i = 0; i < groups.size(); ++i) {
         std::vector<int64_t>& ranks = out.featureSpace.ranks[where[i].first->part];
         ranks.resize(static_cast<size_t>(c.layers), kDenseRank);
