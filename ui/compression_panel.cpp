@@ -239,12 +239,9 @@ void CompressionPanel::rebuildParts()
     const ArchTable shown = archTable(config);
     // Where a row's choice comes from when the row is new: a part takes its fused projection's, a re-fused
     // projection the first of its parts'.
-    ModelConfig whole = m_config, allSplit = m_config;
+    ModelConfig whole = m_config;
     whole.splitFused.clear();
-    allSplit.splitFused.clear();
-    for (const FusedSplit& f : architecture(m_config.arch).fusedSplits)
-        allSplit.splitFused.push_back(f.fused);
-    const ArchTable fusedTable = archTable(whole), partsTable = archTable(allSplit);
+    const ArchTable fusedTable = archTable(whole), partsTable = tableWithAllParts(m_config);
     auto inherited = [&](const ProjectionSpec& s) {
         for (const ProjectionSpec& w : fusedTable.projections)
             if (!s.fusedModule.empty() && w.module == s.fusedModule && before.count(QString::fromStdString(w.part)))

@@ -114,6 +114,15 @@ ArchTable archTable(const ModelConfig& c)
     return t;
 }
 
+ArchTable tableWithAllParts(const ModelConfig& c)
+{
+    ModelConfig all = c;
+    all.splitFused.clear();
+    for (const FusedSplit& f : architecture(c.arch).fusedSplits)
+        all.splitFused.push_back(f.fused);
+    return archTable(all);
+}
+
 std::vector<std::string> fusedPartsNamed(const ModelConfig& c, const std::vector<std::string>& names)
 {
     const ArchDefinition& def = architecture(c.arch);

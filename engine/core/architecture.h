@@ -54,6 +54,10 @@ struct ArchTable {
 // that is not a fused projection the architecture can split.
 ArchTable archTable(const ModelConfig& config);
 
+// The table with every fused projection the architecture can split replaced by its parts (Phi-3: q, k, v, o, gate,
+// up, down); the config's own table when it has none.
+ArchTable tableWithAllParts(const ModelConfig& config);
+
 // The fused projections (in table order) whose parts appear among `names` (short names or module paths), i.e. the
 // splitFused a setting naming those parts needs. Throws basis::Error when a fused projection and one of its parts
 // are both named.

@@ -1,14 +1,11 @@
 #include "spectra.h"
 
-#include "arch_registry.h"
 #include "compress.h"
 #include "decoder_model.h"
 #include "error.h"
 #include "safetensors.h"
 
 #include <ATen/ATen.h>
-
-#include <algorithm>
 
 namespace basis {
 
@@ -53,11 +50,7 @@ Spectra computeSpectra(const DecoderModel& model, const CalibrationStats& stats,
     Spectra s;
     // The parts of fused projections too (Phi-3's q, k, v inside qkv, read off the fused rows): settings may name them.
     std::vector<ProjectionSpec> parts = model.table().projections;
-    ModelConfig allSplit = model.config();
-    for (const FusedSplit& f : architecture(allSplit.arch).fusedSplits)
-        if (std::find(allSplit.splitFused.begin(), allSplit.splitFused.end(), f.fused) == allSplit.splitFused.end())
-            allSplit.splitFused.push_back(f.fused);
-    for (const ProjectionSpec& p : archTable(allSplit).projections)
+    for (const ProjectionSpec& p : tableWithAllParts(model.config()).projections)
         if (!p.fusedModule.empty() && !model.table().findPart(p.part))
             parts.push_back(p);
     const int64_t total = static_cast<int64_t>(groupSizes.size() * parts.size());
