@@ -112,6 +112,7 @@ struct BenchPplArgs {
     std::string model, text;
     int64_t context = 512;
     std::vector<int64_t> batches{1, 0};   // 1 = the old path, one window per forward pass; 0 = automatic
+    std::vector<std::string> attention{"matmul", "fused"};   // each kernel with each batch; matmul is the old path
     int threads = 2;
     int repeats = 1;
     bool json = false;

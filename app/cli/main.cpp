@@ -319,11 +319,13 @@ int main(int argc, char** argv)
     benchFwd->add_flag("--json", bench.json, "Print one JSON object as the last line");
     auto* benchPlan = benchCmd->add_subcommand("plan", "Time of one live parameter count (planCompression), 32-layer model");
     BenchPplArgs benchPpl;
-    auto* benchPplCmd = benchCmd->add_subcommand("ppl", "Perplexity one window at a time beside batched windows: numbers, seconds, speed-up");
+    auto* benchPplCmd = benchCmd->add_subcommand("ppl", "Perplexity the old way (one window at a time, matmul attention) beside batched windows and the fused kernel");
     benchPplCmd->add_option("--model", benchPpl.model, kModelHelp)->required();
     benchPplCmd->add_option("--text", benchPpl.text, "UTF-8 text file, tokenized whole (BOS auto)")->required();
     benchPplCmd->add_option("--context", benchPpl.context, "Tokens per window")->capture_default_str();
     benchPplCmd->add_option("--batches", benchPpl.batches, "Batches to compare, the first is the reference (0 = automatic)")->delimiter(',')->capture_default_str();
+    benchPplCmd->add_option("--attention", benchPpl.attention, "Attention kernels to compare: matmul (the old path), fused (small heads)")
+        ->delimiter(',')->check(CLI::IsMember({"matmul", "fused"}))->capture_default_str();
     benchPplCmd->add_option("--threads", benchPpl.threads, "Threads")->capture_default_str();
     benchPplCmd->add_option("--repeats", benchPpl.repeats, "Runs per batch (best reported)")->capture_default_str();
     benchPplCmd->add_flag("--json", benchPpl.json, "Print one JSON object as the last line");

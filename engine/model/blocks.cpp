@@ -1,5 +1,7 @@
 #include "blocks.h"
 
+#include "small_head_attention.h"
+
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -100,7 +102,15 @@ at::Tensor causalMask(int64_t tokens, int64_t keys, int64_t start, int64_t windo
 } // namespace
 
 at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t start,
-                           double scale, int64_t window)
+                           double scale, int64_t window, bool allowFused)
+{
+    if (allowFused && smallHeadAttentionApplies(q, k, v))
+        return smallHeadAttention(q, k, v, start, scale, window);
+    return matmulCausalAttention(q, k, v, start, scale, window);
+}
+
+at::Tensor matmulCausalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t start,
+                                 double scale, int64_t window)
 {
     const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
     const int64_t Hkv = k.size(1), S = k.size(2), G = H / Hkv;

@@ -24,8 +24,12 @@ at::Tensor applyRope(const at::Tensor& x, const at::Tensor& cos, const at::Tenso
 // Causal attention. q [B, H, T, D]; k, v [B, Hkv, S, D] with S >= T; query i sits at position start + i,
 // key j at position j. H must be a multiple of Hkv (grouped-query attention without copying k/v).
 // window > 0 limits each query to the last `window` keys (itself included), as Mistral does.
-// Returns [B, T, H * D].
+// Returns [B, T, H * D]. Small float32 heads without gradients take the fused kernel of small_head_attention.h,
+// everything else matmulCausalAttention.
 at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t start,
-                           double scale, int64_t window);
+                           double scale, int64_t window, bool allowFused = true);
+// The general path: scores by matmul in query blocks, an additive mask, softmax (any dtype, device, autograd).
+at::Tensor matmulCausalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t start,
+                                 double scale, int64_t window);
 
 } // namespace basis::blocks

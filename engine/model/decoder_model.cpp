@@ -274,7 +274,7 @@ at::Tensor DecoderModel::attention(int64_t l, const at::Tensor& x, KVCache* cach
         scale /= std::sqrt(static_cast<double>(D));
     if (c.scaleAttnByInverseLayerIdx)
         scale /= static_cast<double>(l + 1);
-    at::Tensor ctx = blocks::causalAttention(q.contiguous(), k, v, start, scale, c.slidingWindow);
+    at::Tensor ctx = blocks::causalAttention(q.contiguous(), k, v, start, scale, c.slidingWindow, m_fusedAttention);
 
     observe(l, InputSite::AttnOut, ctx);
     for (const LinearSlot& s : lw.slots)

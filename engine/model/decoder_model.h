@@ -68,6 +68,10 @@ public:
     void setAutograd(bool on) { m_autograd = on; }
     bool autograd() const { return m_autograd; }
 
+    // Off: attention always goes through matmulCausalAttention (blocks.h), as before the fused small-head kernel,
+    // so that bench ppl can time the old path beside the new one in one run.
+    void setFusedAttention(bool on) { m_fusedAttention = on; }
+
     // Distinct parameters (tied embeddings and shared bases counted once).
     int64_t parameterCount() const;
 
@@ -95,6 +99,7 @@ private:
     std::vector<LayerWeights> m_layers;
     InputObserver m_observer;
     bool m_autograd = false;
+    bool m_fusedAttention = true;
 };
 
 } // namespace basis
