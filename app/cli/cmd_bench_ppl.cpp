@@ -1,5 +1,5 @@
-// basis-cli bench ppl: the whole perplexity evaluation the old way (one window at a time, attention by matmul)
-// beside batched windows and the fused small-head attention, in one run: the numbers under both protocols, their
+// basis-cli bench ppl: the whole perplexity evaluation the old way (one window at a time, attention by matmul, one
+// pass at a time) beside batched windows, the fused small-head attention and passes side by side, in one run: the numbers under both protocols, their
 // relative difference to the first row, seconds and the speed-up.
 #include "commands.h"
 
@@ -26,6 +26,8 @@ int runBenchPpl(const BenchPplArgs& a)
         throw Error("bench ppl: --batches needs at least one value (1 = one window at a time, 0 = automatic)");
     if (a.attention.empty())
         throw Error("bench ppl: --attention needs at least one of matmul, fused");
+    if (a.workers.empty())
+        throw Error("bench ppl: --workers needs at least one value (1 = one pass at a time, 0 = automatic)");
     if (a.repeats < 1)
         throw Error("bench ppl: --repeats must be at least 1");
     applyThreads(a.threads);
@@ -34,17 +36,20 @@ int runBenchPpl(const BenchPplArgs& a)
     const std::vector<int64_t> ids = tokenizeForEvaluation(*tokenizer, readFile(a.text), BosPolicy::Auto);
     std::printf("bench ppl: %s, %s (%zu tokens), context %lld, %d threads\n", a.model.c_str(), a.text.c_str(),
                 ids.size(), (long long)a.context, a.threads);
-    std::printf("%8s %8s %14s %14s %10s %10s %14s\n", "kernel", "batch", "window-mean", "token-mean", "seconds", "speed-up",
-                "max rel. diff");
+    std::printf("%8s %8s %8s %14s %14s %10s %10s %14s\n", "kernel", "workers", "batch", "window-mean", "token-mean", "seconds",
+                "speed-up", "max rel. diff");
     nlohmann::json rows = nlohmann::json::array();
     double baseSeconds = 0, baseWm = 0, baseTm = 0;
-    for (size_t i = 0; i < a.batches.size() * a.attention.size(); ++i) {
-        const std::string& kernel = a.attention[i / a.batches.size()];
+    const size_t perKernel = a.batches.size() * a.workers.size();
+    for (size_t i = 0; i < perKernel * a.attention.size(); ++i) {
+        const std::string& kernel = a.attention[i / perKernel];
+        const int64_t workers = a.workers[(i % perKernel) / a.batches.size()];
         const int64_t batch = a.batches[i % a.batches.size()];
         model->setFusedAttention(kernel == "fused");
         PplOptions o;
         o.context = a.context;
         o.batch = batch;
+        o.workers = workers;
         PplResult best;
         for (int r = 0; r < a.repeats; ++r) {
             const PplResult result = evaluatePerplexity(*model, ids, o);
@@ -58,9 +63,11 @@ int runBenchPpl(const BenchPplArgs& a)
         }
         const double diff = std::max(std::abs(best.pplWindowMean - baseWm) / baseWm,
                                      std::abs(best.pplTokenMean - baseTm) / baseTm);
-        std::printf("%8s %8lld %14.6f %14.6f %10.3f %9.2fx %14.2e\n", kernel.c_str(), (long long)best.batch, best.pplWindowMean,
+        std::printf("%8s %8lld %8lld %14.6f %14.6f %10.3f %9.2fx %14.2e\n", kernel.c_str(), (long long)best.workers,
+                    (long long)best.batch, best.pplWindowMean,
                     best.pplTokenMean, best.seconds, baseSeconds / best.seconds, diff);
-        rows.push_back({{"attention", kernel}, {"batch_requested", batch}, {"batch", best.batch}, {"ppl_window_mean", best.pplWindowMean},
+        rows.push_back({{"attention", kernel}, {"workers_requested", workers}, {"workers", best.workers},
+                        {"batch_requested", batch}, {"batch", best.batch}, {"ppl_window_mean", best.pplWindowMean},
                         {"ppl_token_mean", best.pplTokenMean}, {"seconds", best.seconds},
                         {"speedup", baseSeconds / best.seconds}, {"max_relative_difference", diff}});
     }

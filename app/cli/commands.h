@@ -113,6 +113,7 @@ struct BenchPplArgs {
     int64_t context = 512;
     std::vector<int64_t> batches{1, 0};   // 1 = the old path, one window per forward pass; 0 = automatic
     std::vector<std::string> attention{"matmul", "fused"};   // each kernel with each batch; matmul is the old path
+    std::vector<int64_t> workers{1, 0};   // forward passes side by side; 1 = the old path, 0 = automatic
     int threads = 2;
     int repeats = 1;
     bool json = false;

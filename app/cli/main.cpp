@@ -326,6 +326,8 @@ int main(int argc, char** argv)
     benchPplCmd->add_option("--batches", benchPpl.batches, "Batches to compare, the first is the reference (0 = automatic)")->delimiter(',')->capture_default_str();
     benchPplCmd->add_option("--attention", benchPpl.attention, "Attention kernels to compare: matmul (the old path), fused (small heads)")
         ->delimiter(',')->check(CLI::IsMember({"matmul", "fused"}))->capture_default_str();
+    benchPplCmd->add_option("--workers", benchPpl.workers, "Forward passes side by side to compare, one thread each (1 = the old path, 0 = automatic)")
+        ->delimiter(',')->check(CLI::NonNegativeNumber)->capture_default_str();
     benchPplCmd->add_option("--threads", benchPpl.threads, "Threads")->capture_default_str();
     benchPplCmd->add_option("--repeats", benchPpl.repeats, "Runs per batch (best reported)")->capture_default_str();
     benchPplCmd->add_flag("--json", benchPpl.json, "Print one JSON object as the last line");

@@ -2,12 +2,15 @@
 
 #include "decoder_model.h"
 #include "error.h"
+#include "side_by_side.h"
 #include "tokenizer.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 
@@ -89,6 +92,11 @@ int64_t autoBatch(const DecoderModel& model, int64_t context)
     return std::clamp<int64_t>(budget / perWindow, 1, 64);
 }
 
+int64_t autoWorkers(const DecoderModel& model)
+{
+    return model.device().is_cpu() ? std::max(1, at::get_num_threads()) : 1;
+}
+
 namespace {
 
 struct Window {
@@ -132,35 +140,56 @@ PplResult evaluatePerplexity(const DecoderModel& model, const std::vector<int64_
     const int64_t batch = options.batch > 0 ? options.batch : autoBatch(model, context);
 
     at::Tensor all = at::from_blob(const_cast<int64_t*>(ids.data()), {n}, at::TensorOptions().dtype(at::kLong)).clone();
-    double totalNll = 0, sumWindowMeans = 0;
-    int64_t scored = 0, windows = 0;
     // Consecutive windows of one length share a forward pass (no padding, so each row attends exactly as it
-    // would alone); only the last, partial window ever runs with a different length.
+    // would alone); only the last, partial window ever runs with a different length. The passes are fixed here,
+    // before any runs, so each window's loss is the same whichever worker computes it.
+    struct Pass {
+        size_t first = 0, last = 0;
+    };
+    std::vector<Pass> passes;
     for (size_t first = 0; first < plan.size();) {
-        job.checkCancelled();
         const int64_t length = plan[first].end - plan[first].begin;
         size_t last = first + 1;
         while (last < plan.size() && static_cast<int64_t>(last - first) < batch &&
                plan[last].end - plan[last].begin == length)
             ++last;
+        passes.push_back({first, last});
+        first = last;
+    }
+    const int64_t workers = std::clamp<int64_t>(options.workers > 0 ? options.workers : autoWorkers(model), 1,
+                                                static_cast<int64_t>(passes.size()));
+    std::vector<double> windowNll(plan.size());
+    std::atomic<int64_t> windowsDone{0};
+    runSideBySide(passes.size(), static_cast<int>(workers), [&](size_t index) {
+        c10::InferenceMode threadInference;   // thread-local: each worker sets its own
+        job.checkCancelled();
+        const Pass& pass = passes[index];
         std::vector<at::Tensor> rows;
-        for (size_t w = first; w < last; ++w)
+        for (size_t w = pass.first; w < pass.last; ++w)
             rows.push_back(all.slice(0, plan[w].begin, plan[w].end));
         const at::Tensor stacked = at::stack(rows);
         const at::Tensor hidden = model.hiddenStates(stacked);
-        for (size_t w = first; w < last; ++w) {
+        for (size_t w = pass.first; w < pass.last; ++w) {
             const Window& win = plan[w];
-            const int64_t b = static_cast<int64_t>(w - first);
+            const int64_t b = static_cast<int64_t>(w - pass.first);
             // Position t predicts token t+1: score targets firstScored..len-1 from positions firstScored-1..len-2.
-            const double windowNll = sumNll(model, hidden[b].narrow(0, win.firstScored - 1, win.count),
-                                            stacked[b].narrow(0, win.firstScored, win.count));
-            totalNll += windowNll;
-            sumWindowMeans += windowNll / static_cast<double>(win.count);
-            scored += win.count;
-            ++windows;
+            windowNll[w] = sumNll(model, hidden[b].narrow(0, win.firstScored - 1, win.count),
+                                  stacked[b].narrow(0, win.firstScored, win.count));
         }
-        first = last;
-        job.report(windows, totalWindows, "perplexity window " + std::to_string(windows) + "/" + std::to_string(totalWindows));
+        windowsDone += static_cast<int64_t>(pass.last - pass.first);
+    }, [&] {
+        const int64_t done = windowsDone.load();
+        job.report(done, totalWindows, "perplexity window " + std::to_string(done) + "/" + std::to_string(totalWindows));
+    });
+    job.report(totalWindows, totalWindows, "perplexity window " + std::to_string(totalWindows) + "/" + std::to_string(totalWindows));
+    // Summed in window order, so the result does not depend on which worker finished first.
+    double totalNll = 0, sumWindowMeans = 0;
+    int64_t scored = 0, windows = 0;
+    for (size_t w = 0; w < plan.size(); ++w) {
+        totalNll += windowNll[w];
+        sumWindowMeans += windowNll[w] / static_cast<double>(plan[w].count);
+        scored += plan[w].count;
+        ++windows;
     }
 
     PplResult r;
@@ -178,6 +207,7 @@ PplResult evaluatePerplexity(const DecoderModel& model, const std::vector<int64_
     r.context = context;
     r.stride = stride;
     r.batch = batch;
+    r.workers = workers;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return r;
 }

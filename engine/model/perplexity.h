@@ -33,6 +33,7 @@ struct PplOptions {
     int64_t stride = 0;              // 0 = context (no overlap)
     PplProtocol protocol = PplProtocol::WindowMean;
     int64_t batch = 0;               // windows of equal length per forward pass; 0 = autoBatch()
+    int64_t workers = 0;             // forward passes side by side, one thread each; 0 = autoWorkers()
 };
 
 struct PplResult {
@@ -46,6 +47,7 @@ struct PplResult {
     PplProtocol protocol = PplProtocol::WindowMean;
     int64_t context = 0, stride = 0;
     int64_t batch = 0;               // windows per forward pass actually used
+    int64_t workers = 0;             // forward passes run side by side
     double seconds = 0;
 };
 
@@ -53,6 +55,10 @@ struct PplResult {
 // scores, MLP and residual rows of one window estimated from the config), at most 64. A small model evaluates
 // 512-token windows one at a time at a fraction of the BLAS rate; stacking them recovers most of it.
 int64_t autoBatch(const DecoderModel& model, int64_t context);
+
+// Forward passes side by side when PplOptions::workers is 0: on the CPU one per LibTorch thread, each pass on one
+// thread (side_by_side.h); on a GPU one.
+int64_t autoWorkers(const DecoderModel& model);
 
 // Sum of -log p(targets[i] | hidden row i) over rows of hidden [rows, dim], in float64. Logits are made in row
 // chunks of at most ~24 MB so a 50k vocabulary never needs one 200 MB buffer per window.

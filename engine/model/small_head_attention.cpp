@@ -23,11 +23,10 @@ namespace basis::blocks {
 
 namespace {
 
-constexpr int kLanes = 16;
-
 // Eight floats as one value (GCC's vector extension): one AVX register in the x86-64-v3 clone, two SSE registers
 // in the baseline. Accumulators of this type stay in registers where arrays of floats were spilled to the stack.
 typedef float Floats8 __attribute__((vector_size(32)));
+typedef int Ints8 __attribute__((vector_size(32)));
 
 BASIS_INLINE Floats8 load8(const float* p)
 {
@@ -41,70 +40,77 @@ BASIS_INLINE float sum8(Floats8 v)
     return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
 }
 
-BASIS_INLINE float sumLanes(const float* acc)
-{
-    float t = 0;
-    for (int l = 0; l < kLanes; ++l)
-        t += acc[l];
-    return t;
-}
+BASIS_INLINE void store8(float* p, Floats8 v) { std::memcpy(p, &v, sizeof v); }
+
+BASIS_INLINE Floats8 splat8(float x) { return Floats8{} + x; }
+
+BASIS_INLINE Floats8 max8(Floats8 a, Floats8 b) { return a > b ? a : b; }
 
 BASIS_INLINE float maxOf(const float* a, int64_t n)
 {
-    float acc[kLanes];
-    for (int l = 0; l < kLanes; ++l)
-        acc[l] = a[0];
+    float m = a[0];
     int64_t j = 0;
-    for (; j + kLanes <= n; j += kLanes)
-        for (int l = 0; l < kLanes; ++l)
-            acc[l] = acc[l] > a[j + l] ? acc[l] : a[j + l];
-    for (int l = 0; j < n; ++j, ++l)
-        acc[l] = acc[l] > a[j] ? acc[l] : a[j];
-    float m = acc[0];
-    for (int l = 1; l < kLanes; ++l)
-        m = m > acc[l] ? m : acc[l];
+    if (n >= 16) {
+        Floats8 m0 = load8(a), m1 = load8(a + 8);
+        for (j = 16; j + 16 <= n; j += 16) {
+            m0 = max8(m0, load8(a + j));
+            m1 = max8(m1, load8(a + j + 8));
+        }
+        const Floats8 both = max8(m0, m1);
+        for (int l = 0; l < 8; ++l)
+            m = m > both[l] ? m : both[l];
+    }
+    for (; j < n; ++j)
+        m = m > a[j] ? m : a[j];
     return m;
 }
 
-// exp(x) for x <= 0 (scores minus their maximum), Cephes' single-precision scheme: x = n ln 2 + r with
-// |r| <= ln 2 / 2, a degree-6 polynomial for e^r, 2^n put in the exponent bits. Relative error about 1e-7, as
-// libm's expf. The caller clamps x at -87 first (e^-87 = 1.6e-38 cannot move a sum whose largest term is 1):
-// with the clamp inside, GCC 12 no longer vectorizes the loop.
-BASIS_INLINE float expNonPositive(float x)
+// exp(x) for x <= 0 (scores minus their maximum), eight at a time, Cephes' single-precision scheme: x = n ln 2 + r
+// with |r| <= ln 2 / 2, a degree-6 polynomial for e^r, 2^n put in the exponent bits. Relative error about 1e-7,
+// as libm's expf. x is clamped at -87 first (e^-87 = 1.6e-38 cannot move a sum whose largest term is 1).
+BASIS_INLINE Floats8 exp8(Floats8 x)
 {
-    const int n = static_cast<int>(x * 1.44269504088896341f - 0.5f);   // truncation: round to nearest for x <= 0
-    const float fn = static_cast<float>(n);
-    const float r = (x - fn * 0.693359375f) - fn * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
+    x = x < -87.0f ? splat8(-87.0f) : x;
+    const Ints8 n = __builtin_convertvector(x * 1.44269504088896341f - 0.5f, Ints8);   // truncation: rounds x <= 0
+    const Floats8 fn = __builtin_convertvector(n, Floats8);
+    const Floats8 r = (x - fn * 0.693359375f) - fn * -2.12194440e-4f;
+    Floats8 p = splat8(1.9875691500e-4f);
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
-    const float y = p * r * r + r + 1.0f;
-    const int bits = (n + 127) << 23;
-    float scaleBy;
+    const Floats8 y = p * r * r + r + 1.0f;
+    const Ints8 bits = (n + 127) << 23;
+    Floats8 scaleBy;
     std::memcpy(&scaleBy, &bits, sizeof scaleBy);
     return y * scaleBy;
 }
 
-// e^(s_j - m) in place; returns their sum.
+// e^(s_j - m) in place, in one pass; returns their sum.
 BASIS_INLINE float expShiftedInPlace(float* s, int64_t n, float m)
 {
-    for (int64_t j = 0; j < n; ++j) {
-        const float t = s[j] - m;
-        s[j] = t < -87.0f ? -87.0f : t;
-    }
-    for (int64_t j = 0; j < n; ++j)
-        s[j] = expNonPositive(s[j]);
-    float acc[kLanes] = {};
+    // One vector a step: the exp's constants then stay in registers, and independent steps overlap anyway.
+    Floats8 sum = {};
     int64_t j = 0;
-    for (; j + kLanes <= n; j += kLanes)
-        for (int l = 0; l < kLanes; ++l)
-            acc[l] += s[j + l];
-    for (int l = 0; j < n; ++j, ++l)
-        acc[l] += s[j];
-    return sumLanes(acc);
+    for (; j + 8 <= n; j += 8) {
+        const Floats8 e = exp8(load8(s + j) - m);
+        store8(s + j, e);
+        sum += e;
+    }
+    float total = sum8(sum);
+    if (j < n) {   // the last 1..7 keys; lanes past n are neither read nor added
+        const int64_t lanes = n - j;
+        Floats8 x = splat8(-87.0f);
+        for (int64_t l = 0; l < lanes; ++l)
+            x[l] = s[j + l] - m;
+        const Floats8 e = exp8(x);
+        for (int64_t l = 0; l < lanes; ++l) {
+            s[j + l] = e[l];
+            total += e[l];
+        }
+    }
+    return total;
 }
 
 struct HeadView {
@@ -118,7 +124,10 @@ struct HeadView {
 
 // Query rows go through in blocks of kRows: each key vector loaded serves all of them, for the scores and for
 // the weighted values alike (neighbouring rows see the same keys but for the last few).
-constexpr int kRows = 4;
+constexpr int kRows = 4;   // the loops below name one accumulator pair per row
+// Keys per tile of the weighted-value loop: 4 rows of probabilities and 32 dimensions of values, 2 KB + 16 KB at
+// most, fit in L1 beside the outputs (multiple of 16, so only the last tile has a tail).
+constexpr int64_t kKeyTile = 128;
 
 // One (batch, head): keys and values transposed to [D, keys] so every inner loop runs over keys, contiguous.
 // `s` holds kRows rows of `used` floats.
@@ -140,24 +149,45 @@ void attendHead(const HeadView& h, int64_t T, int64_t S, int64_t D, int64_t star
         const float* qr[kRows];
         for (int r = 0; r < kRows; ++r)
             qr[r] = h.q + std::min<int64_t>(i0 + r, T - 1) * D;   // rows past the end repeat the last; never stored
-        // Scores 16 keys at a time for all rows, summed over the head in registers and stored once.
+        // Scores 16 keys at a time for all rows, summed over the head in registers (named values, as below) and
+        // stored once; then 8 at a time, then one by one.
         int64_t j = 0;
         for (; j + 16 <= nb; j += 16) {
-            Floats8 acc[kRows][2] = {};
+            Floats8 a0 = {}, b0 = {}, a1 = {}, b1 = {}, a2 = {}, b2 = {}, a3 = {}, b3 = {};
             for (int64_t d = 0; d < D; ++d) {
                 const float* kd = kt + d * used + base + j;
                 const Floats8 k0 = load8(kd), k1 = load8(kd + 8);
-                for (int r = 0; r < kRows; ++r) {
-                    const float qd = qr[r][d];
-                    acc[r][0] += qd * k0;
-                    acc[r][1] += qd * k1;
-                }
+                a0 += qr[0][d] * k0;
+                b0 += qr[0][d] * k1;
+                a1 += qr[1][d] * k0;
+                b1 += qr[1][d] * k1;
+                a2 += qr[2][d] * k0;
+                b2 += qr[2][d] * k1;
+                a3 += qr[3][d] * k0;
+                b3 += qr[3][d] * k1;
             }
-            for (int r = 0; r < kRows; ++r) {
-                const Floats8 a0 = acc[r][0] * scale, a1 = acc[r][1] * scale;
-                std::memcpy(s + r * used + j, &a0, sizeof a0);
-                std::memcpy(s + r * used + j + 8, &a1, sizeof a1);
+            store8(s + j, a0 * scale);
+            store8(s + j + 8, b0 * scale);
+            store8(s + used + j, a1 * scale);
+            store8(s + used + j + 8, b1 * scale);
+            store8(s + 2 * used + j, a2 * scale);
+            store8(s + 2 * used + j + 8, b2 * scale);
+            store8(s + 3 * used + j, a3 * scale);
+            store8(s + 3 * used + j + 8, b3 * scale);
+        }
+        for (; j + 8 <= nb; j += 8) {
+            Floats8 a0 = {}, a1 = {}, a2 = {}, a3 = {};
+            for (int64_t d = 0; d < D; ++d) {
+                const Floats8 k0 = load8(kt + d * used + base + j);
+                a0 += qr[0][d] * k0;
+                a1 += qr[1][d] * k0;
+                a2 += qr[2][d] * k0;
+                a3 += qr[3][d] * k0;
             }
+            store8(s + j, a0 * scale);
+            store8(s + used + j, a1 * scale);
+            store8(s + 2 * used + j, a2 * scale);
+            store8(s + 3 * used + j, a3 * scale);
         }
         for (; j < nb; ++j)
             for (int r = 0; r < kRows; ++r) {
@@ -179,31 +209,60 @@ void attendHead(const HeadView& h, int64_t T, int64_t S, int64_t D, int64_t star
             std::fill(sr, sr + off, 0.0f);
             std::fill(sr + off + n, sr + nb, 0.0f);
         }
-        // Weighted values: per head dimension, every row against the same 8 values at a time.
-        for (int64_t d = 0; d < D; ++d) {
-            const float* vd = vt + d * used + base;
-            // Two accumulators a row: eight independent chains keep the FMA units busy despite their latency.
-            Floats8 acc[kRows][2] = {};
-            int64_t jj = 0;
-            for (; jj + 16 <= nb; jj += 16) {
-                const Floats8 v0 = load8(vd + jj), v1 = load8(vd + jj + 8);
-                for (int r = 0; r < kRows; ++r) {
-                    acc[r][0] += load8(s + r * used + jj) * v0;
-                    acc[r][1] += load8(s + r * used + jj + 8) * v1;
+        // Weighted values: per tile of keys (so that tile's probabilities and values stay in L1 while every head
+        // dimension reads them), per head dimension, every row against the same 16 values at a time. Two
+        // accumulators a row, as named values (an array of them was zeroed in memory each time).
+        const float* s0 = s;
+        const float* s1 = s + used;
+        const float* s2 = s + 2 * used;
+        const float* s3 = s + 3 * used;
+        Floats8 out[kRows][kSmallHeadMaxDim];   // per row and dimension, 8 partial sums, added up once at the end
+        float tail[kRows][kSmallHeadMaxDim];
+        for (int r = 0; r < kRows; ++r)
+            for (int64_t d = 0; d < D; ++d) {
+                out[r][d] = Floats8{};
+                tail[r][d] = 0;
+            }
+        for (int64_t t0 = 0; t0 < nb; t0 += kKeyTile) {
+            const int64_t t1 = std::min<int64_t>(nb, t0 + kKeyTile);
+            for (int64_t d = 0; d < D; ++d) {
+                const float* vd = vt + d * used + base;
+                Floats8 a0 = {}, b0 = {}, a1 = {}, b1 = {}, a2 = {}, b2 = {}, a3 = {}, b3 = {};
+                int64_t jj = t0;
+                for (; jj + 16 <= t1; jj += 16) {
+                    const Floats8 v0 = load8(vd + jj), v1 = load8(vd + jj + 8);
+                    a0 += load8(s0 + jj) * v0;
+                    b0 += load8(s0 + jj + 8) * v1;
+                    a1 += load8(s1 + jj) * v0;
+                    b1 += load8(s1 + jj + 8) * v1;
+                    a2 += load8(s2 + jj) * v0;
+                    b2 += load8(s2 + jj + 8) * v1;
+                    a3 += load8(s3 + jj) * v0;
+                    b3 += load8(s3 + jj + 8) * v1;
+                }
+                if (jj + 8 <= t1) {
+                    const Floats8 v0 = load8(vd + jj);
+                    a0 += load8(s0 + jj) * v0;
+                    a1 += load8(s1 + jj) * v0;
+                    a2 += load8(s2 + jj) * v0;
+                    a3 += load8(s3 + jj) * v0;
+                    jj += 8;
+                }
+                out[0][d] += a0 + b0;
+                out[1][d] += a1 + b1;
+                out[2][d] += a2 + b2;
+                out[3][d] += a3 + b3;
+                for (; jj < t1; ++jj) {
+                    tail[0][d] += s0[jj] * vd[jj];
+                    tail[1][d] += s1[jj] * vd[jj];
+                    tail[2][d] += s2[jj] * vd[jj];
+                    tail[3][d] += s3[jj] * vd[jj];
                 }
             }
-            for (; jj + 8 <= nb; jj += 8) {
-                const Floats8 v0 = load8(vd + jj);
-                for (int r = 0; r < kRows; ++r)
-                    acc[r][0] += load8(s + r * used + jj) * v0;
-            }
-            float tail[kRows] = {};
-            for (; jj < nb; ++jj)
-                for (int r = 0; r < kRows; ++r)
-                    tail[r] += s[r * used + jj] * vd[jj];
-            for (int r = 0; r < rows; ++r)
-                h.out[(i0 + r) * h.outStride + d] = (sum8(acc[r][0] + acc[r][1]) + tail[r]) * inverseSum[r];
         }
+        for (int r = 0; r < rows; ++r)
+            for (int64_t d = 0; d < D; ++d)
+                h.out[(i0 + r) * h.outStride + d] = (sum8(out[r][d]) + tail[r][d]) * inverseSum[r];
     }
 }
 

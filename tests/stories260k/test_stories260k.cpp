@@ -5,10 +5,17 @@
 #include "decoder_model.h"
 #include "generate.h"
 #include "perplexity.h"
+#include "side_by_side.h"
 #include "tokenizer.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <thread>
 
 namespace {
 
@@ -117,6 +124,100 @@ TEST(Stories260K, BatchedPerplexityEqualsOneWindowAtATime)
     basis::PplOptions bad;
     bad.batch = -1;
     EXPECT_THROW(basis::evaluatePerplexity(*model, ids, bad), basis::Error);
+}
+
+// Passes side by side (each on its own thread) give the numbers of one pass at a time: every window's loss comes
+// from the same pass whichever worker runs it, and the sums are taken in window order. Tolerance 1e-6 relative
+// (single-threaded and two-threaded GEMMs may round differently); the counts must match exactly.
+TEST(Stories260K, SideBySidePassesEqualOneAtATime)
+{
+    BASIS_REQUIRE_SHARED(kModel);
+    const auto dir = basis::test::sharedPath(kModel);
+    auto model = basis::DecoderModel::load(dir, {"cpu", "float32", 0});
+    auto tok = basis::loadTokenizer(dir);
+    const std::string text = basis::readFile(basis::test::sharedPath("data/tinystories-valid/eval.txt")).substr(0, 60000);
+    const auto ids = basis::tokenizeForEvaluation(*tok, text, basis::BosPolicy::Auto);
+    basis::PplOptions one;
+    one.context = 512;
+    one.batch = 2;
+    one.workers = 1;
+    const auto a = basis::evaluatePerplexity(*model, ids, one);
+    EXPECT_EQ(a.workers, 1);
+    basis::PplOptions side = one;
+    side.workers = 3;
+    int64_t lastDone = -1, lastTotal = -1;
+    const std::thread::id caller = std::this_thread::get_id();
+    bool reportedElsewhere = false;
+    basis::JobContext job;
+    job.progress = [&](int64_t done, int64_t total, const std::string&) {
+        reportedElsewhere |= std::this_thread::get_id() != caller;
+        lastDone = done;
+        lastTotal = total;
+    };
+    const auto b = basis::evaluatePerplexity(*model, ids, side, job);
+    EXPECT_EQ(b.workers, 3);
+    EXPECT_EQ(a.windows, b.windows);
+    EXPECT_EQ(a.tokens, b.tokens);
+    EXPECT_NEAR(b.pplWindowMean, a.pplWindowMean, 1e-6 * a.pplWindowMean);
+    EXPECT_NEAR(b.pplTokenMean, a.pplTokenMean, 1e-6 * a.pplTokenMean);
+    EXPECT_FALSE(reportedElsewhere) << "progress must come from the caller's thread";
+    EXPECT_EQ(lastDone, b.windows);
+    EXPECT_EQ(lastTotal, b.windows);
+
+    // More workers than passes: as many as there are passes (four full windows, one pass of 64).
+    basis::PplOptions few = side;
+    few.batch = 64;
+    ASSERT_GE(ids.size(), 2048u);
+    const std::vector<int64_t> four(ids.begin(), ids.begin() + 2048);
+    EXPECT_EQ(basis::evaluatePerplexity(*model, four, few).workers, 1);
+
+    // A cancel reaches the workers and comes back as basis::Cancelled on the caller's thread.
+    basis::CancelToken token;
+    token.cancel();
+    basis::JobContext cancelled;
+    cancelled.cancel = &token;
+    EXPECT_THROW(basis::evaluatePerplexity(*model, ids, side, cancelled), basis::Cancelled);
+}
+
+// runSideBySide runs every task once, on more than one thread, and hands the first failure back to the caller.
+TEST(SideBySide, RunsEveryTaskOnceOnSeveralThreadsAndRethrows)
+{
+    constexpr size_t kTasks = 40;
+    std::vector<std::atomic<int>> runs(kTasks);
+    std::mutex m;
+    std::set<std::thread::id> threads;
+    std::atomic<bool> secondStarted{false};
+    basis::runSideBySide(kTasks, 2, [&](size_t i) {
+        {
+            std::lock_guard<std::mutex> lock(m);
+            threads.insert(std::this_thread::get_id());
+        }
+        ++runs[i];
+        if (i != 0) {
+            secondStarted = true;
+            return;
+        }
+        // Task 0 waits for another task to start: run one after the other, none would (10 s bound, then it fails).
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!secondStarted && std::chrono::steady_clock::now() < until)
+            std::this_thread::yield();
+    });
+    for (size_t i = 0; i < kTasks; ++i)
+        EXPECT_EQ(runs[i].load(), 1) << "task " << i;
+    EXPECT_TRUE(secondStarted.load());
+    EXPECT_GE(threads.size(), 2u);
+
+    std::atomic<int> started{0};
+    EXPECT_THROW(basis::runSideBySide(kTasks, 2, [&](size_t i) {
+        ++started;
+        if (i == 3)
+            throw basis::Error("task 3 failed");
+    }), basis::Error);
+    EXPECT_LE(started.load(), static_cast<int>(kTasks));
+
+    size_t serial = 0;
+    basis::runSideBySide(5, 1, [&](size_t i) { EXPECT_EQ(i, serial++); });
+    EXPECT_EQ(serial, 5u);
 }
 
 } // namespace
