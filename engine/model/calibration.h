@@ -55,4 +55,40 @@ struct CalibrationStats {
 CalibrationStats collectStatistics(DecoderModel& model, const std::vector<std::vector<int64_t>>& chunks, int64_t batch,
                                    const JobContext& job = {});
 
+// One layer's entries of CalibrationStats.
+struct LayerStatistics {
+    std::array<at::Tensor, kInputSites> gram, sum;
+    std::array<int64_t, kInputSites> count{};
+};
+
+// Streamed calibration, the sequential scheme of GPTQ-style pipelines: the activations of every sample at the
+// current layer's input are kept (model dtype, one tensor per batch), the layer runs over them batch by batch
+// while the observer accumulates its statistics, and its output becomes the next layer's input. Peak memory is
+// one layer's statistics and the activations, not every layer's statistics (1.37 GB of float64 per LLaMA-2-7B
+// layer). The batches are collectStatistics' batches and run through the same operations, and the dense model
+// does not change meanwhile, so the statistics are the same to the last bit (test_calibration_streamed).
+class LayerwiseCalibration {
+public:
+    LayerwiseCalibration(DecoderModel& model, const std::vector<std::vector<int64_t>>& chunks, int64_t batch,
+                         const JobContext& job = {});
+    ~LayerwiseCalibration();
+    LayerwiseCalibration(const LayerwiseCalibration&) = delete;
+    LayerwiseCalibration& operator=(const LayerwiseCalibration&) = delete;
+
+    int64_t layers() const;
+    int64_t nextLayer() const { return m_next; }
+    // Statistics of layer nextLayer(), which then moves on; throws once every layer is done.
+    LayerStatistics next();
+    int64_t tokens() const { return m_tokens; }
+    int64_t samples() const { return m_samples; }
+    const std::array<int64_t, kInputSites>& siteWidths() const { return m_widths; }
+
+private:
+    DecoderModel& m_model;
+    JobContext m_job;
+    std::array<int64_t, kInputSites> m_widths{};
+    std::vector<at::Tensor> m_activations;
+    int64_t m_next = 0, m_tokens = 0, m_samples = 0;
+};
+
 } // namespace basis

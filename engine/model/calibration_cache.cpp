@@ -1,6 +1,7 @@
 #include "calibration_cache.h"
 
 #include "atomic_file.h"
+#include "decoder_model.h"
 #include "error.h"
 #include "safetensors.h"
 
@@ -39,6 +40,61 @@ struct Fnv {
 std::string siteTensorName(int64_t layer, InputSite site)
 {
     return "layers." + std::to_string(layer) + "." + inputSiteName(site);
+}
+
+nlohmann::json cacheDescription(const CalibrationStats& stats, const CalibrationIdentity& id, const Spectra* spectra)
+{
+    nlohmann::json meta = id.toJson();
+    meta["format"] = stats.hasMeans() ? "basis-studio-calibration/2" : "basis-studio-calibration/1";
+    if (stats.hasMeans()) {
+        nlohmann::json counts = nlohmann::json::array();
+        for (const auto& perSite : stats.count)
+            counts.push_back(std::vector<int64_t>(perSite.begin(), perSite.end()));
+        meta["site_tokens"] = counts;   // N per layer and input site (inputSiteName order)
+    }
+    meta["tokens"] = stats.tokens;
+    meta["samples_used"] = stats.samples;
+    meta["layers"] = stats.gram.size();
+    std::vector<int64_t> sizes;
+    if (spectra)
+        for (const auto& kv : spectra->values)
+            if (std::find(sizes.begin(), sizes.end(), std::get<0>(kv.first)) == sizes.end())
+                sizes.push_back(std::get<0>(kv.first));
+    meta["spectra_group_sizes"] = sizes;
+    return meta;
+}
+
+// A float64 tensor of the statistics file as a read-only view of its memory map (the view keeps the file open):
+// the statistics of a 7B model are tens of GB, and as file-backed pages they are read per group and can be
+// evicted, where copies would be anonymous memory. Nothing writes into statistics tensors.
+at::Tensor mappedTensor(const std::shared_ptr<const SafetensorsFile>& file, const TensorView& v)
+{
+    return at::from_blob(const_cast<std::byte*>(v.data), v.shape, [file](void*) {}, at::TensorOptions().dtype(at::kDouble));
+}
+
+// The tensors of statistics.safetensors for `layers` layers; with `means`, the ".sum" tensors too.
+void readStatistics(const std::shared_ptr<const SafetensorsFile>& file, int64_t layers, bool means, CalibrationStats& stats)
+{
+    stats.gram.resize(static_cast<size_t>(layers));
+    for (int64_t l = 0; l < layers; ++l)
+        for (size_t s = 0; s < kInputSites; ++s) {
+            const std::string name = siteTensorName(l, static_cast<InputSite>(s));
+            if (!file->contains(name))
+                continue;
+            const TensorView& v = file->tensor(name);
+            if (v.dtype != DType::F64 || v.shape.size() != 2 || v.shape[0] != v.shape[1])
+                throw Error(file->path().string() + ": tensor '" + name + "' is not a square float64 matrix");
+            stats.gram[l][s] = mappedTensor(file, v);
+            if (!means)
+                continue;
+            if (!file->contains(name + ".sum"))
+                throw Error(file->path().string() + ": tensor '" + name + ".sum' is missing (the description lists sums)");
+            const TensorView& sv = file->tensor(name + ".sum");
+            if (sv.dtype != DType::F64 || sv.shape != std::vector<int64_t>{v.shape[0]})
+                throw Error(file->path().string() + ": tensor '" + name + ".sum' is not a float64 vector of " +
+                            std::to_string(v.shape[0]));
+            stats.sum[l][s] = mappedTensor(file, sv);
+        }
 }
 
 } // namespace
@@ -97,29 +153,80 @@ void saveCalibration(const fs::path& dir, const CalibrationStats& stats, const C
             tensors.push_back({siteTensorName(l, static_cast<InputSite>(s)) + ".sum", DType::F64, sum.sizes().vec(),
                                sum.data_ptr(), static_cast<size_t>(sum.nbytes())});
         }
-    nlohmann::json meta = id.toJson();
-    meta["format"] = stats.hasMeans() ? "basis-studio-calibration/2" : "basis-studio-calibration/1";
-    if (stats.hasMeans()) {
-        nlohmann::json counts = nlohmann::json::array();
-        for (const auto& perSite : stats.count)
-            counts.push_back(std::vector<int64_t>(perSite.begin(), perSite.end()));
-        meta["site_tokens"] = counts;   // N per layer and input site (inputSiteName order)
-    }
-    meta["tokens"] = stats.tokens;
-    meta["samples_used"] = stats.samples;
-    meta["layers"] = stats.gram.size();
-    std::vector<int64_t> sizes;
-    if (spectra)
-        for (const auto& kv : spectra->values)
-            if (std::find(sizes.begin(), sizes.end(), std::get<0>(kv.first)) == sizes.end())
-                sizes.push_back(std::get<0>(kv.first));
-    meta["spectra_group_sizes"] = sizes;
+    const nlohmann::json meta = cacheDescription(stats, id, spectra);
     writeOutputFolder(dir, OutputKind::CalibrationCache, {modelDir}, [&](const fs::path& tmp) {
         writeSafetensors(tmp / "statistics.safetensors", tensors, {{"format", "basis-studio-calibration"}});
         if (spectra && !spectra->values.empty())
             saveSpectra(tmp / "spectra.safetensors", *spectra);
         writeFileAtomically(tmp / "calibration.json", meta.dump(2) + "\n");
     }, {}, log, held);
+}
+
+CalibrationStats calibrateIntoCache(const fs::path& dir, LayerwiseCalibration& calibration, const CalibrationIdentity& id,
+                                    const DecoderModel& model, const std::vector<int64_t>& spectraSizes,
+                                    const OutputLock* held, const JobContext& job)
+{
+    if (calibration.nextLayer() != 0)
+        throw Error("calibration: a streamed cache starts at layer 0");
+    const int64_t layers = calibration.layers();
+    const auto& width = calibration.siteWidths();
+    // The header first (every shape is known), then each layer's tensors as soon as that layer is calibrated.
+    std::vector<TensorToWrite> tensors;
+    struct Origin {
+        int64_t layer;
+        size_t site;
+        bool sum;   // s, else H
+    };
+    std::vector<Origin> origin;
+    for (int64_t l = 0; l < layers; ++l)
+        for (size_t s = 0; s < kInputSites; ++s) {
+            if (width[s] <= 0)
+                continue;
+            const std::string name = siteTensorName(l, static_cast<InputSite>(s));
+            const size_t w = static_cast<size_t>(width[s]);
+            tensors.push_back({name, DType::F64, {width[s], width[s]}, nullptr, w * w * sizeof(double)});
+            tensors.push_back({name + ".sum", DType::F64, {width[s]}, nullptr, w * sizeof(double)});
+            origin.push_back({l, s, false});
+            origin.push_back({l, s, true});
+        }
+    CalibrationStats counts;   // the description's numbers; the tensors are read back from the file
+    counts.tokens = calibration.tokens();
+    counts.samples = calibration.samples();
+    counts.gram.resize(static_cast<size_t>(layers));
+    counts.sum.resize(static_cast<size_t>(layers));
+    counts.count.assign(static_cast<size_t>(layers), {});
+    LayerStatistics current;
+    int64_t currentLayer = -1;
+    CalibrationStats stats;
+    writeOutputFolder(dir, OutputKind::CalibrationCache, {model.dir()}, [&](const fs::path& tmp) {
+        const fs::path file = tmp / "statistics.safetensors";
+        writeSafetensorsStreamed(file, tensors, [&](size_t i, const TensorBytesSink& write) {
+            const Origin& o = origin[i];
+            const int64_t layer = o.layer;
+            if (layer != currentLayer) {
+                current = calibration.next();   // frees the previous layer's statistics
+                currentLayer = layer;
+                counts.count[static_cast<size_t>(layer)] = current.count;
+            }
+            const at::Tensor t = (o.sum ? current.sum[o.site] : current.gram[o.site]).contiguous();
+            write(t.data_ptr(), static_cast<size_t>(t.nbytes()));
+        }, {{"format", "basis-studio-calibration"}});
+        while (calibration.nextLayer() < layers)   // layers without a projection input write nothing
+            counts.count[static_cast<size_t>(calibration.nextLayer())] = calibration.next().count;
+        current = LayerStatistics{};
+        stats.tokens = counts.tokens;
+        stats.samples = counts.samples;
+        stats.sum.resize(static_cast<size_t>(layers));
+        stats.count = counts.count;
+        readStatistics(SafetensorsFile::open(file), layers, /*means=*/true, stats);
+        Spectra spectra;
+        if (!spectraSizes.empty()) {
+            spectra = computeSpectra(model, stats, spectraSizes, job);
+            saveSpectra(tmp / "spectra.safetensors", spectra);
+        }
+        writeFileAtomically(tmp / "calibration.json", cacheDescription(stats, id, &spectra).dump(2) + "\n");
+    }, {}, job.log, held);
+    return stats;
 }
 
 CalibrationIdentity readCalibrationIdentity(const fs::path& dir)
@@ -210,7 +317,6 @@ CalibrationStats loadCalibration(const fs::path& dir, const CalibrationIdentity&
     }
     if (layers < 0 || layers > 100000)
         throw Error((dir / "calibration.json").string() + ": 'layers' = " + std::to_string(layers) + " is not a layer count");
-    stats.gram.resize(static_cast<size_t>(layers));
     // Format 2 adds s (".sum" tensors) and N ("site_tokens"); a format-1 cache loads without them (hasMeans false).
     const bool means = meta.contains("site_tokens");
     if (means) {
@@ -230,25 +336,7 @@ CalibrationStats loadCalibration(const fs::path& dir, const CalibrationIdentity&
             throw Error((dir / "calibration.json").string() + ": malformed 'site_tokens': " + e.what());
         }
     }
-    for (int64_t l = 0; l < layers; ++l)
-        for (size_t s = 0; s < kInputSites; ++s) {
-            const std::string name = siteTensorName(l, static_cast<InputSite>(s));
-            if (!file->contains(name))
-                continue;
-            const TensorView& v = file->tensor(name);
-            if (v.dtype != DType::F64 || v.shape.size() != 2 || v.shape[0] != v.shape[1])
-                throw Error(file->path().string() + ": tensor '" + name + "' is not a square float64 matrix");
-            stats.gram[l][s] = at::from_blob(const_cast<std::byte*>(v.data), v.shape, at::kDouble).clone();
-            if (!means)
-                continue;
-            if (!file->contains(name + ".sum"))
-                throw Error(file->path().string() + ": tensor '" + name + ".sum' is missing (the description lists sums)");
-            const TensorView& sv = file->tensor(name + ".sum");
-            if (sv.dtype != DType::F64 || sv.shape != std::vector<int64_t>{v.shape[0]})
-                throw Error(file->path().string() + ": tensor '" + name + ".sum' is not a float64 vector of " +
-                            std::to_string(v.shape[0]));
-            stats.sum[l][s] = at::from_blob(const_cast<std::byte*>(sv.data), sv.shape, at::kDouble).clone();
-        }
+    readStatistics(file, layers, means, stats);
     return stats;
 }
 

@@ -34,8 +34,18 @@ void saveCalibration(const std::filesystem::path& dir, const CalibrationStats& s
                      const Spectra* spectra = nullptr, const std::filesystem::path& modelDir = {},
                      const OutputLock* held = nullptr, const LogFn& log = {});
 
+// Streamed calibration straight into the cache: statistics.safetensors is written a layer at a time, each layer
+// calibrated (calibration.next()) when the writer reaches its tensors and freed after, then the spectra of
+// `spectraSizes` are computed from the written file, then the description. Same files, to the last bit, as
+// collectStatistics + saveCalibration. Returns the statistics as read-only views of the written file.
+CalibrationStats calibrateIntoCache(const std::filesystem::path& dir, LayerwiseCalibration& calibration,
+                                    const CalibrationIdentity& id, const DecoderModel& model,
+                                    const std::vector<int64_t>& spectraSizes, const OutputLock* held = nullptr,
+                                    const JobContext& job = {});
+
 // Throws basis::Error naming the cache and the first field that differs from `expected` (fields of `expected`
 // left empty are not checked), a file that differs from the manifest, or a cache without one (older versions).
+// The tensors are read-only views of the mapped statistics file (file-backed pages, read as they are used).
 CalibrationStats loadCalibration(const std::filesystem::path& dir, const CalibrationIdentity& expected,
                                  CalibrationIdentity* found = nullptr);
 

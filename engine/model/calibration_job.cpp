@@ -61,12 +61,14 @@ CalibrationOutcome calibrateFromText(DecoderModel& model, const Tokenizer& token
         }
     }
     const auto chunks = calibrationChunks(ids, r.options);
-    out.stats = collectStatistics(model, chunks, r.options.batch, job);
-    if (!r.cacheDir.empty()) {
-        const Spectra spectra = r.spectra.empty() ? Spectra{} : computeSpectra(model, out.stats, r.spectra, job);
-        saveCalibration(r.cacheDir, out.stats, out.identity, &spectra, model.dir(), lock.get(), job.log);
-        out.spectraWritten = !r.spectra.empty();
+    if (r.cacheDir.empty()) {
+        out.stats = collectStatistics(model, chunks, r.options.batch, job);
+        return out;
     }
+    // Into a cache: a layer at a time, each layer's statistics written as soon as it is done (calibration.h).
+    LayerwiseCalibration streamed(model, chunks, r.options.batch, job);
+    out.stats = calibrateIntoCache(r.cacheDir, streamed, out.identity, model, r.spectra, lock.get(), job);
+    out.spectraWritten = !r.spectra.empty();
     return out;
 }
 

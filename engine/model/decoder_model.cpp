@@ -323,7 +323,7 @@ at::Tensor DecoderModel::layerForward(int64_t l, const at::Tensor& x, KVCache* c
     return norm(h + mlp(l, h), lw.mlpNormW, lw.mlpNormB);
 }
 
-at::Tensor DecoderModel::hiddenStates(const at::Tensor& idsIn, KVCache* cache) const
+at::Tensor DecoderModel::embedTokens(const at::Tensor& idsIn, int64_t start) const
 {
     c10::InferenceMode inference(!m_autograd);   // training records autograd
     const ModelConfig& c = m_config;
@@ -331,7 +331,6 @@ at::Tensor DecoderModel::hiddenStates(const at::Tensor& idsIn, KVCache* cache) c
         throw Error("forward: expected token ids of shape [batch, tokens]");
     at::Tensor ids = idsIn.to(m_device, at::kLong);
     const int64_t T = ids.size(1);
-    const int64_t start = cache ? cache->length : 0;
     if (c.learnedPositions && start + T > c.maxPositions)
         throw Error("sequence of " + std::to_string(start + T) + " positions exceeds the model's " +
                     std::to_string(c.maxPositions) + " learned positions (lower --context)");
@@ -353,17 +352,49 @@ at::Tensor DecoderModel::hiddenStates(const at::Tensor& idsIn, KVCache* cache) c
                                     at::TensorOptions().dtype(at::kLong).device(m_device));
         x = x + at::embedding(m_positions, pos).unsqueeze(0);
     }
-    at::Tensor cos, sin;
+    return x;
+}
+
+void DecoderModel::positionTables(int64_t start, int64_t tokens, at::Tensor& cos, at::Tensor& sin) const
+{
+    const ModelConfig& c = m_config;
     if (c.ropeTheta > 0)
-        blocks::ropeTables(start, T, c.headDim, c.ropeTheta, c.ropeScaling, m_device, m_dtype, cos, sin);
-    for (int64_t l = 0; l < c.layers; ++l)
-        x = layerForward(l, x, cache, start, cos, sin);
+        blocks::ropeTables(start, tokens, c.headDim, c.ropeTheta, c.ropeScaling, m_device, m_dtype, cos, sin);
+}
+
+at::Tensor DecoderModel::layerOutput(int64_t l, const at::Tensor& x) const
+{
+    c10::InferenceMode inference(!m_autograd);
+    if (l < 0 || l >= layerCount())
+        throw Error("layer " + std::to_string(l) + " is outside the model's " + std::to_string(layerCount()) + " layers");
+    at::Tensor cos, sin;
+    positionTables(0, x.size(1), cos, sin);
+    return layerForward(l, x, nullptr, 0, cos, sin);
+}
+
+at::Tensor DecoderModel::finalHidden(const at::Tensor& xIn) const
+{
+    c10::InferenceMode inference(!m_autograd);
+    at::Tensor x = xIn;
     if (m_finalNormW.defined())
         x = norm(x, m_finalNormW, m_finalNormB);
     if (m_projectOut.defined())
         x = at::linear(x, m_projectOut);
+    return x;
+}
+
+at::Tensor DecoderModel::hiddenStates(const at::Tensor& ids, KVCache* cache) const
+{
+    c10::InferenceMode inference(!m_autograd);   // training records autograd
+    const int64_t start = cache ? cache->length : 0;
+    at::Tensor x = embedTokens(ids, start);
+    at::Tensor cos, sin;
+    positionTables(start, x.size(1), cos, sin);
+    for (int64_t l = 0; l < m_config.layers; ++l)
+        x = layerForward(l, x, cache, start, cos, sin);
+    x = finalHidden(x);
     if (cache)
-        cache->length = start + T;
+        cache->length = start + x.size(1);
     return x;
 }
 

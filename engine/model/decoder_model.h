@@ -48,6 +48,13 @@ public:
     // float32 logits of hidden states.
     at::Tensor logits(const at::Tensor& hidden) const;
 
+    // hiddenStates in three steps, for work that goes a layer at a time over many samples (streamed
+    // calibration): the embedded tokens (positions from `start`), one layer's output without a cache, and the
+    // final norm (and OPT's project_out). layerOutput over every layer in order then finalHidden is hiddenStates.
+    at::Tensor embedTokens(const at::Tensor& ids, int64_t start = 0) const;
+    at::Tensor layerOutput(int64_t layer, const at::Tensor& x) const;
+    at::Tensor finalHidden(const at::Tensor& x) const;
+
     int64_t layerCount() const { return static_cast<int64_t>(m_layers.size()); }
     LayerWeights& layer(int64_t i) { return m_layers.at(i); }
     const LayerWeights& layer(int64_t i) const { return m_layers.at(i); }
@@ -82,6 +89,7 @@ public:
 private:
     DecoderModel() = default;
     void loadWeights(const Checkpoint& ckpt, bool headersOnly = false);
+    void positionTables(int64_t start, int64_t tokens, at::Tensor& cos, at::Tensor& sin) const;
     at::Tensor layerForward(int64_t l, const at::Tensor& x, KVCache* cache, int64_t start,
                             const at::Tensor& cos, const at::Tensor& sin) const;
     at::Tensor attention(int64_t l, const at::Tensor& x, KVCache* cache, int64_t start, const at::Tensor& cos,
