@@ -189,12 +189,7 @@ CalibrationStats calibrateIntoCache(const fs::path& dir, LayerwiseCalibration& c
             origin.push_back({l, s, false});
             origin.push_back({l, s, true});
         }
-    CalibrationStats counts;   // the description's numbers; the tensors are read back from the file
-    counts.tokens = calibration.tokens();
-    counts.samples = calibration.samples();
-    counts.gram.resize(static_cast<size_t>(layers));
-    counts.sum.resize(static_cast<size_t>(layers));
-    counts.count.assign(static_cast<size_t>(layers), {});
+    std::vector<std::array<int64_t, kInputSites>> counts(static_cast<size_t>(layers));   // N per layer and site
     LayerStatistics current;
     int64_t currentLayer = -1;
     CalibrationStats stats;
@@ -204,20 +199,22 @@ CalibrationStats calibrateIntoCache(const fs::path& dir, LayerwiseCalibration& c
             const Origin& o = origin[i];
             const int64_t layer = o.layer;
             if (layer != currentLayer) {
-                current = calibration.next();   // frees the previous layer's statistics
+                current = LayerStatistics{};      // the previous layer's statistics go before the next one's come
+                current = calibration.next();
                 currentLayer = layer;
-                counts.count[static_cast<size_t>(layer)] = current.count;
+                counts[static_cast<size_t>(layer)] = current.count;
             }
             const at::Tensor t = (o.sum ? current.sum[o.site] : current.gram[o.site]).contiguous();
             write(t.data_ptr(), static_cast<size_t>(t.nbytes()));
         }, {{"format", "basis-studio-calibration"}});
         while (calibration.nextLayer() < layers)   // layers without a projection input write nothing
-            counts.count[static_cast<size_t>(calibration.nextLayer())] = calibration.next().count;
+            counts[static_cast<size_t>(calibration.nextLayer())] = calibration.next().count;
         current = LayerStatistics{};
-        stats.tokens = counts.tokens;
-        stats.samples = counts.samples;
+        // The tensors are read back from the written file; the numbers come from the calibration.
+        stats.tokens = calibration.tokens();
+        stats.samples = calibration.samples();
         stats.sum.resize(static_cast<size_t>(layers));
-        stats.count = counts.count;
+        stats.count = counts;
         readStatistics(SafetensorsFile::open(file), layers, /*means=*/true, stats);
         Spectra spectra;
         if (!spectraSizes.empty()) {
