@@ -92,6 +92,14 @@ TEST(Stories260K, OverlappingWindowsScoreEachTokenOnce)
 
 namespace {
 
+// The first 60 kB of eval.txt, tokenized with the model's tokenizer (BOS auto): about 30 windows of 512.
+std::vector<int64_t> evalHead(const std::filesystem::path& dir)
+{
+    auto tok = basis::loadTokenizer(dir);
+    const std::string text = basis::readFile(basis::test::sharedPath("data/tinystories-valid/eval.txt")).substr(0, 60000);
+    return basis::tokenizeForEvaluation(*tok, text, basis::BosPolicy::Auto);
+}
+
 // Batched windows (several per forward pass) give the numbers one window at a time gives, under both protocols,
 // with disjoint and with overlapping windows (whose last, shorter window runs on its own); automatic batching
 // really batches on this model.
@@ -100,9 +108,7 @@ TEST(Stories260K, BatchedPerplexityEqualsOneWindowAtATime)
     BASIS_REQUIRE_SHARED(kModel);
     const auto dir = basis::test::sharedPath(kModel);
     auto model = basis::DecoderModel::load(dir, {"cpu", "float32", 0});
-    auto tok = basis::loadTokenizer(dir);
-    const std::string text = basis::readFile(basis::test::sharedPath("data/tinystories-valid/eval.txt")).substr(0, 60000);
-    const auto ids = basis::tokenizeForEvaluation(*tok, text, basis::BosPolicy::Auto);
+    const auto ids = evalHead(dir);
     EXPECT_GT(basis::autoBatch(*model, 512), 1);
     for (int64_t stride : {int64_t(512), int64_t(384)}) {
         basis::PplOptions one;
@@ -134,9 +140,7 @@ TEST(Stories260K, SideBySidePassesEqualOneAtATime)
     BASIS_REQUIRE_SHARED(kModel);
     const auto dir = basis::test::sharedPath(kModel);
     auto model = basis::DecoderModel::load(dir, {"cpu", "float32", 0});
-    auto tok = basis::loadTokenizer(dir);
-    const std::string text = basis::readFile(basis::test::sharedPath("data/tinystories-valid/eval.txt")).substr(0, 60000);
-    const auto ids = basis::tokenizeForEvaluation(*tok, text, basis::BosPolicy::Auto);
+    const auto ids = evalHead(dir);
     basis::PplOptions one;
     one.context = 512;
     one.batch = 2;
