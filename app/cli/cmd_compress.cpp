@@ -223,6 +223,7 @@ int runCompress(const CompressArgs& a)
         throw Error(a.model + ": this folder is already compressed; compress the original model");
     CompressOptions options = a.compress;
     options.settings.method = method(a.method).name();
+    options.shardBytes = parseShardSize(a.shardSize, "--shard-size");
     for (const std::string& pw : a.partWeights) {
         const size_t eq = pw.find('=');
         std::size_t used = 0;
@@ -269,16 +270,17 @@ int runCompress(const CompressArgs& a)
 
     CompressionSummary s;
     {
+        // Without the update the folder is written as the groups are factorized (Workspace::compressInto).
         StderrProgress progress("compress");
-        s = ws.factorize(options, cliJob(progress));
+        s = settings.update ? ws.factorize(options, cliJob(progress)) : ws.compressInto(options, a.out, cliJob(progress));
         progress.finish();
     }
     if (settings.update) {
         StderrProgress progress("update");
         s = ws.refit(options, cliJob(progress));
         progress.finish();
+        ws.saveCompressed(a.out, {}, cliJob());
     }
-    ws.saveCompressed(a.out, {}, cliJob());
     if (!a.ranksOut.empty())
         writeRanksOut(a.ranksOut, ws.model().config, s);
     const double seconds = since(t0);
@@ -306,11 +308,12 @@ int runCompress(const CompressArgs& a)
 
 int runExport(const ExportArgs& a)
 {
+    const uint64_t shardBytes = parseShardSize(a.shardSize, "--shard-size");
     prepareOutputFolder(a.out, OutputKind::DenseModel, {a.model}, {}, logLine);
     Workspace ws;
     // One thread, as export has always run (LibTorch's default): W = B C comes out byte for byte as before.
     ws.load(a.model, RunSetup{"cpu", "float32", 1}, loadJob());
-    ws.exportDense(a.out, cliJob());
+    ws.exportDense(a.out, cliJob(), shardBytes);
     std::printf("wrote %s: dense Hugging Face checkpoint with W = B C reconstructed\n", a.out.c_str());
     return 0;
 }

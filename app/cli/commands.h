@@ -42,6 +42,7 @@ struct CompressArgs {
     std::vector<std::string> methodFlags;   // --ratio, --bits, ... as given: each must be a setting of the method
     std::vector<std::string> partWeights;   // --part-weight part=w (greedy allocator)
     std::string ranksOut;                   // --ranks-out FILE: the ranks chosen, as a ranks file
+    std::string shardSize = "5GB";          // --shard-size: parsed into compress.shardBytes
 };
 
 struct SearchArgs {
@@ -56,6 +57,7 @@ struct SearchArgs {
 struct ExportArgs {
     std::string model, out;
     bool dense = false;
+    std::string shardSize = "5GB";
 };
 
 struct RecoverArgs {

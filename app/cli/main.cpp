@@ -126,6 +126,10 @@ int main(int argc, char** argv)
     compressCmd->add_flag("--update", settings.update, settingHelp(basis::setting::Update));
     compressCmd->add_option("--update-text", compress.compress.updateText, "Text for the update statistics (default: the calibration text)");
     compressCmd->add_option("--out", compress.out, "Output folder")->required();
+    compressCmd->add_option("--shard-size", compress.shardSize,
+                            "Largest safetensors shard of the output (5GB, 500MB, 64KB or bytes; model.safetensors "
+                            "when everything fits in one, else shards and model.safetensors.index.json)")
+        ->capture_default_str();
     addRunOptions(compressCmd, compress.run);
     compressCmd->add_flag("--json", compress.json, "Print one JSON object as the last line");
 
@@ -218,6 +222,8 @@ int main(int argc, char** argv)
     exportCmd->add_option("--model", exportArgs.model, "Compressed model folder (or builtin: / org/name as --model)")->required();
     exportCmd->add_flag("--dense", exportArgs.dense, "Reconstruct W = B C as an ordinary Hugging Face checkpoint")->required();
     exportCmd->add_option("--out", exportArgs.out, "Output folder")->required();
+    exportCmd->add_option("--shard-size", exportArgs.shardSize, "Largest safetensors shard of the output (as compress)")
+        ->capture_default_str();
 
     RecoverArgs recover;
     auto* recoverCmd = app.add_subcommand("recover", "Repair what a killed save left beside an output folder");

@@ -12,6 +12,7 @@
 #include "feature_space_plan.h"
 #include "thread_limits.h"
 #include "model_location.h"
+#include "safetensors_shards.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -68,7 +69,7 @@ bool RunConfig::operator==(const RunConfig& o) const
                         c.quant.bits, c.quant.rank, c.quant.qStep, c.quant.iters, c.quant.factorDtype, c.energy,
                         c.fraction, c.ranks, c.policy, c.budget, c.allocator, c.finetuneTrain, c.finetuneText, c.finetuneEvalText,
                         c.finetuneEvalEvery, c.finetunePeftOut, c.finetuneSteps,
-                        c.finetuneTokens, c.loraTargets, c.loraDropout, c.allocatorText, c.allocatorWindows, c.sweep);
+                        c.finetuneTokens, c.loraTargets, c.loraDropout, c.allocatorText, c.allocatorWindows, c.shardSize, c.sweep);
     };
     return published(*this) == published(o) && ours(*this) == ours(o);
 }
@@ -330,6 +331,11 @@ void validate(Reader& r, const YAML::Node& root, RunConfig& c)
         r.fail(at("basis_studio", "allocator"), "allocator " + c.allocator + " shares out an exact budget: set budget too");
     if (c.allocatorWindows < 1)
         r.fail(at("basis_studio", "allocator_windows"), "allocator_windows must be at least 1");
+    try {
+        parseShardSize(c.shardSize, "shard_size");
+    } catch (const Error& e) {
+        r.fail(at("basis_studio", "shard_size"), e.what());
+    }
     if (c.sweep)
         validateSweep(r, root, c);
     if (c.groupSize < 1)
@@ -503,6 +509,7 @@ LoadedConfig parseDocument(const std::string& yaml, const std::string& source, c
                        {"allocator", str(c.allocator)},
                        {"allocator_text", str(c.allocatorText)},
                        {"allocator_windows", i64(c.allocatorWindows)},
+                       {"shard_size", str(c.shardSize)},
                        {"bits", i64(c.quant.bits)},
                        {"rank", i64(c.quant.rank)},
                        {"q_step", str(c.quant.qStep)},
@@ -694,6 +701,8 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
         kv("allocator_text", c.allocatorText);
     if (c.allocatorWindows != 8)
         kv("allocator_windows", c.allocatorWindows);
+    if (c.shardSize != "5GB")
+        kv("shard_size", c.shardSize);
     kv("bits", c.quant.bits);
     kv("rank", c.quant.rank);
     kv("q_step", c.quant.qStep);

@@ -127,6 +127,8 @@ struct RunConfig {
     // The loss-aware allocator's search text and windows (default: the calibration text, 8 windows)
     std::string allocatorText;
     int64_t allocatorWindows = 8;
+    // The saved model's safetensors shards: at most this size each ("5GB", "500MB"; one model.safetensors when all fits)
+    std::string shardSize = "5GB";
     std::optional<SweepSpec> sweep;                      // `sweep:` section: what `basis-cli sweep` runs
 
     bool operator==(const RunConfig& o) const;

@@ -575,23 +575,6 @@ std::string buildHeader(const fs::path& path, const std::vector<const TensorToWr
     return json;
 }
 
-// Refuses, before a byte is written, a file the folder's file system has no room for (a 13 GB output that fails
-// at 90 % wastes the run and fills the disk), naming what is needed and what is free.
-void checkFreeSpace(const fs::path& path, uint64_t bytes)
-{
-    struct statvfs st {};
-    const fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-    if (::statvfs(folder.c_str(), &st) != 0)
-        return;   // the temporary file's creation reports a missing folder
-    const uint64_t available = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
-    if (bytes > available) {
-        char text[160];
-        std::snprintf(text, sizeof text, "not enough disk space: the file needs %.3f GB, %.3f GB are free in ",
-                      static_cast<double>(bytes) / 1e9, static_cast<double>(available) / 1e9);
-        fail(path, text + folder.string());
-    }
-}
-
 uint64_t totalBytes(const std::string& header, const std::vector<const TensorToWrite*>& tensors)
 {
     uint64_t n = 8 + header.size();
@@ -601,6 +584,23 @@ uint64_t totalBytes(const std::string& header, const std::vector<const TensorToW
 }
 
 } // namespace
+
+// Refuses, before a byte is written, a file the folder's file system has no room for (a 13 GB output that fails
+// at 90 % wastes the run and fills the disk), naming what is needed and what is free.
+void checkFreeSpace(const fs::path& path, uint64_t bytes, const std::string& what)
+{
+    struct statvfs st {};
+    const fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    if (::statvfs(folder.c_str(), &st) != 0)
+        return;   // the temporary file's creation reports a missing folder
+    const uint64_t available = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+    if (bytes > available) {
+        char text[256];
+        std::snprintf(text, sizeof text, "not enough disk space: %s needs %.3f GB, %.3f GB are free in ",
+                      what.c_str(), static_cast<double>(bytes) / 1e9, static_cast<double>(available) / 1e9);
+        fail(path, text + folder.string());
+    }
+}
 
 void writeSafetensors(const fs::path& path, const std::vector<TensorToWrite>& tensors,
                       const std::map<std::string, std::string>& metadata)

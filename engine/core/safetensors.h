@@ -71,6 +71,10 @@ private:
     std::map<std::string, size_t> m_where;   // tensor name -> index in m_files
 };
 
+// Refuses (basis::Error naming the file) a write of `bytes` to `path` that its folder's file system has no room
+// for; `what` names the write in the message ("the file", "the checkpoint's 3 shards").
+void checkFreeSpace(const std::filesystem::path& path, uint64_t bytes, const std::string& what = "the file");
+
 struct TensorToWrite {
     std::string name;
     DType dtype = DType::F32;

@@ -58,6 +58,7 @@ CompressOptions compressOptionsFrom(const RunConfig& c)
     o.settings.allocator = c.allocator;
     o.allocatorText = c.allocatorText;
     o.allocatorWindows = c.allocatorWindows;
+    o.shardBytes = parseShardSize(c.shardSize, "basis_studio.shard_size");
     o.settings.groupSize = c.groupSize;
     o.settings.shared = resolveLabels(c, c.sharePart);
     o.settings.privateParts = resolveLabels(c, c.privatePart);

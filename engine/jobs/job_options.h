@@ -2,6 +2,7 @@
 // What each job of the engine takes, with its defaults stated once: the CLI's flags and --help, the YAML keys and
 // the studio's initial control values all start from these. Torch-free, so the studio carries them as they are.
 #include "compression_plan.h"
+#include "safetensors_shards.h"
 #include "train_options.h"
 
 #include <cstdint>
@@ -53,6 +54,8 @@ struct CompressOptions {
     // calibration text) and how many windows of the calibration's context it reads.
     std::filesystem::path allocatorText;
     int64_t allocatorWindows = 8;
+    // The saved folder's safetensors shards, at most this many bytes each (safetensors_shards.h).
+    uint64_t shardBytes = kDefaultShardBytes;
 };
 
 // Dynamic rank at run time (engine/core/rank_strategy.h) on a factorized model. An empty strategy runs the model as

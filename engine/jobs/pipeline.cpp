@@ -90,10 +90,17 @@ nlohmann::json runPipeline(const RunConfig& c, const PipelineHooks& hooks)
         });
     }
 
-    const CompressionSummary compressed = stage(hooks, "compress", timings, [&] { return ws.factorize(compress, hooks.job); });
+    // Saved without the update: the folder is written as the groups are factorized (Workspace::compressInto), so
+    // the "save" stage is part of "compress".
+    const bool untrained = c.saveUntrainedModel && !c.untrainedModelPath.empty();
+    const bool streamed = untrained && !c.update;
+    const CompressionSummary compressed = stage(hooks, "compress", timings, [&] {
+        return streamed ? ws.compressInto(compress, c.untrainedModelPath, hooks.job) : ws.factorize(compress, hooks.job);
+    });
     fs::path saved;
-    if (c.saveUntrainedModel && !c.untrainedModelPath.empty()) {
-        stage(hooks, "save", timings, [&] { ws.saveCompressed(c.untrainedModelPath, {}, hooks.job); });
+    if (untrained) {
+        if (!streamed)
+            stage(hooks, "save", timings, [&] { ws.saveCompressed(c.untrainedModelPath, {}, hooks.job); });
         saved = c.untrainedModelPath;
     }
     if (c.update) {

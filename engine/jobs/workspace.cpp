@@ -4,6 +4,7 @@
 #include "calibration_job.h"
 #include "channel_order.h"
 #include "compress.h"
+#include "compress_streamed.h"
 #include "compressed_io.h"
 #include "feature_space_factorize.h"
 #include "rank_search.h"
@@ -51,6 +52,7 @@ struct Workspace::State {
     nlohmann::json healRecord;                  // `compressed` is fine-tuned: its "finetune" record (else null)
     std::vector<std::vector<at::Tensor>> denseWeights;   // of the compressed copy before factorizing, for the refit
     CompressionSummary summary;
+    uint64_t shardBytes = kDefaultShardBytes;   // of the last compression's options, for saveCompressed
     ModelSummary model;
     RunSetup run;
     int threads = 0;
@@ -317,6 +319,21 @@ CompressionSettings Workspace::lossAllocation(const CompressOptions& options, co
 
 CompressionSummary Workspace::factorize(const CompressOptions& options, const JobContext& job)
 {
+    return factorizeTo(options, {}, job);
+}
+
+CompressionSummary Workspace::compressInto(const CompressOptions& options, const fs::path& out, const JobContext& job)
+{
+    if (!compressesStreamed(options.settings)) {
+        CompressionSummary s = compress(options, job);
+        saveCompressed(out, {}, job);
+        return s;
+    }
+    return factorizeTo(options, out, job);
+}
+
+CompressionSummary Workspace::factorizeTo(const CompressOptions& options, const fs::path& out, const JobContext& job)
+{
     if (!m->dense)
         throw Error("compression needs a model: open one first");
     if (m->model.compressed)
@@ -340,9 +357,20 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     const std::string device = options.device.empty() ? m->run.device : options.device;
     auto copy = DecoderModel::load(m->dense->dir(), RunOptions{device, dtypeName(m->dense->dtype()), m->threads});
     auto denseWeights = options.settings.update ? snapshotDenseWeights(*copy) : std::vector<std::vector<at::Tensor>>{};
-    CompressionResult result = compressModel(*copy, needsStats ? m->stats.get() : nullptr, plan, job);
-    // Rank channels by calibration importance, so run-time prefixes (dynamic rank) are the most important sets.
-    orderChannelsByImportance(*copy, m->stats.get(), result);
+    CompressionResult result;
+    if (out.empty()) {
+        result = compressModel(*copy, needsStats ? m->stats.get() : nullptr, plan, job);
+        // Rank channels by calibration importance, so run-time prefixes (dynamic rank) are the most important sets.
+        orderChannelsByImportance(*copy, m->stats.get(), result);
+    } else {
+        // The same factors and order, each group written and freed as it is made; the compressed model is then
+        // the written folder, memory-mapped like any loaded one.
+        const nlohmann::json record = {{"calibration", m->calibrationRecord}};
+        result = compressIntoFolder(*copy, needsStats ? m->stats.get() : nullptr, m->stats.get(), plan, out, record,
+                                    options.shardBytes, job);
+        copy.reset();
+        copy = DecoderModel::load(out, RunOptions{device, dtypeName(m->dense->dtype()), m->threads});
+    }
 
     CompressionSummary s;
     s.plan = result.plan;
@@ -365,6 +393,7 @@ CompressionSummary Workspace::factorize(const CompressOptions& options, const Jo
     m->compressedRecord = m->calibrationRecord;   // a later calibration does not rewrite this model's provenance
     m->healRecord = nullptr;
     m->summary = s;
+    m->shardBytes = options.shardBytes;
     return s;
 }
 
@@ -473,16 +502,16 @@ void Workspace::saveCompressed(const fs::path& out, const nlohmann::json& extra,
     if (m->healRecord.is_object())   // fine-tuned since: saved as the fine-tuning saves it, with its record
         saveFinetunedModel(*m->compressed, compressionSection(*m->result, record), out, m->healRecord, job);
     else
-        saveCompressedModel(*m->compressed, *m->result, out, record, job);
+        saveCompressedModel(*m->compressed, *m->result, out, record, job, m->shardBytes);
 }
 
-void Workspace::exportDense(const fs::path& out, const JobContext& job)
+void Workspace::exportDense(const fs::path& out, const JobContext& job, uint64_t shardBytes)
 {
     if (!m->dense)
         throw Error("no model: open one first");
     if (!m->model.compressed)
         throw Error(m->dense->dir().string() + ": not a compressed model folder (config.json has no compression section)");
-    basis::exportDense(*m->dense, out, job);
+    basis::exportDense(*m->dense, out, job, shardBytes);
 }
 
 FeatureSpaceSummary Workspace::featureSpace(const CompressionSettings& settings, const JobContext& job)

@@ -41,10 +41,17 @@ public:
     // update text (default: the calibration text).
     CompressionSummary refit(const CompressOptions& options, const JobContext& job = {});
 
-    // The compressed copy as a folder (output_folder.h: refused when `out` is not ours to replace).
+    // compress() and saveCompressed(out) as one job. Plans that allow it (compress_streamed.h: the shared-basis
+    // methods without the update) are written group by group as they are factorized, never holding the compressed
+    // copy; the compressed model is then the written folder, memory-mapped. Others run the two steps.
+    CompressionSummary compressInto(const CompressOptions& options, const std::filesystem::path& out,
+                                    const JobContext& job = {});
+
+    // The compressed copy as a folder (output_folder.h: refused when `out` is not ours to replace), in shards of
+    // the last compression's options.shardBytes.
     void saveCompressed(const std::filesystem::path& out, const nlohmann::json& extra = {}, const JobContext& job = {});
     // A loaded compressed folder as an ordinary checkpoint with W = B C.
-    void exportDense(const std::filesystem::path& out, const JobContext& job = {});
+    void exportDense(const std::filesystem::path& out, const JobContext& job = {}, uint64_t shardBytes = kDefaultShardBytes);
 
     // The surgical rank search (rank_search.h) on a dense copy, with the calibration statistics; the search text
     // defaults to the calibration text (a cache given alone needs options.searchText). Writes the ranks JSON and
@@ -93,6 +100,8 @@ public:
 private:
     friend ThroughputComparison compareThroughput(const Workspace&, bool, const Workspace&, bool,
                                                   const ThroughputJobOptions&, const JobContext&);
+    // factorize(), writing the folder `out` as it goes when `out` is not empty (the plan must stream).
+    CompressionSummary factorizeTo(const CompressOptions& options, const std::filesystem::path& out, const JobContext& job);
     CompressionSettings lossAllocation(const CompressOptions& options, const JobContext& job,
                                        std::vector<AllocatorCandidate>& candidates);
     struct State;

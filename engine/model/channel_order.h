@@ -19,4 +19,9 @@ class DecoderModel;
 // and s_j in the new order. Groups whose slots are not factorized (quantized layouts) are left alone.
 void orderChannelsByImportance(DecoderModel& model, const CalibrationStats* stats, CompressionResult& result);
 
+// The same for one group given as tensors (g.layers in order, one coefficient matrix each, inputs at `site`):
+// the streamed compression orders a group before writing it.
+void orderGroupChannels(at::Tensor& basis, std::vector<at::Tensor>& coeffs, InputSite site, const CalibrationStats* stats,
+                        GroupResult& g);
+
 } // namespace basis

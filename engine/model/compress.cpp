@@ -107,6 +107,31 @@ double energyKept(const at::Tensor& s, int64_t k)
     return sq.narrow(0, 0, k).sum().item<double>() / total;
 }
 
+FactorizedGroup factorizeGroup(const DecoderModel& model, const CalibrationStats* stats, const ProjectionSpec& spec,
+                               const GroupPlan& g, const Factorizer& factorizer, bool gram)
+{
+    c10::InferenceMode inference;
+    if (gram && !stats)
+        throw Error("internal: " + spec.part + " needs the calibration statistics");
+    FactorizedGroup out;
+    GroupFactors f = [&] {
+        at::Tensor w = groupWeights(model, spec, g.layers);   // n_in x g*n_out, freed before the factors are converted
+        return factorizer.factorize(w, gram ? groupGram(*stats, spec, g.layers) : at::Tensor(), g.k);
+    }();
+    out.basis = f.basis.to(model.device(), model.dtype()).contiguous();
+    for (size_t i = 0; i < g.layers.size(); ++i)
+        out.coeffs.push_back(f.coefficients.narrow(1, static_cast<int64_t>(i) * spec.out, spec.out)
+                                 .to(model.device(), model.dtype())
+                                 .contiguous());
+    out.record.part = spec.part;
+    out.record.layers = g.layers;
+    out.record.k = g.k;
+    out.record.jitter = f.jitter;
+    out.record.singularValues = f.singularValues;
+    out.record.energy = energyKept(f.singularValues, g.k);
+    return out;
+}
+
 std::vector<std::vector<at::Tensor>> snapshotDenseWeights(const DecoderModel& model)
 {
     std::vector<std::vector<at::Tensor>> out(model.layerCount());
@@ -152,22 +177,9 @@ CompressionResult compressModel(DecoderModel& model, const CalibrationStats* sta
         const ProjectionSpec& spec = model.table().projections[index];
         for (const GroupPlan& g : part.groups) {
             job.checkCancelled();
-            at::Tensor w = groupWeights(model, spec, g.layers);   // n_in x g*n_out
-            GroupResult gr;
-            gr.part = spec.part;
-            gr.layers = g.layers;
-            gr.k = g.k;
-            GroupFactors f = factorizer.factorize(w, gram ? groupGram(*stats, spec, g.layers) : at::Tensor(), g.k);
-            gr.jitter = f.jitter;
-            Pending p{index, g.layers, f.basis.to(model.device(), model.dtype()).contiguous(), {}};
-            for (size_t i = 0; i < g.layers.size(); ++i)
-                p.coeffs.push_back(f.coefficients.narrow(1, static_cast<int64_t>(i) * spec.out, spec.out)
-                                       .to(model.device(), model.dtype())
-                                       .contiguous());
-            gr.singularValues = f.singularValues;
-            gr.energy = energyKept(f.singularValues, g.k);
-            result.groups.push_back(std::move(gr));
-            pending.push_back(std::move(p));
+            FactorizedGroup f = factorizeGroup(model, stats, spec, g, factorizer, gram);
+            result.groups.push_back(std::move(f.record));
+            pending.push_back({index, g.layers, std::move(f.basis), std::move(f.coeffs)});
             ++done;
             job.report(done, totalGroups, "factorizing " + spec.part + " layers " + std::to_string(g.layers.front()) + "-" +
                                               std::to_string(g.layers.back()));

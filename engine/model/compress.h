@@ -50,6 +50,19 @@ struct CompressionResult {
     double seconds = 0;
 };
 
+class Factorizer;
+
+// One group factorized as compressModel installs it: the shared basis and each layer's coefficients (the group's
+// columns of C) in the model's dtype, on its device, contiguous; `record` holds k, the spectrum, energy and shift.
+// `gram`: pass the group's x^T x to the factorizer (methods whose statistics() is InputGram; `stats` required).
+struct FactorizedGroup {
+    at::Tensor basis;
+    std::vector<at::Tensor> coeffs;
+    GroupResult record;
+};
+FactorizedGroup factorizeGroup(const DecoderModel& model, const CalibrationStats* stats, const ProjectionSpec& spec,
+                               const GroupPlan& group, const Factorizer& factorizer, bool gram);
+
 // The dense weights (n_in x n_out views) of every projection, kept before compression so that the update step
 // can refit coefficients against the original layer.
 std::vector<std::vector<at::Tensor>> snapshotDenseWeights(const DecoderModel& model);

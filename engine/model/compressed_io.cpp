@@ -7,12 +7,15 @@
 #include "method_registry.h"
 #include "quantized_io.h"
 #include "safetensors.h"
+#include "safetensors_shards.h"
 #include "weights.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace basis {
@@ -35,6 +38,14 @@ struct TensorSet {
         at::Tensor c = t.to(at::kCPU).contiguous();
         keep.push_back(c);
         list.push_back({name, fromScalarType(c.scalar_type()), c.sizes().vec(), c.data_ptr(), static_cast<size_t>(c.nbytes())});
+    }
+    // Sorted by name (layer by layer, as Hugging Face shards) into shards of at most shardBytes.
+    void write(const fs::path& dir, uint64_t shardBytes, const std::map<std::string, std::string>& metadata)
+    {
+        std::vector<TensorToWrite> sorted = list;
+        std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+        writeSafetensorsSharded(dir, sorted, shardBytes,
+                                [&](size_t i, const TensorBytesSink& sink) { sink(sorted[i].data, sorted[i].bytes); }, metadata);
     }
 };
 
@@ -173,7 +184,7 @@ nlohmann::json compressionSection(const CompressionResult& result, const nlohman
 OutputRules compressedModelRules() { return {{"results.json"}}; }
 
 void saveCompressedModel(const DecoderModel& model, const CompressionResult& result, const fs::path& out,
-                         const nlohmann::json& extra, const JobContext& job)
+                         const nlohmann::json& extra, const JobContext& job, uint64_t shardBytes)
 {
     c10::InferenceMode inference;
     TensorSet set;
@@ -218,18 +229,59 @@ void saveCompressedModel(const DecoderModel& model, const CompressionResult& res
     nlohmann::json config = model.config().raw;
     config["compression"] = compressionSection(result, extra);
     writeOutputFolder(out, OutputKind::CompressedModel, {model.dir()}, [&](const fs::path& dir) {
-        writeSafetensors(dir / "model.safetensors", set.list, {{"format", "pt"}, {"basis_studio", "compressed"}});
+        set.write(dir, shardBytes, {{"format", "pt"}, {"basis_studio", "compressed"}});
         writeFileAtomically(dir / "config.json", config.dump(2) + "\n");
         copyTokenizerFiles(model.dir(), dir);
         job.checkCancelled();
     }, compressedModelRules(), job.log);
 }
 
-void writeDenseFiles(const DecoderModel& model, const fs::path& dir, const JobContext& job)
+namespace {
+
+// The dense export's tensors of layer l: W = B C_l (or the dequantized sum) under the original names and orientation,
+// the parts of a split fused projection joined back into it (table order is row order), so the export has the
+// architecture's own layout.
+std::vector<std::pair<std::string, at::Tensor>> denseLayerTensors(const DecoderModel& model, int64_t l)
+{
+    std::vector<std::pair<std::string, at::Tensor>> out;
+    std::map<std::string, std::vector<at::Tensor>> fusedWeights, fusedBiases;
+    std::vector<std::string> fusedOrder;
+    for (const LinearSlot& s : model.layer(l).slots) {
+        const bool rebuilt = s.isFactorized() || s.isQuantized();
+        at::Tensor w = rebuilt ? s.weightInOut() : s.weight();
+        if (rebuilt && !s.spec().storedInOut)
+            w = w.t();
+        const std::string& fused = s.spec().fusedModule;
+        if (fused.empty()) {
+            out.emplace_back(model.table().layerTensor(l, s.spec().module + ".weight"), w.to(at::kCPU).contiguous());
+            continue;
+        }
+        if (!fusedWeights.count(fused))
+            fusedOrder.push_back(fused);
+        fusedWeights[fused].push_back(w);
+        if (s.bias().defined())
+            fusedBiases[fused].push_back(s.bias());
+    }
+    for (const std::string& fused : fusedOrder) {
+        const ProjectionSpec* any = nullptr;
+        for (const ProjectionSpec& p : model.table().projections)
+            if (p.fusedModule == fused)
+                any = &p;
+        out.emplace_back(model.table().layerTensor(l, fused + ".weight"),
+                         at::cat(fusedWeights[fused], any->storedInOut ? 1 : 0).to(at::kCPU).contiguous());
+        if (!fusedBiases[fused].empty())
+            out.emplace_back(model.table().layerTensor(l, fused + ".bias"), at::cat(fusedBiases[fused], 0).to(at::kCPU).contiguous());
+    }
+    return out;
+}
+
+} // namespace
+
+void writeDenseFiles(const DecoderModel& model, const fs::path& dir, const JobContext& job, uint64_t shardBytes)
 {
     c10::InferenceMode inference;
     TensorSet set;
-    std::set<std::string> partBiases;   // written joined into their fused projection's bias below
+    std::set<std::string> partBiases;   // written joined into their fused projection's bias
     for (int64_t l = 0; l < model.layerCount(); ++l)
         for (const LinearSlot& s : model.layer(l).slots)
             if (!s.spec().fusedModule.empty())
@@ -237,52 +289,54 @@ void writeDenseFiles(const DecoderModel& model, const fs::path& dir, const JobCo
     for (const auto& [name, t] : model.otherTensors())
         if (!partBiases.count(name))
             set.add(name, t);
-    for (int64_t l = 0; l < model.layerCount(); ++l) {
-        job.checkCancelled();
-        // Parts of a split fused projection are joined back into it (in table order, which is row order), so the
-        // export has the architecture's own tensor layout.
-        std::map<std::string, std::vector<at::Tensor>> fusedWeights, fusedBiases;
-        std::vector<std::string> fusedOrder;
-        for (const LinearSlot& s : model.layer(l).slots) {
-            const bool rebuilt = s.isFactorized() || s.isQuantized();
-            at::Tensor w = rebuilt ? s.weightInOut() : s.weight();
-            if (rebuilt && !s.spec().storedInOut)
-                w = w.t();
-            const std::string& fused = s.spec().fusedModule;
-            if (fused.empty()) {
-                set.add(model.table().layerTensor(l, s.spec().module + ".weight"), w);
-                continue;
-            }
-            if (!fusedWeights.count(fused))
-                fusedOrder.push_back(fused);
-            fusedWeights[fused].push_back(w);
-            if (s.bias().defined())
-                fusedBiases[fused].push_back(s.bias());
-        }
-        for (const std::string& fused : fusedOrder) {
-            const ProjectionSpec* any = nullptr;
-            for (const ProjectionSpec& p : model.table().projections)
-                if (p.fusedModule == fused)
-                    any = &p;
-            set.add(model.table().layerTensor(l, fused + ".weight"), at::cat(fusedWeights[fused], any->storedInOut ? 1 : 0));
-            if (!fusedBiases[fused].empty())
-                set.add(model.table().layerTensor(l, fused + ".bias"), at::cat(fusedBiases[fused], 0));
-        }
-    }
     nlohmann::json config = model.config().raw;
     config.erase("compression");
     addNewBiases(model, set, config);
+
+    // The layers' weights are rebuilt one layer at a time, twice: once for their names and shapes (the shards'
+    // headers come first), once to write them, so the export never holds more than one dense layer.
+    std::vector<TensorToWrite> tensors = set.list;
+    std::vector<std::pair<int64_t, size_t>> layerOf(tensors.size(), {-1, 0});   // (layer, position) of layer tensors
+    for (int64_t l = 0; l < model.layerCount(); ++l) {
+        job.checkCancelled();
+        const auto layer = denseLayerTensors(model, l);
+        for (size_t j = 0; j < layer.size(); ++j) {
+            const at::Tensor& t = layer[j].second;
+            tensors.push_back({layer[j].first, fromScalarType(t.scalar_type()), t.sizes().vec(), nullptr, static_cast<size_t>(t.nbytes())});
+            layerOf.push_back({l, j});
+        }
+    }
+    std::optional<int64_t> cached;
+    std::vector<std::pair<std::string, at::Tensor>> layer;
     fs::create_directories(dir);
-    writeSafetensors(dir / "model.safetensors", set.list, {{"format", "pt"}});
+    writeSafetensorsSharded(dir, tensors, shardBytes, [&](size_t i, const TensorBytesSink& sink) {
+        const auto [l, j] = layerOf[i];
+        if (l < 0) {
+            sink(tensors[i].data, tensors[i].bytes);
+            return;
+        }
+        if (cached != l) {
+            job.checkCancelled();
+            layer.clear();
+            layer = denseLayerTensors(model, l);
+            cached = l;
+            job.report(l + 1, model.layerCount(), "writing dense layer " + std::to_string(l + 1));
+        }
+        const at::Tensor& t = layer.at(j).second;
+        if (layer[j].first != tensors[i].name || static_cast<size_t>(t.nbytes()) != tensors[i].bytes)
+            throw Error("internal: dense layer " + std::to_string(l) + " changed between its two passes");
+        sink(t.data_ptr(), static_cast<size_t>(t.nbytes()));
+    }, {{"format", "pt"}});
+    layer.clear();
     writeFileAtomically(dir / "config.json", config.dump(2) + "\n");
     copyTokenizerFiles(model.dir(), dir);
     job.checkCancelled();
 }
 
-void exportDense(const DecoderModel& model, const fs::path& out, const JobContext& job)
+void exportDense(const DecoderModel& model, const fs::path& out, const JobContext& job, uint64_t shardBytes)
 {
     writeOutputFolder(out, OutputKind::DenseModel, {model.dir()}, [&](const fs::path& dir) {
-        writeDenseFiles(model, dir, job);
+        writeDenseFiles(model, dir, job, shardBytes);
     }, {}, job.log);
 }
 

@@ -134,6 +134,22 @@ TEST(RunConfig, SweepSectionRoundTripsAndIsChecked)
     expectError([&] { basis::parseRunConfig(kMinimal + "  allocator: loss\n", "s.yaml"); }, {"s.yaml:7:", "set budget too"});
 }
 
+// basis_studio.shard_size: read, carried into the compression's options, written back only when not the default,
+// refused with its line when it is not a size.
+TEST(RunConfig, ShardSizeIsReadCarriedAndChecked)
+{
+    const auto c = basis::parseRunConfig(kMinimal + "  shard_size: 50KB\n", "s.yaml").config;
+    EXPECT_EQ(c.shardSize, "50KB");
+    EXPECT_EQ(basis::compressOptionsFrom(c).shardBytes, 50'000u);
+    const std::string written = basis::writeRunConfig(c);
+    EXPECT_NE(written.find("shard_size: 50KB"), std::string::npos) << written;
+    EXPECT_TRUE(basis::parseRunConfig(written, "written").config == c);
+    const auto d = basis::parseRunConfig(kMinimal, "s.yaml").config;
+    EXPECT_EQ(basis::compressOptionsFrom(d).shardBytes, basis::kDefaultShardBytes);
+    EXPECT_EQ(basis::writeRunConfig(d).find("shard_size"), std::string::npos);
+    expectError([&] { basis::parseRunConfig(kMinimal + "  shard_size: 5XB\n", "s.yaml"); }, {"s.yaml:7:", "shard_size", "5XB"});
+}
+
 // The dynamic-rank keys of ppl: and throughput: entries: written as read (every strategy, rho or tau, prompt_tokens),
 // carried into the jobs' RankJobOptions, and refused with the YAML key's name when the combination is invalid.
 TEST(RunConfig, RankKeysRoundTrip)
@@ -292,7 +308,11 @@ TEST(Pipeline, SameNumbersAsStepsAndAsWrittenConfig)
     basis::writeFileAtomically(written, basis::writeRunConfig(c));
     auto again = basis::loadRunConfig(written).config;
     again.untrainedModelPath = (work / "model2").string();
+    again.shardSize = "50KB";   // basis_studio.shard_size reaches the streamed save: shards, the same numbers
     EXPECT_DOUBLE_EQ(basis::runPipeline(again).at("results").at("ppl_eval_128").at("ppl,none").get<double>(), ppl);
+    EXPECT_FALSE(fs::exists(work / "model" / "model.safetensors.index.json"));
+    EXPECT_TRUE(fs::exists(work / "model2" / "model.safetensors.index.json"));
+    EXPECT_FALSE(fs::exists(work / "model2" / "model.safetensors"));
 }
 
 // A preset calibrates on its recipe's text: for c4 the documents' `text` fields joined, not the JSONL lines.

@@ -5,6 +5,7 @@
 #include "atomic_file.h"
 #include "error.h"
 #include "safetensors.h"
+#include "safetensors_shards.h"
 
 #include <gtest/gtest.h>
 
@@ -578,6 +579,96 @@ TEST(SafetensorsWriter, NotEnoughDiskSpaceSaysHowMuchIsNeeded)
     }, {path.string(), "not enough disk space", "needs 1125899.907 GB", "GB are free in"});
     EXPECT_FALSE(produced);
     EXPECT_FALSE(fs::exists(path));
+}
+
+// Shards as Hugging Face cuts them: in the given order, a new shard when the next tensor would pass the limit,
+// a tensor larger than the limit alone.
+TEST(SafetensorsShards, AssignsTensorsInOrderUpToTheLimit)
+{
+    auto t = [](size_t bytes) { return basis::TensorToWrite{"t", DType::U8, {int64_t(bytes)}, nullptr, bytes}; };
+    EXPECT_EQ(basis::assignShards({t(40), t(60), t(1), t(100), t(250), t(10)}, 100),
+              (std::vector<size_t>{0, 0, 1, 2, 3, 4}));
+    EXPECT_EQ(basis::assignShards({t(40), t(60)}, 1000), (std::vector<size_t>{0, 0}));
+    EXPECT_TRUE(basis::assignShards({}, 10).empty());
+}
+
+TEST(SafetensorsShards, ParsesSizesAndRefusesOthers)
+{
+    EXPECT_EQ(basis::parseShardSize("5GB", "--shard-size"), 5'000'000'000u);
+    EXPECT_EQ(basis::parseShardSize("500mb", "--shard-size"), 500'000'000u);
+    EXPECT_EQ(basis::parseShardSize("64KB", "--shard-size"), 64'000u);
+    EXPECT_EQ(basis::parseShardSize("1234", "--shard-size"), 1234u);
+    EXPECT_EQ(basis::parseShardSize("7B", "--shard-size"), 7u);
+    for (const char* bad : {"", "GB", "5 GB", "5TB", "-1", "1.5GB", "0", "0MB", "99999999999999GB"})
+        expectOneLineError([&] { basis::parseShardSize(bad, "--shard-size"); }, {"--shard-size"});
+}
+
+// Written in shards of 100 bytes: the index lists every tensor in its shard with the total size, and the
+// checkpoint reads back every byte; everything in one shard gives a single model.safetensors and no index.
+TEST(SafetensorsShards, ShardedCheckpointReadsBackLikeOneFile)
+{
+    const fs::path dir = basis::test::scratchDir("st-shards");
+    std::vector<std::vector<float>> data;
+    std::vector<basis::TensorToWrite> tensors;
+    for (int i = 0; i < 7; ++i) {
+        data.emplace_back(static_cast<size_t>(5 + 3 * i));
+        for (size_t j = 0; j < data.back().size(); ++j)
+            data.back()[j] = static_cast<float>(100 * i + static_cast<int>(j));
+        tensors.push_back({"layers." + std::to_string(i) + ".w", DType::F32, {int64_t(data.back().size())}, nullptr,
+                           data.back().size() * 4});
+    }
+    std::vector<size_t> order;
+    auto produce = [&](size_t i, const basis::TensorBytesSink& write) {
+        order.push_back(i);
+        write(data[i].data(), 8);   // in two pieces, as a streamed producer may
+        write(data[i].data() + 2, tensors[i].bytes - 8);
+    };
+    const basis::ShardedWrite w = basis::writeSafetensorsSharded(dir / "sharded", tensors, 100, produce);
+    EXPECT_EQ(order, (std::vector<size_t>{0, 1, 2, 3, 4, 5, 6}));
+    const auto expectedShards = basis::assignShards(tensors, 100);
+    ASSERT_EQ(w.files.size(), expectedShards.back() + 1);
+    ASSERT_GE(w.files.size(), 4u);
+    EXPECT_EQ(w.files.front(), "model-00001-of-0000" + std::to_string(w.files.size()) + ".safetensors");
+    EXPECT_FALSE(fs::exists(dir / "sharded" / "model.safetensors"));
+    const nlohmann::json index = basis::readJsonFile(dir / "sharded" / "model.safetensors.index.json");
+    uint64_t total = 0;
+    for (size_t i = 0; i < tensors.size(); ++i) {
+        total += tensors[i].bytes;
+        EXPECT_EQ(index.at("weight_map").at(tensors[i].name), w.files[expectedShards[i]]);
+    }
+    EXPECT_EQ(index.at("metadata").at("total_size"), total);
+    EXPECT_EQ(w.totalBytes, total);
+
+    order.clear();
+    const basis::ShardedWrite one = basis::writeSafetensorsSharded(dir / "single", tensors, 5'000'000'000, produce);
+    EXPECT_EQ(one.files, std::vector<std::string>{"model.safetensors"});
+    EXPECT_FALSE(fs::exists(dir / "single" / "model.safetensors.index.json"));
+    for (const fs::path& d : {dir / "sharded", dir / "single"}) {
+        const basis::Checkpoint c = basis::Checkpoint::open(d);
+        ASSERT_EQ(c.names().size(), tensors.size()) << d;
+        for (size_t i = 0; i < tensors.size(); ++i) {
+            const basis::TensorView& v = c.tensor(tensors[i].name);
+            ASSERT_EQ(v.bytes, tensors[i].bytes);
+            EXPECT_EQ(std::memcmp(v.data, data[i].data(), v.bytes), 0) << tensors[i].name << " in " << d;
+        }
+    }
+    // A shard deleted afterwards is named by the reader.
+    fs::remove(dir / "sharded" / w.files[1]);
+    expectOneLineError([&] { basis::Checkpoint::open(dir / "sharded"); }, {"model.safetensors.index.json", w.files[1], "does not exist"});
+}
+
+// The room for all shards is checked before the first is written, naming how much they need.
+TEST(SafetensorsShards, NotEnoughDiskSpaceForTheShardsIsRefusedFirst)
+{
+    const fs::path dir = basis::test::scratchDir("st-shards-full");
+    bool produced = false;
+    const size_t half = size_t(1) << 49;
+    expectOneLineError([&] {
+        basis::writeSafetensorsSharded(dir, {{"a", DType::U8, {int64_t(half)}, nullptr, half}, {"b", DType::U8, {int64_t(half)}, nullptr, half}},
+                                       half, [&](size_t, const basis::TensorBytesSink&) { produced = true; });
+    }, {dir.string(), "not enough disk space", "the checkpoint's 2 shards needs 1125899.907 GB", "GB are free in"});
+    EXPECT_FALSE(produced);
+    EXPECT_TRUE(fs::is_empty(dir));
 }
 
 } // namespace
