@@ -1,6 +1,7 @@
 #include "engine_channel.h"
 
 #include "error.h"
+#include "memory_usage.h"
 
 #include <QElapsedTimer>
 #include <QMetaObject>
@@ -20,6 +21,7 @@ signals:
     void jobStarted(const QString& title);
     void progress(qint64 done, qint64 total, const QString& what);
     void jobFinished(const QString& title, bool ok);
+    void jobMeasured(const QString& title, double seconds, qint64 peakAnon, qint64 peakFile);
     void message(int severity, const QString& text);
 
 private:
@@ -32,6 +34,9 @@ void EngineHost::execute(const QString& title, const EngineChannel::Body& body)
         return;   // shutting down: jobs still queued are dropped
     cancelToken.reset();
     emit jobStarted(title);
+    MemoryWatch memory;   // the peaks while this job runs, sampled on a thread of its own
+    QElapsedTimer wall;
+    wall.start();
     // Progress is throttled: engines may report thousands of steps, and every signal is an event for the GUI.
     QElapsedTimer sinceLast;
     sinceLast.start();
@@ -58,6 +63,8 @@ void EngineHost::execute(const QString& title, const EngineChannel::Body& body)
         // basis::Error carries a complete message; LibTorch's c10::Error is a std::exception too.
         emit message(int(Severity::Error), title + ": " + QString::fromStdString(e.what()));
     }
+    memory.stop();
+    emit jobMeasured(title, double(wall.elapsed()) / 1000.0, memory.peakAnon(), memory.peakFile());
     emit jobFinished(title, ok);
 }
 
@@ -78,6 +85,7 @@ EngineChannel::EngineChannel(QObject* parent) : QObject(parent)
         emit jobFinished(title, ok);
     });
     connect(m_host, &EngineHost::progress, this, &EngineChannel::progress);
+    connect(m_host, &EngineHost::jobMeasured, this, &EngineChannel::jobMeasured);
     connect(m_host, &EngineHost::message, this, &EngineChannel::message);
     m_thread.start();
 }

@@ -56,6 +56,9 @@ signals:
     void progress(qint64 done, qint64 total, const QString& what);
     // Always follows jobStarted: ok is false after an error or a cancel.
     void jobFinished(const QString& title, bool ok);
+    // Just before jobFinished: the job's wall time and the process's peak RssAnon and file-backed RSS while it
+    // ran (memory_usage.h), in bytes.
+    void jobMeasured(const QString& title, double seconds, qint64 peakAnon, qint64 peakFile);
     void message(int severity, const QString& text);   // Severity as int
 
 private:

@@ -1,5 +1,7 @@
 #include "main_window.h"
 
+#include "memory_usage.h"
+
 #include "about_dialog.h"
 #include "calibration_panel.h"
 #include "compression_panel.h"
@@ -68,6 +70,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     addDockWidget(Qt::BottomDockWidgetArea, m_log);
     m_progress = new JobProgress;
     statusBar()->addPermanentWidget(m_progress);
+    m_lastJob = new QLabel;
+    m_lastJob->setObjectName(QStringLiteral("lastJob"));
+    m_lastJob->setFrameShape(QFrame::StyledPanel);   // apart from the status messages that run up to it
+    m_lastJob->setContentsMargins(6, 0, 6, 0);
+    m_lastJob->setToolTip(tr("The last job's wall time and the peak resident memory of the studio while it ran. RssAnon "
+                             "(heap) cannot be evicted and decides whether a job fits; file-backed pages (weights kept "
+                             "as stored, mapped statistics) are dropped and reread by the kernel under pressure."));
+    statusBar()->addPermanentWidget(m_lastJob);
 
     buildActions();
     connectEngine();
@@ -195,6 +205,16 @@ void MainWindow::connectEngine()
     });
     connect(m_engine, &EngineController::progress, m_progress, &JobProgress::setProgress);
     connect(m_engine, &EngineController::jobFinished, this, &MainWindow::onJobFinished);
+    connect(m_engine, &EngineController::jobMeasured, this,
+            [this](const QString& title, double seconds, qint64 peakAnon, qint64 peakFile) {
+                const QString text = tr("%1: %2 s, peak RssAnon %3, file-backed %4")
+                                         .arg(title)
+                                         .arg(seconds, 0, 'f', 2)
+                                         .arg(QString::fromStdString(formatGigabytes(peakAnon)),
+                                              QString::fromStdString(formatGigabytes(peakFile)));
+                m_lastJob->setText(text);
+                log(Severity::Info, text);
+            });
     connect(m_engine, &EngineController::message, this,
             [this](int severity, const QString& text) { log(Severity(severity), text); });
     connect(m_doc, &StudioDocument::modelLoaded, this, &MainWindow::onModelLoaded);
@@ -401,7 +421,35 @@ void MainWindow::calibrate()
                                  .arg(preset, QString::fromStdString(setup.text.string())));
         return;
     }
+    if (!calibrationFits(setup))
+        return;
     m_engine->calibrate(setup);
+}
+
+bool MainWindow::calibrationFits(const CalibrateOptions& setup)
+{
+    // Every full chunk when samples is 0: counted from the file's size at about 4 bytes a token (English text).
+    int64_t samples = setup.samples;
+    std::error_code error;
+    if (samples <= 0) {
+        const auto bytes = std::filesystem::file_size(setup.text, error);
+        samples = error ? 1 : std::max<int64_t>(1, int64_t(bytes) / 4 / std::max<int64_t>(setup.context, 1));
+    }
+    const auto& model = *m_doc->model();
+    const MemoryNeed need = calibrationNeed(model.config, m_live.table(), samples,
+                                            setup.context, setup.batch, model.dtype == "bfloat16" ? 2 : 4,
+                                            !setup.cacheDir.empty());
+    return fitsInMemory(tr("Calibrate"), need, tr("Fewer samples or a shorter context need less."));
+}
+
+bool MainWindow::fitsInMemory(const QString& job, const MemoryNeed& need, const QString& advice)
+{
+    const qint64 available = m_availableOverride > 0 ? m_availableOverride : availableMemoryBytes();
+    const std::string refusal = memoryRefusal(job.toStdString(), need, available);
+    if (refusal.empty())
+        return true;
+    log(Severity::Error, QString::fromStdString(refusal) + tr(". Not started. ") + advice);
+    return false;
 }
 
 void MainWindow::compress()
@@ -413,6 +461,13 @@ void MainWindow::compress()
         return;
     }
     const CompressionSettings settings = m_compression->settings();
+    // The studio keeps the compressed copy in memory beside the loaded model (the command line writes as it goes).
+    const MemoryNeed need = compressionNeed(m_live.last().plan, m_doc->model()->dtype == "bfloat16" ? 2 : 4,
+                                            /*streamed=*/false, basis::method(settings.method).needsStatistics());
+    if (!fitsInMemory(tr("Compress"), need,
+                      tr("basis-cli compress writes the folder group by group and needs only the largest group's "
+                         "share (see the README on models bigger than memory).")))
+        return;
     if (basis::method(settings.method).needsStatistics() && !m_doc->isCalibrated()) {
         // One click does both: calibrate with the panel's setting (by default the built-in TinyStories text), then
         // compress once the statistics are there (the `calibrated` handler posts it).
@@ -422,6 +477,8 @@ void MainWindow::compress()
                                     "choose one.").arg(QString::fromStdString(settings.method)));
             return;
         }
+        if (!calibrationFits(setup))
+            return;
         log(Severity::Info, tr("Compress: calibrating first on %1.").arg(QString::fromStdString(setup.text.string())));
         m_compressAfterCalibration = settings;
         m_engine->calibrate(setup);

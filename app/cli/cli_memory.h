@@ -7,7 +7,8 @@ namespace basis::cli {
 
 // Starts the process's watch (main calls it first); later calls return the same one.
 void startMemoryWatch();
-// {"peak_rss_anon_bytes", "peak_rss_file_bytes", "peak_rss_bytes"} so far.
+// {"peak_rss_anon_bytes", "peak_rss_file_bytes", "peak_rss_bytes"} so far, and "cuda_allocator_peak_bytes" when a
+// GPU build used a GPU (device_memory.h).
 nlohmann::json memoryJson();
 // "  memory: peak RssAnon 1.23 GB, file-backed 4.56 GB (peak RSS 5.79 GB)" on stdout.
 void printMemory();

@@ -70,6 +70,10 @@ int main(int argc, char** argv)
     calibrateCmd->add_flag("--force", calibrate.calib.force, "Recompute even when the folder holds a matching cache");
     calibrateCmd->add_option("--spectra", calibrate.spectra, "Group sizes whose singular values are stored with the cache (0: none)")
         ->delimiter(',')->capture_default_str();
+    calibrateCmd->add_option("--stats-dtype", calibrate.calib.statisticsDtype,
+                             "How the cache stores x^T x: float64 (exact) or float32 (half the disk and mapped memory, "
+                             "rounded once when written)")
+        ->check(CLI::IsMember({"float64", "float32"}))->capture_default_str();
     addRunOptions(calibrateCmd, calibrate.run);
     calibrateCmd->add_flag("--json", calibrate.json, "Print one JSON object as the last line");
 

@@ -69,7 +69,7 @@ bool RunConfig::operator==(const RunConfig& o) const
                         c.quant.bits, c.quant.rank, c.quant.qStep, c.quant.iters, c.quant.factorDtype, c.energy,
                         c.fraction, c.ranks, c.policy, c.budget, c.allocator, c.finetuneTrain, c.finetuneText, c.finetuneEvalText,
                         c.finetuneEvalEvery, c.finetunePeftOut, c.finetuneSteps,
-                        c.finetuneTokens, c.loraTargets, c.loraDropout, c.allocatorText, c.allocatorWindows, c.shardSize, c.sweep);
+                        c.finetuneTokens, c.loraTargets, c.loraDropout, c.allocatorText, c.allocatorWindows, c.shardSize, c.statisticsDtype, c.sweep);
     };
     return published(*this) == published(o) && ours(*this) == ours(o);
 }
@@ -331,6 +331,8 @@ void validate(Reader& r, const YAML::Node& root, RunConfig& c)
         r.fail(at("basis_studio", "allocator"), "allocator " + c.allocator + " shares out an exact budget: set budget too");
     if (c.allocatorWindows < 1)
         r.fail(at("basis_studio", "allocator_windows"), "allocator_windows must be at least 1");
+    if (c.statisticsDtype != "float64" && c.statisticsDtype != "float32")
+        r.fail(at("basis_studio", "statistics_dtype"), "statistics_dtype '" + c.statisticsDtype + "': expected float64 or float32");
     try {
         parseShardSize(c.shardSize, "shard_size");
     } catch (const Error& e) {
@@ -510,6 +512,7 @@ LoadedConfig parseDocument(const std::string& yaml, const std::string& source, c
                        {"allocator_text", str(c.allocatorText)},
                        {"allocator_windows", i64(c.allocatorWindows)},
                        {"shard_size", str(c.shardSize)},
+                       {"statistics_dtype", str(c.statisticsDtype)},
                        {"bits", i64(c.quant.bits)},
                        {"rank", i64(c.quant.rank)},
                        {"q_step", str(c.quant.qStep)},
@@ -703,6 +706,8 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
         kv("allocator_windows", c.allocatorWindows);
     if (c.shardSize != "5GB")
         kv("shard_size", c.shardSize);
+    if (c.statisticsDtype != "float64")
+        kv("statistics_dtype", c.statisticsDtype);
     kv("bits", c.quant.bits);
     kv("rank", c.quant.rank);
     kv("q_step", c.quant.qStep);

@@ -129,6 +129,8 @@ struct RunConfig {
     int64_t allocatorWindows = 8;
     // The saved model's safetensors shards: at most this size each ("5GB", "500MB"; one model.safetensors when all fits)
     std::string shardSize = "5GB";
+    // How a calibration cache written by the run (calib_path) stores x^T x: float64 or float32
+    std::string statisticsDtype = "float64";
     std::optional<SweepSpec> sweep;                      // `sweep:` section: what `basis-cli sweep` runs
 
     bool operator==(const RunConfig& o) const;

@@ -31,6 +31,7 @@ CalibrateOptions calibrateOptionsFrom(const RunConfig& c)
     o.batch = c.calibBatchSize;
     o.bos = c.bos;
     o.cacheDir = c.calibPath;
+    o.statisticsDtype = c.statisticsDtype;
     return o;
 }
 

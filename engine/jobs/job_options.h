@@ -35,6 +35,9 @@ struct CalibrateOptions {
     bool force = false;              // recompute even when the cache matches
     bool recomputeOnMismatch = false;// a cache of other text or settings is recomputed (studio) instead of refused
     std::vector<int64_t> spectra;    // group sizes whose spectra are stored with the cache
+    // How the cache stores H: float64 (exact) or float32 (half the disk and mapped memory; see README). Without a
+    // cache the statistics stay float64 in memory.
+    std::string statisticsDtype = "float64";
     std::string device;              // empty: the loaded model's device; cuda:N runs the passes on a GPU copy
 };
 

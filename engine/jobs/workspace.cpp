@@ -105,6 +105,7 @@ CalibrationRequest requestFor(const CalibrateOptions& o)
     r.cacheDir = o.cacheDir;
     r.force = o.force;
     r.spectra = o.spectra;
+    r.statisticsDtype = o.statisticsDtype;
     return r;
 }
 

@@ -22,9 +22,10 @@ Sampling parseSampling(const std::string& name)
     throw Error("unknown sampling '" + name + "' (expected sequential or random)");
 }
 
-const at::Tensor& CalibrationStats::at(int64_t layer, InputSite site) const
+at::Tensor CalibrationStats::at(int64_t layer, InputSite site) const
 {
-    return gram.at(layer).at(static_cast<size_t>(site));
+    const at::Tensor& h = gram.at(layer).at(static_cast<size_t>(site));
+    return h.defined() && h.scalar_type() != at::kDouble ? h.to(at::kDouble) : h;
 }
 
 at::Tensor CalibrationStats::mean(int64_t layer, InputSite site) const

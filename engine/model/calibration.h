@@ -43,7 +43,9 @@ struct CalibrationStats {
     int64_t tokens = 0;
     int64_t samples = 0;
 
-    const at::Tensor& at(int64_t layer, InputSite site) const;
+    // H of a site in float64 (statistics stored in float32, calibration_cache.h, are widened on each call; float64
+    // ones are returned as they are, without a copy).
+    at::Tensor at(int64_t layer, InputSite site) const;
     bool hasMeans() const { return !sum.empty(); }
     // mu_x of a site; throws naming the cause when the statistics lack the sums.
     at::Tensor mean(int64_t layer, InputSite site) const;

@@ -64,12 +64,23 @@ nlohmann::json cacheDescription(const CalibrationStats& stats, const Calibration
     return meta;
 }
 
-// A float64 tensor of the statistics file as a read-only view of its memory map (the view keeps the file open):
-// the statistics of a 7B model are tens of GB, and as file-backed pages they are read per group and can be
-// evicted, where copies would be anonymous memory. Nothing writes into statistics tensors.
+// A float64 (or float32) tensor of the statistics file as a read-only view of its memory map (the view keeps the
+// file open): the statistics of a 7B model are tens of GB, and as file-backed pages they are read per group and
+// can be evicted, where copies would be anonymous memory. Nothing writes into statistics tensors.
 at::Tensor mappedTensor(const std::shared_ptr<const SafetensorsFile>& file, const TensorView& v)
 {
-    return at::from_blob(const_cast<std::byte*>(v.data), v.shape, [file](void*) {}, at::TensorOptions().dtype(at::kDouble));
+    const auto type = v.dtype == DType::F32 ? at::kFloat : at::kDouble;
+    return at::from_blob(const_cast<std::byte*>(v.data), v.shape, [file](void*) {}, at::TensorOptions().dtype(type));
+}
+
+// The stored dtype of H for a cache's statisticsDtype.
+DType gramDType(const std::string& name)
+{
+    if (name == "float64" || name.empty())
+        return DType::F64;
+    if (name == "float32")
+        return DType::F32;
+    throw Error("calibration statistics dtype '" + name + "': expected float64 or float32");
 }
 
 // The tensors of statistics.safetensors for `layers` layers; with `means`, the ".sum" tensors too.
@@ -82,8 +93,8 @@ void readStatistics(const std::shared_ptr<const SafetensorsFile>& file, int64_t 
             if (!file->contains(name))
                 continue;
             const TensorView& v = file->tensor(name);
-            if (v.dtype != DType::F64 || v.shape.size() != 2 || v.shape[0] != v.shape[1])
-                throw Error(file->path().string() + ": tensor '" + name + "' is not a square float64 matrix");
+            if ((v.dtype != DType::F64 && v.dtype != DType::F32) || v.shape.size() != 2 || v.shape[0] != v.shape[1])
+                throw Error(file->path().string() + ": tensor '" + name + "' is not a square float64 or float32 matrix");
             stats.gram[l][s] = mappedTensor(file, v);
             if (!means)
                 continue;
@@ -129,7 +140,7 @@ nlohmann::json CalibrationIdentity::toJson() const
     return {{"model_fingerprint", model},        {"text_fingerprint", text},
             {"context", options.context},        {"samples", options.samples},
             {"sampling", samplingName(options.sampling)}, {"seed", options.seed},
-            {"bos", bos}};
+            {"bos", bos},                      {"statistics_dtype", statisticsDtype.empty() ? "float64" : statisticsDtype}};
 }
 
 void saveCalibration(const fs::path& dir, const CalibrationStats& stats, const CalibrationIdentity& id,
@@ -137,14 +148,15 @@ void saveCalibration(const fs::path& dir, const CalibrationStats& stats, const C
 {
     std::vector<TensorToWrite> tensors;
     std::vector<at::Tensor> keep;
+    const DType gramType = gramDType(id.statisticsDtype);
     for (int64_t l = 0; l < static_cast<int64_t>(stats.gram.size()); ++l)
         for (size_t s = 0; s < kInputSites; ++s) {
             const at::Tensor& g = stats.gram[l][s];
             if (!g.defined())
                 continue;
-            at::Tensor c = g.to(at::kCPU, at::kDouble).contiguous();
+            at::Tensor c = g.to(at::kCPU, gramType == DType::F32 ? at::kFloat : at::kDouble).contiguous();
             keep.push_back(c);
-            tensors.push_back({siteTensorName(l, static_cast<InputSite>(s)), DType::F64, c.sizes().vec(), c.data_ptr(),
+            tensors.push_back({siteTensorName(l, static_cast<InputSite>(s)), gramType, c.sizes().vec(), c.data_ptr(),
                                static_cast<size_t>(c.nbytes())});
             if (!stats.hasMeans())
                 continue;
@@ -178,13 +190,15 @@ CalibrationStats calibrateIntoCache(const fs::path& dir, LayerwiseCalibration& c
         bool sum;   // s, else H
     };
     std::vector<Origin> origin;
+    const DType gramType = gramDType(id.statisticsDtype);
+    const size_t gramBytes = gramType == DType::F32 ? sizeof(float) : sizeof(double);
     for (int64_t l = 0; l < layers; ++l)
         for (size_t s = 0; s < kInputSites; ++s) {
             if (width[s] <= 0)
                 continue;
             const std::string name = siteTensorName(l, static_cast<InputSite>(s));
             const size_t w = static_cast<size_t>(width[s]);
-            tensors.push_back({name, DType::F64, {width[s], width[s]}, nullptr, w * w * sizeof(double)});
+            tensors.push_back({name, gramType, {width[s], width[s]}, nullptr, w * w * gramBytes});
             tensors.push_back({name + ".sum", DType::F64, {width[s]}, nullptr, w * sizeof(double)});
             origin.push_back({l, s, false});
             origin.push_back({l, s, true});
@@ -204,7 +218,8 @@ CalibrationStats calibrateIntoCache(const fs::path& dir, LayerwiseCalibration& c
                 currentLayer = layer;
                 counts[static_cast<size_t>(layer)] = current.count;
             }
-            const at::Tensor t = (o.sum ? current.sum[o.site] : current.gram[o.site]).contiguous();
+            const at::Tensor t = o.sum || gramType == DType::F64 ? (o.sum ? current.sum[o.site] : current.gram[o.site]).contiguous()
+                                                                  : current.gram[o.site].to(at::kFloat).contiguous();
             write(t.data_ptr(), static_cast<size_t>(t.nbytes()));
         }, {{"format", "basis-studio-calibration"}});
         while (calibration.nextLayer() < layers)   // layers without a projection input write nothing
@@ -242,6 +257,8 @@ CalibrationIdentity readCalibrationIdentity(const fs::path& dir)
         id.options.sampling = parseSampling(j.at("sampling").get<std::string>());
         id.options.seed = j.at("seed").get<uint64_t>();
         id.bos = j.at("bos").get<std::string>();
+        id.statisticsDtype = j.value("statistics_dtype", std::string("float64"));   // caches before the option: float64
+        gramDType(id.statisticsDtype);
         return id;
     } catch (const Error&) {
         throw;
@@ -298,6 +315,7 @@ CalibrationStats loadCalibration(const fs::path& dir, const CalibrationIdentity&
         check("seed", std::to_string(expected.options.seed), std::to_string(id.options.seed));
         check("BOS policy", expected.bos, id.bos);
     }
+    check("statistics dtype", expected.statisticsDtype, id.statisticsDtype);
     if (found)
         *found = id;
 

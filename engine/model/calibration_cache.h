@@ -25,6 +25,9 @@ struct CalibrationIdentity {
     std::string text;           // tokensFingerprint of the calibration token stream (BOS included)
     CalibrationOptions options;
     std::string bos;            // BOS policy name
+    // How H is stored: "float64" (the default: exact to what was accumulated) or "float32" (half the file and the
+    // mapped pages; rounded once, when written). Empty in an expected identity: any. Sums s stay float64.
+    std::string statisticsDtype = "float64";
     nlohmann::json toJson() const;
 };
 

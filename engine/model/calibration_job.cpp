@@ -36,6 +36,7 @@ CalibrationOutcome calibrateFromText(DecoderModel& model, const Tokenizer& token
     out.identity.text = tokensFingerprint(ids);
     out.identity.options = r.options;
     out.identity.bos = bosPolicyName(r.bos);
+    out.identity.statisticsDtype = r.statisticsDtype;
 
     std::unique_ptr<OutputLock> lock;
     if (!r.cacheDir.empty()) {
@@ -76,6 +77,7 @@ CalibrationStats loadCalibrationFor(const DecoderModel& model, const fs::path& c
 {
     CalibrationIdentity expected;
     expected.model = modelFingerprint(model.dir());
+    expected.statisticsDtype.clear();   // a cache given alone may store H in either dtype
     CalibrationStats stats = loadCalibration(cacheDir, expected, found);
     if (static_cast<int64_t>(stats.gram.size()) != model.layerCount())
         throw Error("calibration cache " + cacheDir.string() + " holds " + std::to_string(stats.gram.size()) +

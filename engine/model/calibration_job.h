@@ -20,6 +20,7 @@ struct CalibrationRequest {
     std::filesystem::path cacheDir;   // empty: no cache
     bool force = false;               // recompute even when the cache matches
     std::vector<int64_t> spectra;     // group sizes whose spectra are stored with the cache (empty: none)
+    std::string statisticsDtype = "float64";   // how the cache stores H: float64 or float32 (calibration_cache.h)
 };
 
 struct CalibrationOutcome {

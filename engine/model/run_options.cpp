@@ -1,5 +1,6 @@
 #include "run_options.h"
 
+#include "device_memory.h"
 #include "error.h"
 #include "thread_limits.h"
 
@@ -16,19 +17,26 @@ int cudaDeviceCount() { return cudaAvailable() ? static_cast<int>(at::detail::ge
 
 c10::Device resolveDevice(const std::string& name)
 {
-    if (name == "auto" || name.empty())
-        return cudaAvailable() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+    if (name == "auto" || name.empty()) {
+        if (!cudaAvailable())
+            return c10::Device(c10::kCPU);
+        noteCudaDevice(0);
+        return c10::Device(c10::kCUDA, 0);
+    }
     if (name == "cpu")
         return c10::Device(c10::kCPU);
     if (name.rfind("cuda", 0) == 0) {
         if (!cudaAvailable())
             throw Error("device '" + name + "': this build of LibTorch has no CUDA support (use --device cpu, or build "
                         "against a CUDA LibTorch, see README)");
+        c10::Device device(c10::kCPU);
         try {
-            return c10::Device(name);
+            device = c10::Device(name);
         } catch (const std::exception&) {
             throw Error("device '" + name + "': expected cuda or cuda:N");
         }
+        noteCudaDevice(device.index());
+        return device;
     }
     throw Error("unknown device '" + name + "' (expected auto, cpu, cuda or cuda:N)");
 }

@@ -185,4 +185,57 @@ TEST(StreamedCalibration, CalibrateFromTextStreamsIntoItsCache)
     EXPECT_LE(worstRelativeDifference(inMemory.stats, again.stats), 1e-12);
 }
 
+// statistics_dtype float32: H rounded once to float32 when written (streamed and whole-model writers alike), so
+// the file is about half; read back widened to float64, equal to the float64 H rounded to float32. A float32 cache
+// is not taken for a float64 request, and is taken when the cache is given alone. Pseudo-random ids: runs under
+// the sanitizers.
+TEST(StreamedCalibration, Float32StatisticsHalveTheCacheAndRoundOnce)
+{
+    BASIS_REQUIRE_SHARED("models/stories260K/hf");
+    auto model = basis::DecoderModel::load(basis::test::sharedPath("models/stories260K/hf"));
+    basis::CalibrationOptions o;
+    o.context = 128;
+    o.samples = 6;
+    const auto chunks = basis::calibrationChunks(pseudoRandomIds(6 * 128, model->config().vocabSize), o);
+    const basis::CalibrationStats whole = basis::collectStatistics(*model, chunks, 3);
+    const fs::path dir = basis::test::scratchDir("streamed-f32");
+    basis::CalibrationIdentity id;
+    id.model = basis::modelFingerprint(model->dir());
+    id.text = "test";
+    id.options = o;
+    id.bos = "auto";
+    basis::CalibrationIdentity single = id;
+    single.statisticsDtype = "float32";
+    basis::LayerwiseCalibration streamed(*model, chunks, 3);
+    basis::calibrateIntoCache(dir / "f32", streamed, single, *model, {});
+    basis::saveCalibration(dir / "f32-whole", whole, single);
+    basis::saveCalibration(dir / "f64", whole, id);
+
+    const auto f32Bytes = fs::file_size(dir / "f32" / "statistics.safetensors");
+    const auto f64Bytes = fs::file_size(dir / "f64" / "statistics.safetensors");
+    EXPECT_LT(double(f32Bytes), 0.55 * double(f64Bytes)) << f32Bytes << " against " << f64Bytes;
+    EXPECT_EQ(f32Bytes, fs::file_size(dir / "f32-whole" / "statistics.safetensors"));
+    for (const char* name : {"f32", "f32-whole"}) {
+        const basis::CalibrationStats loaded = basis::loadCalibration(dir / name, single);
+        for (int64_t l = 0; l < model->layerCount(); ++l)
+            for (size_t s = 0; s < basis::kInputSites; ++s) {
+                const auto site = static_cast<basis::InputSite>(s);
+                if (!whole.gram[l][s].defined())
+                    continue;
+                EXPECT_EQ(loaded.gram[l][s].scalar_type(), at::kFloat);
+                const at::Tensor h = loaded.at(l, site);
+                EXPECT_EQ(h.scalar_type(), at::kDouble);
+                EXPECT_TRUE(at::equal(h, whole.at(l, site).to(at::kFloat).to(at::kDouble))) << name << " layer " << l;
+                EXPECT_TRUE(at::equal(loaded.sum[l][s], whole.sum[l][s])) << "sums stay float64";
+            }
+    }
+    basis::test::expectError([&] { basis::loadCalibration(dir / "f32", id); }, {"statistics dtype", "float32", "float64"});
+    EXPECT_EQ(basis::readCalibrationIdentity(dir / "f32").statisticsDtype, "float32");
+    EXPECT_EQ(basis::readCalibrationIdentity(dir / "f64").statisticsDtype, "float64");
+    EXPECT_EQ(basis::loadCalibrationFor(*model, dir / "f32").gram.size(), whole.gram.size());
+    basis::CalibrationIdentity bad = id;
+    bad.statisticsDtype = "float16";
+    basis::test::expectError([&] { basis::saveCalibration(dir / "bad", whole, bad); }, {"float16", "float64 or float32"});
+}
+
 } // namespace

@@ -150,6 +150,21 @@ TEST(RunConfig, ShardSizeIsReadCarriedAndChecked)
     expectError([&] { basis::parseRunConfig(kMinimal + "  shard_size: 5XB\n", "s.yaml"); }, {"s.yaml:7:", "shard_size", "5XB"});
 }
 
+// basis_studio.statistics_dtype: read, carried into the calibration's options (and the update's), written back
+// when not float64, refused with its line otherwise.
+TEST(RunConfig, StatisticsDtypeIsReadCarriedAndChecked)
+{
+    const auto c = basis::parseRunConfig(kMinimal + "  statistics_dtype: float32\n", "s.yaml").config;
+    EXPECT_EQ(basis::calibrateOptionsFrom(c).statisticsDtype, "float32");
+    EXPECT_EQ(basis::compressOptionsFrom(c).updateCalibration->statisticsDtype, "float32");
+    EXPECT_TRUE(basis::parseRunConfig(basis::writeRunConfig(c), "written").config == c);
+    const auto d = basis::parseRunConfig(kMinimal, "s.yaml").config;
+    EXPECT_EQ(basis::calibrateOptionsFrom(d).statisticsDtype, "float64");
+    EXPECT_EQ(basis::writeRunConfig(d).find("statistics_dtype"), std::string::npos);
+    expectError([&] { basis::parseRunConfig(kMinimal + "  statistics_dtype: float16\n", "s.yaml"); },
+                {"s.yaml:7:", "statistics_dtype", "float16"});
+}
+
 // The dynamic-rank keys of ppl: and throughput: entries: written as read (every strategy, rho or tau, prompt_tokens),
 // carried into the jobs' RankJobOptions, and refused with the YAML key's name when the combination is invalid.
 TEST(RunConfig, RankKeysRoundTrip)

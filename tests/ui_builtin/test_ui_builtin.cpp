@@ -59,6 +59,7 @@ private slots:
     void initTestCase();
     void startPageOffersTheBuiltinModelFirst();
     void twoClicksOpenCalibrateAndCompress();
+    void aJobThatWillNotFitIsRefusedWithItsNumbers();
     void exportNamesTheBuiltinModel();
     void aboutNamesVersionsAndLicenses();
     void hubNameOpensFromTheCache();
@@ -124,6 +125,7 @@ void TestUiBuiltin::twoClicksOpenCalibrateAndCompress()
     QSignalSpy calibrated(m_window->document(), &StudioDocument::calibrated);
     QSignalSpy compressed(m_window->document(), &StudioDocument::compressed);
     QSignalSpy finished(m_window->engine(), &EngineController::jobFinished);
+    QSignalSpy measured(m_window->engine(), &EngineController::jobMeasured);
     QTest::mouseClick(m_window->compressButton(), Qt::LeftButton);
     QVERIFY(waitFor(compressed, 1));
     QCOMPARE(calibrated.count(), 1);
@@ -149,6 +151,18 @@ void TestUiBuiltin::twoClicksOpenCalibrateAndCompress()
     idle.start();
     while (m_window->engine()->isBusy() && idle.elapsed() < 60000)
         QTest::qWait(50);
+    // Each job's time and peak memory: measured for Calibrate and Compress, the last one in the status bar.
+    QStringList titles;
+    for (const QList<QVariant>& m : measured) {
+        titles << m.at(0).toString();
+        QVERIFY(m.at(1).toDouble() > 0 && m.at(2).toLongLong() > 0);
+    }
+    QVERIFY2(titles.size() >= 2 && titles[0] == QStringLiteral("Calibrate") && titles[1] == QStringLiteral("Compress"),
+             qPrintable(titles.join(QLatin1Char(','))));
+    const QString lastJob = m_window->lastJobLabel()->text();
+    QVERIFY2(lastJob.startsWith(titles.last() + QStringLiteral(": ")) && lastJob.contains(QStringLiteral(" s, peak RssAnon ")) &&
+                 lastJob.contains(QStringLiteral(" GB, file-backed ")),
+             qPrintable(lastJob));
     qInfo("built-in stories260K, two clicks: calibrated on %lld tokens, compressed %lld -> %lld parameters; %s",
           (long long)c.tokens, (long long)s.modelBefore, (long long)s.modelAfter,
           qPrintable(m_window->compressStatus()->text()));
@@ -158,6 +172,34 @@ void TestUiBuiltin::twoClicksOpenCalibrateAndCompress()
         QVERIFY(m_window->grab().save(file));
         qInfo("wrote %s", qPrintable(file));
     }
+}
+
+// With less memory available than the accounting says a job needs (set to 1 MB here), Compress is refused before
+// it starts, with the numbers; with the machine's own figure it runs.
+void TestUiBuiltin::aJobThatWillNotFitIsRefusedWithItsNumbers()
+{
+    QVERIFY(m_window->hasModel());
+    while (m_window->engine()->isBusy())
+        QTest::qWait(50);
+    QSignalSpy started(m_window->engine(), &EngineController::jobStarted);
+    QSignalSpy finished(m_window->engine(), &EngineController::jobFinished);
+    const int errors = m_window->logDock()->count(Severity::Error);
+    m_window->setAvailableMemoryOverride(1'000'000);
+    QTest::mouseClick(m_window->compressButton(), Qt::LeftButton);
+    QTest::qWait(300);
+    QCOMPARE(started.count(), 0);
+    QCOMPARE(m_window->logDock()->count(Severity::Error), errors + 1);
+    const QString refusal = m_window->lastError();
+    for (const char* part : {"Compress needs about", "the compressed copy's factors", "the largest group's factorization",
+                             "only 1.0 MB of memory is available", "Not started", "basis-cli compress"})
+        QVERIFY2(refusal.contains(QLatin1String(part)), qPrintable(part + QStringLiteral(" not in: ") + refusal));
+    if (const char* dir = std::getenv("BASIS_SCREENSHOT_DIR"); dir && *dir)
+        QVERIFY(m_window->grab().save(QDir(QString::fromLocal8Bit(dir)).filePath(QStringLiteral("builtin_refused.png"))));
+    m_window->setAvailableMemoryOverride(0);
+    QTest::mouseClick(m_window->compressButton(), Qt::LeftButton);
+    QVERIFY(waitFor(finished, 1));
+    QVERIFY(finished.first().at(1).toBool());
+    QCOMPARE(m_window->logDock()->count(Severity::Error), errors + 1);
 }
 
 void TestUiBuiltin::exportNamesTheBuiltinModel()
