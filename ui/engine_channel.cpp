@@ -54,17 +54,22 @@ void EngineHost::execute(const QString& title, const EngineChannel::Body& body)
     };
     job.log = [&](const std::string& line) { emit message(int(Severity::Warning), title + ": " + QString::fromStdString(line)); };
     bool ok = false;
+    Severity endSeverity = Severity::Info;
+    QString endText;   // how a job that did not finish ended, logged after its figures so it is the last line
     try {
         body(m_workspace, job);
         ok = true;
     } catch (const Cancelled&) {
-        emit message(int(Severity::Info), title + ": cancelled");
+        endText = title + ": cancelled";
     } catch (const std::exception& e) {
         // basis::Error carries a complete message; LibTorch's c10::Error is a std::exception too.
-        emit message(int(Severity::Error), title + ": " + QString::fromStdString(e.what()));
+        endSeverity = Severity::Error;
+        endText = title + ": " + QString::fromStdString(e.what());
     }
     memory.stop();
     emit jobMeasured(title, double(wall.elapsed()) / 1000.0, memory.peakAnon(), memory.peakFile());
+    if (!ok)
+        emit message(int(endSeverity), endText);
     emit jobFinished(title, ok);
 }
 

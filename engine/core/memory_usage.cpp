@@ -29,10 +29,9 @@ MemoryWatch::MemoryWatch(int periodMs) : m_periodMs(periodMs)
 {
     sample();
     m_thread = std::thread([this] {
-        while (!m_stop.load()) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(m_periodMs));
+        std::unique_lock<std::mutex> lock(m_mutex);
+        while (!m_wake.wait_for(lock, std::chrono::milliseconds(m_periodMs), [this] { return m_stop; }))
             sample();
-        }
     });
 }
 
@@ -40,7 +39,11 @@ MemoryWatch::~MemoryWatch() { stop(); }
 
 void MemoryWatch::stop()
 {
-    m_stop = true;
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_stop = true;
+    }
+    m_wake.notify_one();
     if (m_thread.joinable()) {
         m_thread.join();
         sample();

@@ -4,7 +4,9 @@
 // such as a checkpoint's weights kept as stored: the kernel drops them under pressure and reads them again).
 // Linux only; elsewhere every figure is 0.
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -27,7 +29,7 @@ public:
     MemoryWatch(const MemoryWatch&) = delete;
     MemoryWatch& operator=(const MemoryWatch&) = delete;
 
-    void stop();
+    void stop();   // at once: the sampler is woken, not waited for to the end of its period
     int64_t peakAnon() const { return m_peakAnon.load(); }
     int64_t peakFile() const { return m_peakFile.load(); }
     int64_t peakRss() const;   // VmHWM now
@@ -35,7 +37,9 @@ public:
 private:
     void sample();
     int m_periodMs;
-    std::atomic<bool> m_stop{false};
+    bool m_stop = false;   // guarded by m_mutex
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
     std::atomic<int64_t> m_peakAnon{0}, m_peakFile{0};
     std::thread m_thread;
 };

@@ -30,10 +30,11 @@ uint64_t parseShardSize(const std::string& text, const std::string& what)
         scale = 1'000'000;
     else if (unit == "GB")
         scale = 1'000'000'000;
-    const bool tooLong = digits > 12;   // 10^12 GB is far past any disk; keeps the product in 64 bits
-    if (digits == 0 || scale == 0 || tooLong)
+    const uint64_t limit = uint64_t(1) << 60;   // an exabyte: far past any disk, and the product stays in 64 bits
+    const uint64_t value = digits == 0 || digits > 18 ? limit : std::stoull(text.substr(0, digits));
+    if (digits == 0 || scale == 0 || value >= limit / scale)
         throw Error(what + " '" + text + "': expected a size such as 5GB, 500MB, 64KB or a number of bytes");
-    const uint64_t bytes = std::stoull(text.substr(0, digits)) * scale;
+    const uint64_t bytes = value * scale;
     if (bytes == 0)
         throw Error(what + " '" + text + "': a shard must hold at least one byte");
     return bytes;

@@ -599,7 +599,7 @@ TEST(SafetensorsShards, ParsesSizesAndRefusesOthers)
     EXPECT_EQ(basis::parseShardSize("64KB", "--shard-size"), 64'000u);
     EXPECT_EQ(basis::parseShardSize("1234", "--shard-size"), 1234u);
     EXPECT_EQ(basis::parseShardSize("7B", "--shard-size"), 7u);
-    for (const char* bad : {"", "GB", "5 GB", "5TB", "-1", "1.5GB", "0", "0MB", "99999999999999GB"})
+    for (const char* bad : {"", "GB", "5 GB", "5TB", "-1", "1.5GB", "0", "0MB", "99999999999999GB", "999999999999GB", "99999999999999999999"})
         expectOneLineError([&] { basis::parseShardSize(bad, "--shard-size"); }, {"--shard-size"});
 }
 
