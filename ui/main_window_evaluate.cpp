@@ -87,6 +87,9 @@ void MainWindow::buildEvaluateTabs()
                                 .arg(r.context)
                                 .arg(QString::fromStdString(protocolName(r.protocol)))
                                 .arg(r.seconds, 0, 'f', 2) +
+                                (r.layerwise ? tr(" A layer at a time over the windows (the weights exceed the memory "
+                                                  "available): the model read %1 time(s).").arg(r.chunks)
+                                             : QString()) +
                                 rankNote(s.rank, s.promptTokens));
     });
     connect(m_doc, &StudioDocument::throughputMeasured, this, [this](const ThroughputSummary& s) {

@@ -53,7 +53,7 @@ double gemmRate(c10::ScalarType dtype)
 
 } // namespace
 
-int runBenchPlan()
+int runBenchPlan(bool json)
 {
     // LLaMA-2-7B's shape (config only: no weights are written or read).
     SynthShape shape = synthPreset("llama-tiny");
@@ -77,6 +77,9 @@ int runBenchPlan()
     const double each = seconds(t0) / iterations;
     std::printf("planCompression on a 32-layer LLaMA-2-7B shape: %.1f us per call (%d calls, checksum %lld)\n", each * 1e6,
                 iterations, (long long)(sink % 1000));
+    if (json)
+        std::cout << nlohmann::json{{"shape", shape.name}, {"calls", iterations}, {"seconds_per_call", each}}.dump()
+                  << std::endl;
     return 0;
 }
 

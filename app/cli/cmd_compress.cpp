@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -315,6 +316,19 @@ int runExport(const ExportArgs& a)
     ws.load(a.model, RunSetup{"cpu", "float32", 1}, loadJob());
     ws.exportDense(a.out, cliJob(), shardBytes);
     std::printf("wrote %s: dense Hugging Face checkpoint with W = B C reconstructed\n", a.out.c_str());
+    printMemory();
+    if (a.json) {
+        // The weight files as written: one model.safetensors, or the shards (and their index, not listed).
+        std::vector<std::string> files;
+        for (const auto& entry : std::filesystem::directory_iterator(a.out))
+            if (entry.path().extension() == ".safetensors")
+                files.push_back(entry.path().filename().string());
+        std::sort(files.begin(), files.end());
+        std::cout << nlohmann::json{{"out", resolveOutputPath(a.out).string()}, {"model", a.model}, {"dense", true},
+                                    {"weight_files", files}, {"memory", memoryJson()}}
+                         .dump()
+                  << std::endl;
+    }
     return 0;
 }
 

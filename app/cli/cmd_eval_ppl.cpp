@@ -34,6 +34,9 @@ int runEvalPpl(const PplArgs& a)
                 r.pplWindowMean, r.pplTokenMean, r.nll, r.seconds, tps, (long long)r.batch, model.device.c_str(), a.run.dtype.c_str(),
                 model.threads);
     std::printf("  text: %s; %s\n", s.recipe.c_str(), bosText.c_str());
+    if (r.layerwise)
+        std::printf("  a layer at a time over the windows: the model read %lld time(s), once per chunk of windows\n",
+                    (long long)r.chunks);
     printMemory();
     if (s.rank) {
         std::printf("  prompt protocol: the first %lld tokens of each window at full rank and not scored; %lld short "
@@ -48,7 +51,8 @@ int runEvalPpl(const PplArgs& a)
                             {"ppl_token_mean", r.pplTokenMean}, {"input_tokens", r.inputTokens}, {"model", a.model},
                             {"text", s.file.string()}, {"dataset", a.ppl.dataset.empty() ? std::string() : s.source},
                             {"recipe", s.recipe}, {"device", model.device}, {"dtype", a.run.dtype},
-                            {"threads", model.threads}, {"memory", memoryJson()}};
+                            {"threads", model.threads}, {"memory", memoryJson()},
+                            {"passes", r.layerwise ? "layerwise" : "whole"}, {"chunks", r.chunks}};
         if (s.rank) {
             j["rank"] = rankJson(*s.rank);
             j["skipped_windows"] = s.skippedWindows;

@@ -7,6 +7,8 @@
 #include "pipeline.h"
 #include "run_config.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <iostream>
 
@@ -28,18 +30,29 @@ int runConfigCheck(const ConfigArgs& a)
 {
     const LoadedConfig loaded = load(a.config, a.set);
     size_t warnings = loaded.warnings.size();
+    bool modelFound = false;
     // The model need not be on this machine for the config to be valid; say where it is, or what `run` will need.
     try {
         const ModelLocation model = locateModel(loaded.config.modelPath);
         if (!std::filesystem::is_directory(model.folder))
             throw Error(model.folder.string() + ": not a folder (expected a Hugging Face model folder with config.json)");
         std::fprintf(stderr, "model %s\n", model.description.c_str());
+        modelFound = true;
     } catch (const Error& e) {
         ++warnings;
         std::fprintf(stderr, "%s: warning: %s; `basis-cli run` needs it there\n", a.config.c_str(), e.what());
     }
     std::fputs(writeRunConfig(loaded.config, "resolved from " + a.config + " (defaults filled in)").c_str(), stdout);
     std::fprintf(stderr, "%s: valid (%zu warning%s)\n", a.config.c_str(), warnings, warnings == 1 ? "" : "s");
+    if (a.json) {
+        std::vector<std::string> messages;
+        for (const ConfigMessage& m : loaded.warnings)
+            messages.push_back(m.text);
+        std::cout << nlohmann::json{{"config", a.config}, {"valid", true}, {"warnings", warnings},
+                                    {"messages", messages}, {"model_found", modelFound}}
+                         .dump()
+                  << std::endl;
+    }
     return 0;
 }
 

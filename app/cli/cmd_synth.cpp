@@ -1,10 +1,15 @@
 // basis-cli synth: a randomly initialised checkpoint of a named (or customised) shape.
+#include "cli_memory.h"
 #include "commands.h"
 
 #include "error.h"
 #include "synth.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
+#include <filesystem>
+#include <iostream>
 
 namespace basis::cli {
 
@@ -39,6 +44,18 @@ int runSynth(const SynthArgs& a)
     writeSyntheticCheckpoint(s, a.out, a.seed, a.tokenizer, dtype);
     std::printf("wrote %s: %s shape '%s' with RANDOM %s weights (seed %llu)%s\n", a.out.c_str(), s.arch.c_str(),
                 s.name.c_str(), a.dtype.c_str(), (unsigned long long)a.seed, a.tokenizer.empty() ? "" : ", tokenizer copied");
+    printMemory();   // written a tensor at a time: a 7B shape needs about one tensor of memory, not the model
+    if (a.json) {
+        std::error_code error;
+        const auto bytes = std::filesystem::file_size(std::filesystem::path(a.out) / "model.safetensors", error);
+        std::cout << nlohmann::json{{"out", a.out}, {"arch", s.arch}, {"shape", s.name}, {"dtype", a.dtype},
+                                    {"seed", a.seed}, {"layers", s.layers}, {"hidden", s.hidden},
+                                    {"intermediate", s.intermediate}, {"vocab", s.vocab},
+                                    {"tokenizer_copied", !a.tokenizer.empty()},
+                                    {"weights_bytes", error ? 0 : int64_t(bytes)}, {"memory", memoryJson()}}
+                         .dump()
+                  << std::endl;
+    }
     return 0;
 }
 

@@ -58,6 +58,7 @@ struct ExportArgs {
     std::string model, out;
     bool dense = false;
     std::string shardSize = "5GB";
+    bool json = false;
 };
 
 struct RecoverArgs {
@@ -99,6 +100,7 @@ struct SynthArgs {
     uint64_t seed = 0;
     // Overrides of the preset's sizes; 0 keeps the preset's value.
     int64_t layers = 0, hidden = 0, heads = 0, kvHeads = 0, intermediate = 0, vocab = 0, maxPositions = 0;
+    bool json = false;
 };
 
 struct BenchArgs {
@@ -167,7 +169,7 @@ int runGenerate(const GenerateArgs& a);
 int runSynth(const SynthArgs& a);
 int runRecover(const RecoverArgs& a);
 int runBenchForward(const BenchArgs& a);
-int runBenchPlan();
+int runBenchPlan(bool json);
 int runBenchPpl(const BenchPplArgs& a);
 int runBenchTokenizer(const BenchTokenizerArgs& a);
 

@@ -220,12 +220,14 @@ int main(int argc, char** argv)
     auto* checkCmd = configCmd->add_subcommand("check", "Validate a config and print it fully resolved");
     checkCmd->add_option("file", checkArgs.config, "YAML file")->required();
     checkCmd->add_option("--set", checkArgs.set, "Override section.key=value (repeatable)");
+    checkCmd->add_flag("--json", checkArgs.json, "Print one JSON object as the last line (after the resolved YAML)");
 
     ExportArgs exportArgs;
     auto* exportCmd = app.add_subcommand("export", "Export a compressed model");
     exportCmd->add_option("--model", exportArgs.model, "Compressed model folder (or builtin: / org/name as --model)")->required();
     exportCmd->add_flag("--dense", exportArgs.dense, "Reconstruct W = B C as an ordinary Hugging Face checkpoint")->required();
     exportCmd->add_option("--out", exportArgs.out, "Output folder")->required();
+    exportCmd->add_flag("--json", exportArgs.json, "Print one JSON object as the last line");
     exportCmd->add_option("--shard-size", exportArgs.shardSize, "Largest safetensors shard of the output (as compress)")
         ->capture_default_str();
 
@@ -250,6 +252,11 @@ int main(int argc, char** argv)
     pplCmd->add_option("--protocol", ppl.ppl.protocol, "window-mean or token-mean")->capture_default_str();
     pplCmd->add_option("--batch", ppl.ppl.batch, "Windows per forward pass (0 = automatic; the numbers do not change)")->capture_default_str();
     pplCmd->add_option("--bos", ppl.ppl.bos, "auto, always or never: BOS once at the start of the text")->capture_default_str();
+    pplCmd->add_option("--passes", ppl.ppl.passes, "whole (every layer per forward pass), layerwise (one layer over "
+                       "many windows: the model read once per chunk, for models bigger than memory) or auto "
+                       "(layerwise when the weights exceed the memory available); the numbers do not change")
+        ->check(CLI::IsMember({"auto", "whole", "layerwise"}))
+        ->capture_default_str();
     addRankOptions(pplCmd, ppl.ppl.rank);
     addRunOptions(pplCmd, ppl.run);
     pplCmd->add_flag("--json", ppl.json, "Print one JSON object as the last line");
@@ -316,6 +323,7 @@ int main(int argc, char** argv)
     synthCmd->add_option("--intermediate", synth.intermediate, "Override the MLP size");
     synthCmd->add_option("--vocab", synth.vocab, "Override the vocabulary size");
     synthCmd->add_option("--max-positions", synth.maxPositions, "Override the maximum positions");
+    synthCmd->add_flag("--json", synth.json, "Print one JSON object as the last line");
 
     auto* benchCmd = app.add_subcommand("bench", "Benchmarks");
     benchCmd->require_subcommand(1);
@@ -328,6 +336,8 @@ int main(int argc, char** argv)
     benchFwd->add_option("--dtype", bench.dtype, "float32 or bfloat16")->capture_default_str();
     benchFwd->add_flag("--json", bench.json, "Print one JSON object as the last line");
     auto* benchPlan = benchCmd->add_subcommand("plan", "Time of one live parameter count (planCompression), 32-layer model");
+    bool benchPlanJson = false;
+    benchPlan->add_flag("--json", benchPlanJson, "Print one JSON object as the last line");
     BenchPplArgs benchPpl;
     auto* benchPplCmd = benchCmd->add_subcommand("ppl", "Perplexity the old way (one window at a time, matmul attention) beside batched windows and the fused kernel");
     benchPplCmd->add_option("--model", benchPpl.model, kModelHelp)->required();
@@ -406,7 +416,7 @@ int main(int argc, char** argv)
         if (*benchPplCmd)
             return runBenchPpl(benchPpl);
         if (*benchPlan)
-            return runBenchPlan();
+            return runBenchPlan(benchPlanJson);
         if (*benchTokCmd)
             return runBenchTokenizer(benchTok);
     } catch (const basis::Cancelled&) {

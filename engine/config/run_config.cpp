@@ -27,9 +27,9 @@ namespace fs = std::filesystem;
 
 bool PplEvaluation::operator==(const PplEvaluation& o) const
 {
-    return std::tie(dataset, text, context, stride, protocol, rankStrategy, rankBudget, rankEnergy, promptTokens) ==
-           std::tie(o.dataset, o.text, o.context, o.stride, o.protocol, o.rankStrategy, o.rankBudget, o.rankEnergy,
-                    o.promptTokens);
+    return std::tie(dataset, text, context, stride, protocol, passes, rankStrategy, rankBudget, rankEnergy,
+                    promptTokens) == std::tie(o.dataset, o.text, o.context, o.stride, o.protocol, o.passes,
+                                              o.rankStrategy, o.rankBudget, o.rankEnergy, o.promptTokens);
 }
 
 bool ThroughputEvaluation::operator==(const ThroughputEvaluation& o) const
@@ -236,6 +236,7 @@ void readPpl(Reader& r, const YAML::Node& item, RunConfig& c)
                    {"context", [&](auto& n, auto& k) { r.get(n, k, e.context, "an integer"); }},
                    {"stride", [&](auto& n, auto& k) { r.get(n, k, e.stride, "an integer"); }},
                    {"protocol", [&](auto& n, auto& k) { r.get(n, k, e.protocol, "window-mean or token-mean"); }},
+                   {"passes", [&](auto& n, auto& k) { r.get(n, k, e.passes, "auto, whole or layerwise"); }},
                    {"rank_strategy", [&](auto& n, auto& k) { r.get(n, k, e.rankStrategy, "a rank strategy"); }},
                    {"rank_budget", [&](auto& n, auto& k) { r.get(n, k, e.rankBudget, "a number in (0, 1]"); }},
                    {"rank_energy", [&](auto& n, auto& k) { r.get(n, k, e.rankEnergy, "a number in (0, 1]"); }},
@@ -245,6 +246,10 @@ void readPpl(Reader& r, const YAML::Node& item, RunConfig& c)
             r.fail(kv.second.Mark(), "a ppl evaluation needs exactly one of 'dataset' and 'text'");
         if (e.protocol != "window-mean" && e.protocol != "token-mean")
             r.fail(kv.second.Mark(), "unknown protocol '" + e.protocol + "' (expected window-mean or token-mean)");
+        if (e.passes != "auto" && e.passes != "whole" && e.passes != "layerwise")
+            r.fail(kv.second.Mark(), "unknown passes '" + e.passes + "' (expected auto, whole or layerwise)");
+        if (e.passes == "layerwise" && !e.rankStrategy.empty())
+            r.fail(kv.second.Mark(), "passes: layerwise does not combine with a rank_strategy");
         c.evaluations.push_back(e);
     }
 }
@@ -752,6 +757,8 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
         kv("context", e.context);
         kv("stride", e.stride);
         kv("protocol", e.protocol);
+        if (e.passes != "auto")
+            kv("passes", e.passes);
         if (!e.rankStrategy.empty()) {
             kv("rank_strategy", e.rankStrategy);
             if (e.rankBudget > 0)

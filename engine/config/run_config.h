@@ -19,6 +19,7 @@ struct PplEvaluation {
     int64_t context = 0;        // 0: model_args.context_length
     int64_t stride = 0;         // 0: model_args.stride
     std::string protocol = "window-mean";
+    std::string passes = "auto";   // auto, whole or layerwise (perplexity.h)
     // Dynamic rank (rank_strategy.h): rank_strategy, rank_budget, rank_energy, prompt_tokens; empty = as stored.
     std::string rankStrategy;
     double rankBudget = 0, rankEnergy = 0;

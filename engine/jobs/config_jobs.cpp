@@ -123,6 +123,7 @@ PerplexityJobOptions perplexityOptionsFrom(const RunConfig& c, const PplEvaluati
     o.context = e.context > 0 ? e.context : c.contextLength;
     o.stride = e.stride > 0 ? e.stride : (c.stride > 0 ? c.stride : o.context);
     o.protocol = e.protocol;
+    o.passes = e.passes;
     o.bos = c.bos;
     o.compressed = true;
     o.rank = {e.rankStrategy, e.rankBudget, e.rankEnergy, e.promptTokens};

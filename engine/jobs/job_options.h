@@ -82,6 +82,7 @@ struct PerplexityJobOptions {
     std::string protocol = "window-mean";   // or token-mean
     std::string bos = "auto";
     int64_t batch = 0;               // windows per forward pass; 0 = automatic (same numbers, faster)
+    std::string passes = "auto";     // auto, whole or layerwise (perplexity.h PplPasses; the same numbers)
     bool compressed = false;         // the compressed model instead of the dense one
     RankJobOptions rank;
 };

@@ -19,7 +19,10 @@ nlohmann::json perplexityJson(const PerplexitySummary& s)
             {"windows", r.windows},
             {"text", s.file.string()},
             {"source", s.source},
-            {"recipe", s.recipe}};
+            {"recipe", s.recipe},
+            {"passes", r.layerwise ? "layerwise" : "whole"}};
+    if (r.layerwise)
+        j["chunks"] = r.chunks;
     if (s.rank)
         j["rank"] = rankStatisticsJson(*s.rank);
     return j;

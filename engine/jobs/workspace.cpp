@@ -679,7 +679,11 @@ PerplexitySummary Workspace::perplexity(const PerplexityJobOptions& o, const Job
     p.stride = o.stride;
     p.protocol = parseProtocol(o.protocol);
     p.batch = o.batch;
+    p.passes = parsePasses(o.passes);
     if (o.rank.active()) {
+        if (p.passes == PplPasses::Layerwise)
+            throw Error("perplexity: layerwise passes do not combine with a dynamic rank strategy (its prompt "
+                        "protocol runs each window whole)");
         const RankPplResult r = evaluateRankPerplexity(pickForRank(m->dense, m->compressed, o.compressed), ids, p,
                                                        rankSettingsOf(o.rank), job);
         s.result = r.ppl;

@@ -2,6 +2,7 @@
 
 #include "decoder_model.h"
 #include "error.h"
+#include "memory_estimate.h"
 #include "side_by_side.h"
 #include "tokenizer.h"
 
@@ -46,6 +47,35 @@ BosPolicy parseBosPolicy(const std::string& name)
     if (name == "never")
         return BosPolicy::Never;
     throw Error("unknown BOS policy '" + name + "' (expected auto, always or never)");
+}
+
+std::string passesName(PplPasses p)
+{
+    switch (p) {
+    case PplPasses::Auto: return "auto";
+    case PplPasses::Whole: return "whole";
+    case PplPasses::Layerwise: return "layerwise";
+    }
+    return "?";
+}
+
+PplPasses parsePasses(const std::string& name)
+{
+    if (name == "auto")
+        return PplPasses::Auto;
+    if (name == "whole")
+        return PplPasses::Whole;
+    if (name == "layerwise")
+        return PplPasses::Layerwise;
+    throw Error("unknown perplexity passes '" + name + "' (expected auto, whole or layerwise)");
+}
+
+bool evaluatesLayerwise(const DecoderModel& model, PplPasses passes, int64_t availableBytes)
+{
+    if (passes != PplPasses::Auto)
+        return passes == PplPasses::Layerwise;
+    const int64_t weights = model.parameterCount() * static_cast<int64_t>(c10::elementSize(model.dtype()));
+    return availableBytes > 0 && weights > availableBytes;
 }
 
 std::vector<int64_t> tokenizeForEvaluation(const Tokenizer& tokenizer, const std::string& text, BosPolicy bos,
@@ -159,16 +189,13 @@ PplResult evaluatePerplexity(const DecoderModel& model, const std::vector<int64_
     const int64_t workers = std::clamp<int64_t>(options.workers > 0 ? options.workers : autoWorkers(model), 1,
                                                 static_cast<int64_t>(passes.size()));
     std::vector<double> windowNll(plan.size());
-    std::atomic<int64_t> windowsDone{0};
-    runSideBySide(passes.size(), static_cast<int>(workers), [&](size_t index) {
-        c10::InferenceMode threadInference;   // thread-local: each worker sets its own
-        job.checkCancelled();
-        const Pass& pass = passes[index];
+    auto windowIds = [&](const Pass& pass) {
         std::vector<at::Tensor> rows;
         for (size_t w = pass.first; w < pass.last; ++w)
             rows.push_back(all.slice(0, plan[w].begin, plan[w].end));
-        const at::Tensor stacked = at::stack(rows);
-        const at::Tensor hidden = model.hiddenStates(stacked);
+        return at::stack(rows);
+    };
+    auto score = [&](const Pass& pass, const at::Tensor& stacked, const at::Tensor& hidden) {
         for (size_t w = pass.first; w < pass.last; ++w) {
             const Window& win = plan[w];
             const int64_t b = static_cast<int64_t>(w - pass.first);
@@ -176,11 +203,66 @@ PplResult evaluatePerplexity(const DecoderModel& model, const std::vector<int64_
             windowNll[w] = sumNll(model, hidden[b].narrow(0, win.firstScored - 1, win.count),
                                   stacked[b].narrow(0, win.firstScored, win.count));
         }
-        windowsDone += static_cast<int64_t>(pass.last - pass.first);
-    }, [&] {
-        const int64_t done = windowsDone.load();
-        job.report(done, totalWindows, "perplexity window " + std::to_string(done) + "/" + std::to_string(totalWindows));
-    });
+    };
+    const int64_t available = availableMemoryBytes();
+    const bool layerwise = evaluatesLayerwise(model, options.passes, available);
+    int64_t chunks = 0;
+    if (!layerwise) {
+        std::atomic<int64_t> windowsDone{0};
+        runSideBySide(passes.size(), static_cast<int>(workers), [&](size_t index) {
+            c10::InferenceMode threadInference;   // thread-local: each worker sets its own
+            job.checkCancelled();
+            const Pass& pass = passes[index];
+            const at::Tensor stacked = windowIds(pass);
+            score(pass, stacked, model.hiddenStates(stacked));
+            windowsDone += static_cast<int64_t>(pass.last - pass.first);
+        }, [&] {
+            const int64_t done = windowsDone.load();
+            job.report(done, totalWindows, "perplexity window " + std::to_string(done) + "/" + std::to_string(totalWindows));
+        });
+    } else {
+        // Chunks of consecutive passes whose hidden states fit the budget; in each, every layer runs over all of
+        // the chunk's passes (side by side) before the next layer.
+        const int64_t budget = options.layerwiseBytes > 0 ? options.layerwiseBytes
+                                                          : std::max<int64_t>(int64_t(256) << 20, available / 4);
+        const int64_t bytesPerToken = model.config().hidden * static_cast<int64_t>(c10::elementSize(model.dtype()));
+        const int64_t layers = model.layerCount();
+        for (size_t first = 0; first < passes.size();) {
+            size_t last = first;
+            int64_t bytes = 0;
+            do {
+                const Pass& p = passes[last];
+                bytes += static_cast<int64_t>(p.last - p.first) * (plan[p.first].end - plan[p.first].begin) * bytesPerToken;
+                ++last;
+            } while (last < passes.size() && bytes < budget);
+            const size_t count = last - first;
+            std::vector<at::Tensor> ids(count), x(count);
+            for (size_t i = 0; i < count; ++i) {
+                ids[i] = windowIds(passes[first + i]);
+                x[i] = model.embedTokens(ids[i]);
+            }
+            const int64_t windowsBefore = static_cast<int64_t>(passes[first].first);
+            const int64_t windowsIn = static_cast<int64_t>(passes[last - 1].last - passes[first].first);
+            for (int64_t l = 0; l < layers; ++l) {
+                job.report(windowsBefore * layers + windowsIn * l, totalWindows * layers,
+                           "perplexity layer " + std::to_string(l + 1) + "/" + std::to_string(layers) + ", windows " +
+                               std::to_string(windowsBefore + 1) + "-" + std::to_string(windowsBefore + windowsIn) +
+                               " of " + std::to_string(totalWindows));
+                runSideBySide(count, static_cast<int>(workers), [&](size_t i) {
+                    c10::InferenceMode threadInference;
+                    job.checkCancelled();
+                    x[i] = model.layerOutput(l, x[i]);
+                });
+            }
+            runSideBySide(count, static_cast<int>(workers), [&](size_t i) {
+                c10::InferenceMode threadInference;
+                score(passes[first + i], ids[i], model.finalHidden(x[i]));
+                x[i] = at::Tensor();
+            });
+            ++chunks;
+            first = last;
+        }
+    }
     job.report(totalWindows, totalWindows, "perplexity window " + std::to_string(totalWindows) + "/" + std::to_string(totalWindows));
     // Summed in window order, so the result does not depend on which worker finished first.
     double totalNll = 0, sumWindowMeans = 0;
@@ -208,6 +290,8 @@ PplResult evaluatePerplexity(const DecoderModel& model, const std::vector<int64_
     r.stride = stride;
     r.batch = batch;
     r.workers = workers;
+    r.layerwise = layerwise;
+    r.chunks = chunks;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return r;
 }

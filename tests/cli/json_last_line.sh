@@ -46,8 +46,24 @@ run eval_tasks         "$cli" eval tasks --model $M --task generic --data "$work
 run generate           "$cli" generate --model $M --prompt "Once upon a time" --max-new-tokens 8 --json
 run bench_forward      "$cli" bench forward --model $M --context 64 --threads 1 --repeats 1 --json
 run run                "$cli" run --config "$work/run.yaml" --json
+run export_dense       "$cli" export --model "$work/compressed" --dense --out "$work/dense" --shard-size 300KB --json
+run recover            "$cli" recover --out "$work/dense" --json
+run synth              "$cli" synth --shape llama-micro --layers 2 --dtype bfloat16 --out "$work/synth" --json
+run config_check       "$cli" config check "$work/run.yaml" --json
+run bench_plan         "$cli" bench plan --json
 run sweep              "$cli" sweep --config "$work/run.yaml" --set "sweep.methods=[svd]" --set "sweep.budgets=[30]" \
                        --set "sweep.results=$work/sweep/results.jsonl" --json
+
+# Every command has --json: the leaves of the command tree, read from --help, so a new command is checked too.
+subcommands() { "$cli" "$@" --help 2>/dev/null | sed -n '/^Subcommands:/,$p' | awk 'NR > 1 && NF > 0 {print $1}'; }
+for top in $(subcommands); do
+  subs=$(subcommands "$top")
+  for leaf in ${subs:-""}; do
+    if ! "$cli" $top $leaf --help 2>/dev/null | grep -q -- '--json'; then
+      echo "FAIL basis-cli $top $leaf: no --json option"; failed=1
+    fi
+  done
+done
 
 # --json-pretty: for reading; several lines that together are the same object.
 pretty=$("$cli" eval tasks --model $M --task generic --data "$work/tasks.jsonl" --json-pretty 2>/dev/null)

@@ -142,6 +142,19 @@ TEST(StreamedCompression, SameFolderAsInMemoryCompression)
         auto loaded = basis::DecoderModel::load(sharded);
         const double expected = basis::evaluatePerplexity(*a, ids, ppl).pplWindowMean;
         EXPECT_EQ(basis::evaluatePerplexity(*loaded, ids, ppl).pplWindowMean, expected);
+        // The compressed model a layer at a time (factorized slots, shared bases), in chunks of windows: the
+        // numbers of whole passes over the same batches, to the last bit.
+        basis::PplOptions pairs = ppl;
+        pairs.batch = 2;
+        pairs.passes = basis::PplPasses::Whole;
+        const basis::PplResult whole = basis::evaluatePerplexity(*loaded, ids, pairs);
+        pairs.passes = basis::PplPasses::Layerwise;
+        pairs.layerwiseBytes = 3 * 2 * ppl.context * loaded->config().hidden * 4;   // three passes a chunk
+        const basis::PplResult layerwise = basis::evaluatePerplexity(*loaded, ids, pairs);
+        EXPECT_TRUE(layerwise.layerwise);
+        EXPECT_GE(layerwise.chunks, 2);
+        EXPECT_EQ(layerwise.pplWindowMean, whole.pplWindowMean);
+        EXPECT_EQ(layerwise.pplTokenMean, whole.pplTokenMean);
         // Dense exports, one file against shards of 30 kB, written a layer at a time.
         auto loadedSingle = basis::DecoderModel::load(single);
         basis::exportDense(*loadedSingle, scratch / (c.method + "-dense-single"));

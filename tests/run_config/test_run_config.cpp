@@ -150,6 +150,28 @@ TEST(RunConfig, ShardSizeIsReadCarriedAndChecked)
     expectError([&] { basis::parseRunConfig(kMinimal + "  shard_size: 5XB\n", "s.yaml"); }, {"s.yaml:7:", "shard_size", "5XB"});
 }
 
+// ppl: passes: read, carried into the job's options, written back when not auto, refused with its line when
+// unknown or combined with a dynamic rank strategy.
+TEST(RunConfig, PerplexityPassesAreReadCarriedAndChecked)
+{
+    const auto c = basis::parseRunConfig(kMinimal + "  evaluate:\n    - ppl: {dataset: tinystories, passes: layerwise}\n",
+                                         "s.yaml").config;
+    ASSERT_EQ(c.evaluations.size(), 1u);
+    EXPECT_EQ(basis::perplexityOptionsFrom(c, c.evaluations[0]).passes, "layerwise");
+    const std::string written = basis::writeRunConfig(c);
+    EXPECT_NE(written.find("passes: layerwise"), std::string::npos) << written;
+    EXPECT_TRUE(basis::parseRunConfig(written, "written").config == c);
+    const auto d = basis::parseRunConfig(kMinimal + "  evaluate:\n    - ppl: {dataset: tinystories}\n", "s.yaml").config;
+    EXPECT_EQ(basis::perplexityOptionsFrom(d, d.evaluations[0]).passes, "auto");
+    EXPECT_EQ(basis::writeRunConfig(d).find("passes"), std::string::npos);
+    expectError([&] { basis::parseRunConfig(kMinimal + "  evaluate:\n    - ppl: {dataset: tinystories, passes: all}\n", "s.yaml"); },
+                {"s.yaml:8:", "passes", "all"});
+    expectError([&] {
+        basis::parseRunConfig(kMinimal + "  evaluate:\n    - ppl: {dataset: tinystories, passes: layerwise, "
+                                         "rank_strategy: baseline}\n", "s.yaml");
+    }, {"s.yaml:8:", "layerwise", "rank_strategy"});
+}
+
 // basis_studio.statistics_dtype: read, carried into the calibration's options (and the update's), written back
 // when not float64, refused with its line otherwise.
 TEST(RunConfig, StatisticsDtypeIsReadCarriedAndChecked)

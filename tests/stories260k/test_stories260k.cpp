@@ -183,6 +183,75 @@ TEST(Stories260K, SideBySidePassesEqualOneAtATime)
     EXPECT_THROW(basis::evaluatePerplexity(*model, ids, side, cancelled), basis::Cancelled);
 }
 
+// A layer at a time over many windows gives the numbers of whole forward passes to the last bit (the same
+// operations on the same batches), in chunks of one pass or all windows at once, on one worker or several; the
+// automatic choice follows the memory available; progress comes from the caller's thread and ends at the window
+// count; a cancel stops it.
+TEST(Stories260K, LayerwisePassesEqualWholePasses)
+{
+    BASIS_REQUIRE_SHARED(kModel);
+    const auto dir = basis::test::sharedPath(kModel);
+    auto model = basis::DecoderModel::load(dir, {"cpu", "float32", 0});
+    const auto ids = evalHead(dir);
+    for (int64_t workers : {int64_t(1), int64_t(3)})
+        for (int64_t stride : {int64_t(512), int64_t(384)}) {
+            SCOPED_TRACE("workers " + std::to_string(workers) + ", stride " + std::to_string(stride));
+            basis::PplOptions whole;
+            whole.context = 512;
+            whole.stride = stride;
+            whole.batch = 2;
+            whole.workers = workers;
+            whole.passes = basis::PplPasses::Whole;
+            const auto a = basis::evaluatePerplexity(*model, ids, whole);
+            EXPECT_FALSE(a.layerwise);
+            EXPECT_EQ(a.chunks, 0);
+            for (int64_t bytes : {int64_t(1), int64_t(0)}) {   // a chunk per pass; every window in one chunk
+                basis::PplOptions layerwise = whole;
+                layerwise.passes = basis::PplPasses::Layerwise;
+                layerwise.layerwiseBytes = bytes;
+                const std::thread::id caller = std::this_thread::get_id();
+                bool elsewhere = false;
+                int64_t lastDone = -1, lastTotal = -1;
+                basis::JobContext job;
+                job.progress = [&](int64_t done, int64_t total, const std::string&) {
+                    elsewhere |= std::this_thread::get_id() != caller;
+                    lastDone = done;
+                    lastTotal = total;
+                };
+                const auto b = basis::evaluatePerplexity(*model, ids, layerwise, job);
+                EXPECT_TRUE(b.layerwise);
+                if (bytes == 1)
+                    EXPECT_GT(b.chunks, 3);
+                else
+                    EXPECT_EQ(b.chunks, 1);
+                EXPECT_EQ(b.windows, a.windows);
+                EXPECT_EQ(b.tokens, a.tokens);
+                EXPECT_EQ(b.pplWindowMean, a.pplWindowMean);
+                EXPECT_EQ(b.pplTokenMean, a.pplTokenMean);
+                EXPECT_EQ(b.nll, a.nll);
+                EXPECT_FALSE(elsewhere);
+                EXPECT_EQ(lastDone, b.windows);
+                EXPECT_EQ(lastTotal, b.windows);
+            }
+        }
+    // Auto: layerwise only when the weights (260,032 float32 parameters, about 1 MB) exceed the memory available.
+    EXPECT_FALSE(basis::evaluatesLayerwise(*model, basis::PplPasses::Auto, 0));   // unknown
+    EXPECT_FALSE(basis::evaluatesLayerwise(*model, basis::PplPasses::Auto, int64_t(2) << 20));
+    EXPECT_TRUE(basis::evaluatesLayerwise(*model, basis::PplPasses::Auto, int64_t(512) << 10));
+    EXPECT_TRUE(basis::evaluatesLayerwise(*model, basis::PplPasses::Layerwise, int64_t(1) << 40));
+    EXPECT_FALSE(basis::evaluatesLayerwise(*model, basis::PplPasses::Whole, 1));
+    EXPECT_EQ(basis::parsePasses("layerwise"), basis::PplPasses::Layerwise);
+    EXPECT_THROW(basis::parsePasses("layers"), basis::Error);
+
+    basis::CancelToken token;
+    token.cancel();
+    basis::JobContext cancelled;
+    cancelled.cancel = &token;
+    basis::PplOptions layerwise;
+    layerwise.passes = basis::PplPasses::Layerwise;
+    EXPECT_THROW(basis::evaluatePerplexity(*model, ids, layerwise, cancelled), basis::Cancelled);
+}
+
 // runSideBySide runs every task once, on more than one thread, and hands the first failure back to the caller.
 TEST(SideBySide, RunsEveryTaskOnceOnSeveralThreadsAndRethrows)
 {
