@@ -501,7 +501,7 @@ void Workspace::saveCompressed(const fs::path& out, const nlohmann::json& extra,
     if (extra.is_object())
         record.update(extra);
     if (m->healRecord.is_object())   // fine-tuned since: saved as the fine-tuning saves it, with its record
-        saveFinetunedModel(*m->compressed, compressionSection(*m->result, record), out, m->healRecord, job);
+        saveFinetunedModel(*m->compressed, compressionSection(*m->result, record), out, m->healRecord, job, m->shardBytes);
     else
         saveCompressedModel(*m->compressed, *m->result, out, record, job, m->shardBytes);
 }
@@ -959,7 +959,7 @@ FinetuneSummary Workspace::finetune(const FinetuneJobOptions& o, const JobContex
         record["lora"]["peft_out"] = resolveOutputPath(o.peftOut).string();
     s.record = record;
     if (!o.out.empty()) {
-        saveFinetunedModel(*model, section, o.out, record, job);
+        saveFinetunedModel(*model, section, o.out, record, job, m->shardBytes);
         s.out = o.out;
     }
     if (!o.peftOut.empty()) {

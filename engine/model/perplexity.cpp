@@ -49,16 +49,6 @@ BosPolicy parseBosPolicy(const std::string& name)
     throw Error("unknown BOS policy '" + name + "' (expected auto, always or never)");
 }
 
-std::string passesName(PplPasses p)
-{
-    switch (p) {
-    case PplPasses::Auto: return "auto";
-    case PplPasses::Whole: return "whole";
-    case PplPasses::Layerwise: return "layerwise";
-    }
-    return "?";
-}
-
 PplPasses parsePasses(const std::string& name)
 {
     if (name == "auto")

@@ -28,7 +28,6 @@ std::string protocolName(PplProtocol p);   // "window-mean", "token-mean"
 PplProtocol parseProtocol(const std::string& name);
 std::string bosPolicyName(BosPolicy p);
 BosPolicy parseBosPolicy(const std::string& name);
-std::string passesName(PplPasses p);   // "auto", "whole", "layerwise"
 PplPasses parsePasses(const std::string& name);
 
 // Tokenizes a text whole and prepends BOS once at its start when the policy asks for it (auto: when the

@@ -11,6 +11,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <set>
 
 namespace basis {
@@ -18,17 +19,11 @@ namespace basis {
 namespace fs = std::filesystem;
 
 void saveFinetunedModel(const DecoderModel& model, const nlohmann::json& compression, const fs::path& out,
-                        const nlohmann::json& record, const JobContext& job)
+                        const nlohmann::json& record, const JobContext& job, uint64_t shardBytes)
 {
     c10::InferenceMode inference;
-    std::vector<at::Tensor> keep;
-    std::vector<TensorToWrite> list;
-    auto add = [&](const std::string& name, const at::Tensor& t) {
-        // Stored in the dtype the model was read in (float32 here), whatever precision it trained in.
-        at::Tensor c = t.detach().to(at::kCPU, at::kFloat).contiguous();
-        keep.push_back(c);
-        list.push_back({name, fromScalarType(c.scalar_type()), c.sizes().vec(), c.data_ptr(), static_cast<size_t>(c.nbytes())});
-    };
+    std::vector<std::pair<std::string, at::Tensor>> sources;   // the model's own tensors: no copies yet
+    auto add = [&](const std::string& name, const at::Tensor& t) { sources.emplace_back(name, t); };
     for (const auto& [name, t] : model.otherTensors())
         add(name, t);
     const ArchTable& table = model.table();
@@ -72,10 +67,19 @@ void saveFinetunedModel(const DecoderModel& model, const nlohmann::json& compres
     else
         config.erase("compression");
     const OutputKind kind = compressed ? OutputKind::CompressedModel : OutputKind::DenseModel;
+    // Sorted by name (layer by layer, as Hugging Face shards); stored in float32, the dtype the model was read in,
+    // whatever precision it trained in.
+    std::sort(sources.begin(), sources.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<TensorToWrite> list;
+    for (const auto& [name, t] : sources)
+        list.push_back({name, DType::F32, t.sizes().vec(), nullptr, static_cast<size_t>(t.numel()) * sizeof(float)});
     writeOutputFolder(out, kind, {model.dir()}, [&](const fs::path& dir) {
-        writeSafetensors(dir / "model.safetensors", list,
-                         compressed ? std::map<std::string, std::string>{{"format", "pt"}, {"basis_studio", "compressed"}}
-                                    : std::map<std::string, std::string>{{"format", "pt"}});
+        writeSafetensorsSharded(dir, list, shardBytes, [&](size_t i, const TensorBytesSink& sink) {
+            job.checkCancelled();
+            const at::Tensor c = sources[i].second.detach().to(at::kCPU, at::kFloat).contiguous();
+            sink(c.data_ptr(), static_cast<size_t>(c.nbytes()));
+        }, compressed ? std::map<std::string, std::string>{{"format", "pt"}, {"basis_studio", "compressed"}}
+                      : std::map<std::string, std::string>{{"format", "pt"}});
         writeFileAtomically(dir / "config.json", config.dump(2) + "\n");
         copyTokenizerFiles(model.dir(), dir);
         job.checkCancelled();

@@ -323,6 +323,18 @@ TEST(Saving, ReloadsAsTrainedAndACancelledRunLeavesTheEarlierFolder)
     EXPECT_EQ(loaded->config().raw.at("finetune").at("train"), "lora");
     const std::string config = basis::readFile(out / "config.json");
 
+    // In shards (here of 20 kB): an index beside them, and the model it loads computes the same logits.
+    const fs::path sharded = out.parent_path() / "healed-sharded";
+    basis::saveFinetunedModel(*c.model, basis::compressionSection(c.result), sharded, record, {}, 20'000);
+    EXPECT_TRUE(fs::exists(sharded / "model.safetensors.index.json"));
+    EXPECT_FALSE(fs::exists(sharded / "model.safetensors"));
+    size_t shards = 0;
+    for (const auto& e : fs::directory_iterator(sharded))
+        shards += e.path().extension() == ".safetensors";
+    EXPECT_GE(shards, 2u);
+    EXPECT_TRUE(at::equal(basis::DecoderModel::load(sharded)->forward(ids), c.model->forward(ids)));
+    EXPECT_NO_THROW(basis::verifyOutputFolder(sharded, basis::OutputKind::CompressedModel));
+
     // A second run, cancelled during training: the folder is untouched.
     auto d = compressedMicro(dir);
     basis::CancelToken cancel;
