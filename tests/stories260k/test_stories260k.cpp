@@ -100,6 +100,24 @@ std::vector<int64_t> evalHead(const std::filesystem::path& dir)
     return basis::tokenizeForEvaluation(*tok, text, basis::BosPolicy::Auto);
 }
 
+// A JobContext whose progress reports are recorded: the last (done, total) and whether any came from a thread
+// other than the one that made the probe.
+struct ProgressProbe {
+    std::thread::id caller = std::this_thread::get_id();
+    bool elsewhere = false;
+    int64_t lastDone = -1, lastTotal = -1;
+    basis::JobContext job()
+    {
+        basis::JobContext j;
+        j.progress = [this](int64_t done, int64_t total, const std::string&) {
+            elsewhere |= std::this_thread::get_id() != caller;
+            lastDone = done;
+            lastTotal = total;
+        };
+        return j;
+    }
+};
+
 // Batched windows (several per forward pass) give the numbers one window at a time gives, under both protocols,
 // with disjoint and with overlapping windows (whose last, shorter window runs on its own); automatic batching
 // really batches on this model.
@@ -149,24 +167,16 @@ TEST(Stories260K, SideBySidePassesEqualOneAtATime)
     EXPECT_EQ(a.workers, 1);
     basis::PplOptions side = one;
     side.workers = 3;
-    int64_t lastDone = -1, lastTotal = -1;
-    const std::thread::id caller = std::this_thread::get_id();
-    bool reportedElsewhere = false;
-    basis::JobContext job;
-    job.progress = [&](int64_t done, int64_t total, const std::string&) {
-        reportedElsewhere |= std::this_thread::get_id() != caller;
-        lastDone = done;
-        lastTotal = total;
-    };
-    const auto b = basis::evaluatePerplexity(*model, ids, side, job);
+    ProgressProbe probe;
+    const auto b = basis::evaluatePerplexity(*model, ids, side, probe.job());
     EXPECT_EQ(b.workers, 3);
     EXPECT_EQ(a.windows, b.windows);
     EXPECT_EQ(a.tokens, b.tokens);
     EXPECT_NEAR(b.pplWindowMean, a.pplWindowMean, 1e-6 * a.pplWindowMean);
     EXPECT_NEAR(b.pplTokenMean, a.pplTokenMean, 1e-6 * a.pplTokenMean);
-    EXPECT_FALSE(reportedElsewhere) << "progress must come from the caller's thread";
-    EXPECT_EQ(lastDone, b.windows);
-    EXPECT_EQ(lastTotal, b.windows);
+    EXPECT_FALSE(probe.elsewhere) << "progress must come from the caller's thread";
+    EXPECT_EQ(probe.lastDone, b.windows);
+    EXPECT_EQ(probe.lastTotal, b.windows);
 
     // More workers than passes: as many as there are passes (four full windows, one pass of 64).
     basis::PplOptions few = side;
@@ -209,16 +219,8 @@ TEST(Stories260K, LayerwisePassesEqualWholePasses)
                 basis::PplOptions layerwise = whole;
                 layerwise.passes = basis::PplPasses::Layerwise;
                 layerwise.layerwiseBytes = bytes;
-                const std::thread::id caller = std::this_thread::get_id();
-                bool elsewhere = false;
-                int64_t lastDone = -1, lastTotal = -1;
-                basis::JobContext job;
-                job.progress = [&](int64_t done, int64_t total, const std::string&) {
-                    elsewhere |= std::this_thread::get_id() != caller;
-                    lastDone = done;
-                    lastTotal = total;
-                };
-                const auto b = basis::evaluatePerplexity(*model, ids, layerwise, job);
+                ProgressProbe probe;
+                const auto b = basis::evaluatePerplexity(*model, ids, layerwise, probe.job());
                 EXPECT_TRUE(b.layerwise);
                 if (bytes == 1)
                     EXPECT_GT(b.chunks, 3);
@@ -229,9 +231,9 @@ TEST(Stories260K, LayerwisePassesEqualWholePasses)
                 EXPECT_EQ(b.pplWindowMean, a.pplWindowMean);
                 EXPECT_EQ(b.pplTokenMean, a.pplTokenMean);
                 EXPECT_EQ(b.nll, a.nll);
-                EXPECT_FALSE(elsewhere);
-                EXPECT_EQ(lastDone, b.windows);
-                EXPECT_EQ(lastTotal, b.windows);
+                EXPECT_FALSE(probe.elsewhere);
+                EXPECT_EQ(probe.lastDone, b.windows);
+                EXPECT_EQ(probe.lastTotal, b.windows);
             }
         }
     // Auto: layerwise only when the weights (260,032 float32 parameters, about 1 MB) exceed the memory available.
