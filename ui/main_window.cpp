@@ -1,5 +1,6 @@
 #include "main_window.h"
 
+#include "activation_place.h"
 #include "memory_usage.h"
 
 #include "about_dialog.h"
@@ -436,9 +437,15 @@ bool MainWindow::calibrationFits(const CalibrateOptions& setup)
         samples = error ? 1 : std::max<int64_t>(1, int64_t(bytes) / 4 / std::max<int64_t>(setup.context, 1));
     }
     const auto& model = *m_doc->model();
-    const MemoryNeed need = calibrationNeed(model.config, m_live.table(), samples,
-                                            setup.context, setup.batch, model.dtype == "bfloat16" ? 2 : 4,
-                                            !setup.cacheDir.empty());
+    const int64_t element = model.dtype == "bfloat16" ? 2 : 4;
+    const bool streamed = !setup.cacheDir.empty();
+    // The engine's rule for where the activations go (activation_store.h), on the figure the check uses.
+    const qint64 available = m_availableOverride > 0 ? m_availableOverride : availableMemoryBytes();
+    const bool onDisk = streamed && activationsOnDisk(parseActivationPlace(setup.activations),
+                                                      calibrationActivationBytes(model.config, samples, setup.context, element),
+                                                      available);
+    const MemoryNeed need = calibrationNeed(model.config, m_live.table(), samples, setup.context, setup.batch, element,
+                                            streamed, onDisk);
     return fitsInMemory(tr("Calibrate"), need, tr("Fewer samples or a shorter context need less."));
 }
 

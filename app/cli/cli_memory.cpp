@@ -34,4 +34,10 @@ void printMemory()
                 gpu ? (", CUDA allocator peak " + formatGigabytes(*gpu)).c_str() : "");
 }
 
+void printWeightsPlacement(const ModelSummary& model)
+{
+    if (model.weights == "host")
+        std::printf("  weights: the layers in CPU memory, each copied to %s for its turn\n", model.device.c_str());
+}
+
 } // namespace basis::cli

@@ -8,6 +8,7 @@
 #include "feature_space_plan.h"
 #include "method_registry.h"
 #include "output_folder.h"
+#include "memory_usage.h"
 #include "results_json.h"
 #include "workspace.h"
 
@@ -196,7 +197,7 @@ nlohmann::json featureSpaceJson(const FeatureSpaceReport& r, const CompressionSe
 int runCalibrate(const CalibrateArgs& a)
 {
     Workspace ws;
-    ws.load(a.model, a.run, loadJob());
+    const ModelSummary model = ws.load(a.model, a.run, loadJob());
     CalibrateOptions options = a.calib;
     options.cacheDir = a.out;
     for (int64_t g : a.spectra)   // 0 in the list means "none"
@@ -208,10 +209,16 @@ int runCalibrate(const CalibrateArgs& a)
     const double rate = s.tokens / std::max(s.seconds, 1e-9);
     std::printf("%s %s: %lld samples, %lld tokens%s\n", s.reused ? "reused matching cache" : "wrote", a.out.c_str(),
                 (long long)s.samples, (long long)s.tokens, s.reused ? "" : (", " + std::to_string(rate) + " tokens/s").c_str());
+    if (s.activationBytes > 0)
+        std::printf("  activations: %s %s\n", formatGigabytes(s.activationBytes).c_str(),
+                    s.activationsOnDisk ? "in a scratch file beside the cache (file-backed, removed when done)" : "in memory");
+    printWeightsPlacement(model);
     printMemory();
     if (a.json)
         std::cout << nlohmann::json{{"calib", a.out}, {"reused", s.reused}, {"samples", s.samples}, {"tokens", s.tokens},
-                                    {"seconds", s.seconds}, {"tokens_per_second", rate}, {"memory", memoryJson()}}.dump()
+                                    {"seconds", s.seconds}, {"tokens_per_second", rate}, {"device", model.device},
+                                    {"weights", model.weights}, {"activations", s.activationsOnDisk ? "disk" : "memory"},
+                                    {"activation_bytes", s.activationBytes}, {"memory", memoryJson()}}.dump()
                   << std::endl;
     return 0;
 }

@@ -37,6 +37,7 @@ int runEvalPpl(const PplArgs& a)
     if (r.layerwise)
         std::printf("  a layer at a time over the windows: the model read %lld time(s), once per chunk of windows\n",
                     (long long)r.chunks);
+    printWeightsPlacement(model);
     printMemory();
     if (s.rank) {
         std::printf("  prompt protocol: the first %lld tokens of each window at full rank and not scored; %lld short "
@@ -50,7 +51,7 @@ int runEvalPpl(const PplArgs& a)
                             {"seconds", r.seconds}, {"batch", r.batch}, {"tokens_per_second", tps}, {"ppl_window_mean", r.pplWindowMean},
                             {"ppl_token_mean", r.pplTokenMean}, {"input_tokens", r.inputTokens}, {"model", a.model},
                             {"text", s.file.string()}, {"dataset", a.ppl.dataset.empty() ? std::string() : s.source},
-                            {"recipe", s.recipe}, {"device", model.device}, {"dtype", a.run.dtype},
+                            {"recipe", s.recipe}, {"device", model.device}, {"weights", model.weights}, {"dtype", a.run.dtype},
                             {"threads", model.threads}, {"memory", memoryJson()},
                             {"passes", r.layerwise ? "layerwise" : "whole"}, {"chunks", r.chunks}};
         if (s.rank) {

@@ -59,7 +59,7 @@ int runEvalTasks(const TasksArgs& a)
         j["higher_is_better"][task.name] = better;
         j["n-samples"][task.name] = {{"original", s.originalItems}, {"effective", r.items}};
         j["config"] = {{"model", "basis-studio"}, {"model_args", "pretrained=" + a.model},
-                       {"data", data}, {"batch_size", r.batch}, {"device", model.device},
+                       {"data", data}, {"batch_size", r.batch}, {"device", model.device}, {"weights", model.weights},
                        {"dtype", a.run.dtype}, {"threads", model.threads},
                        {"limit", a.tasks.limit > 0 ? nlohmann::json(a.tasks.limit) : nlohmann::json()},
                        {"bos", bosPolicyName(bos)}, {"bos_added", r.bosAdded}, {"max_length", r.maxLength}};

@@ -60,7 +60,7 @@ int runEvalThroughput(const ThroughputArgs& a)
                 (long long)o.repeats, other.hasModel() ? " each, alternating" : "", device.c_str(),
                 a.run.dtype.c_str(), threads);
     nlohmann::json j = {{"batch", o.batch}, {"prompt_len", o.promptLen}, {"gen_len", o.genLen}, {"warmup", o.warmup},
-                        {"repeats", o.repeats}, {"device", device}, {"dtype", a.run.dtype},
+                        {"repeats", o.repeats}, {"device", device}, {"weights", model.weights}, {"dtype", a.run.dtype},
                         {"threads", threads}};
     if (o.rank.active() && other.hasModel())
         throw Error("eval throughput: --rank-strategy runs one model; drop --compare and run each strategy alone");

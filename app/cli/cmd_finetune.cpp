@@ -51,7 +51,7 @@ int runFinetune(const FinetuneArgs& a)
                             {"seconds", r.seconds}, {"tokens_per_second", r.tokensPerSecond},
                             {"parameters_before", s.parametersBefore}, {"parameters_after", s.parametersAfter},
                             {"trainable_parameters", r.trainableParameters}, {"compressed", s.compressed},
-                            {"resumed_from", r.resumedFrom}, {"threads", model.threads}, {"device", model.device}};
+                            {"resumed_from", r.resumedFrom}, {"threads", model.threads}, {"device", model.device}, {"weights", model.weights}};
         j["ppl_before"] = r.pplBefore ? nlohmann::json(*r.pplBefore) : nlohmann::json();
         j["ppl_after"] = r.pplAfter ? nlohmann::json(*r.pplAfter) : nlohmann::json();
         std::cout << j.dump() << std::endl;

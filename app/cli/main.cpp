@@ -26,6 +26,10 @@ void addRunOptions(CLI::App* cmd, basis::RunSetup& run)
     cmd->add_option("--device", run.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
     cmd->add_option("--dtype", run.dtype, "float32 or bfloat16")->capture_default_str();
     cmd->add_option("--threads", run.threads, "CPU threads (0 = all cores)")->capture_default_str();
+    cmd->add_option("--weights", run.weights,
+                    "device, or host: the layers stay in CPU memory (mapped as stored) and each is copied to the "
+                    "device for its turn, for a model bigger than the GPU")
+        ->capture_default_str();
 }
 
 void addCalibOptions(CLI::App* cmd, basis::CalibrateOptions& c)
@@ -36,6 +40,10 @@ void addCalibOptions(CLI::App* cmd, basis::CalibrateOptions& c)
     cmd->add_option("--seed", c.seed, "Seed for random chunks")->capture_default_str();
     cmd->add_option("--batch", c.batch, "Chunks per forward pass")->capture_default_str();
     cmd->add_option("--bos", c.bos, "auto, always or never: BOS once at the start of the text")->capture_default_str();
+    cmd->add_option("--activations", c.activations,
+                    "auto, memory or disk: where a calibration into a cache keeps every sample's activations (disk: "
+                    "a scratch file beside the cache; auto: disk when they exceed half the available memory)")
+        ->capture_default_str();
 }
 
 } // namespace

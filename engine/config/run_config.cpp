@@ -65,7 +65,7 @@ bool RunConfig::operator==(const RunConfig& o) const
     };
     auto ours = [](const RunConfig& c) {
         return std::tie(c.modelPath, c.method, c.calibrationText, c.updateText, c.dataDir, c.sampling, c.seed, c.bos,
-                        c.device, c.dtype, c.threads, c.evaluations, c.throughput, c.tasks, c.resultsPath,
+                        c.device, c.dtype, c.threads, c.weights, c.activations, c.evaluations, c.throughput, c.tasks, c.resultsPath,
                         c.quant.bits, c.quant.rank, c.quant.qStep, c.quant.iters, c.quant.factorDtype, c.energy,
                         c.fraction, c.ranks, c.policy, c.budget, c.allocator, c.finetuneTrain, c.finetuneText, c.finetuneEvalText,
                         c.finetuneEvalEvery, c.finetunePeftOut, c.finetuneSteps,
@@ -336,6 +336,10 @@ void validate(Reader& r, const YAML::Node& root, RunConfig& c)
         r.fail(at("basis_studio", "allocator"), "allocator " + c.allocator + " shares out an exact budget: set budget too");
     if (c.allocatorWindows < 1)
         r.fail(at("basis_studio", "allocator_windows"), "allocator_windows must be at least 1");
+    if (c.activations != "auto" && c.activations != "memory" && c.activations != "disk")
+        r.fail(at("basis_studio", "activations"), "activations '" + c.activations + "': expected auto, memory or disk");
+    if (c.weights != "device" && c.weights != "host")
+        r.fail(at("basis_studio", "weights"), "weights '" + c.weights + "': expected device or host");
     if (c.statisticsDtype != "float64" && c.statisticsDtype != "float32")
         r.fail(at("basis_studio", "statistics_dtype"), "statistics_dtype '" + c.statisticsDtype + "': expected float64 or float32");
     try {
@@ -531,6 +535,8 @@ LoadedConfig parseDocument(const std::string& yaml, const std::string& source, c
                        {"bos", str(c.bos)},
                        {"device", str(c.device)},
                        {"dtype", str(c.dtype)},
+                       {"weights", str(c.weights)},
+                       {"activations", str(c.activations)},
                        {"threads", [&](auto& v, auto& k) {
                             r.get(v, k, c.threads, "an integer");
                             try {
@@ -713,6 +719,10 @@ std::string writeRunConfig(const RunConfig& c, const std::string& comment)
         kv("shard_size", c.shardSize);
     if (c.statisticsDtype != "float64")
         kv("statistics_dtype", c.statisticsDtype);
+    if (c.weights != "device")
+        kv("weights", c.weights);
+    if (c.activations != "auto")
+        kv("activations", c.activations);
     kv("bits", c.quant.bits);
     kv("rank", c.quant.rank);
     kv("q_step", c.quant.qStep);

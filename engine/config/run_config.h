@@ -108,6 +108,8 @@ struct RunConfig {
     std::string device = "auto";
     std::string dtype = "float32";
     int threads = 0;
+    std::string weights = "device";                      // device | host (run_options.h)
+    std::string activations = "auto";                    // auto | memory | disk (activation_store.h)
     std::vector<PplEvaluation> evaluations;
     std::vector<ThroughputEvaluation> throughput;        // `throughput:` entries of basis_studio.evaluate
     std::vector<TasksEvaluation> tasks;                  // `tasks:` entries (zero-shot multiple choice)

@@ -44,8 +44,13 @@ MemoryNeed compressionNeed(const CompressionPlan& plan, int64_t computeElementBy
     return need;
 }
 
+int64_t calibrationActivationBytes(const ModelConfig& config, int64_t samples, int64_t context, int64_t computeElementBytes)
+{
+    return samples * context * config.hidden * computeElementBytes;
+}
+
 MemoryNeed calibrationNeed(const ModelConfig& config, const ArchTable& table, int64_t samples, int64_t context,
-                           int64_t batch, int64_t computeElementBytes, bool streamed)
+                           int64_t batch, int64_t computeElementBytes, bool streamed, bool activationsOnDisk)
 {
     std::set<InputSite> sites;
     int64_t perLayer = 0;
@@ -54,9 +59,11 @@ MemoryNeed calibrationNeed(const ModelConfig& config, const ArchTable& table, in
             perLayer += 8 * (p.in * p.in + p.in);
     MemoryNeed need;
     need.add(streamed ? "one layer's statistics" : "every layer's statistics", streamed ? perLayer : perLayer * config.layers);
+    if (streamed && activationsOnDisk)
+        return need;
     const int64_t chunks = streamed ? samples : std::min(samples, std::max<int64_t>(batch, 1));
     need.add(streamed ? "the activations of every sample at one layer" : "one batch's activations",
-             chunks * context * config.hidden * computeElementBytes);
+             calibrationActivationBytes(config, chunks, context, computeElementBytes));
     return need;
 }
 

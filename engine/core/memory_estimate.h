@@ -31,9 +31,12 @@ MemoryNeed compressionNeed(const CompressionPlan& plan, int64_t computeElementBy
 
 // Calibration of `samples` chunks of `context` tokens: the float64 statistics (H and s per input site; one layer's
 // when streamed into a cache, every layer's otherwise) and, when streamed, the activations of every sample at one
-// layer's input at `computeElementBytes` (a whole-model pass holds one batch's, counted as `batch` chunks).
+// layer's input at `computeElementBytes` (a whole-model pass holds one batch's, counted as `batch` chunks), unless
+// `activationsOnDisk` (a streamed calibration's scratch file, activation_store.h: file-backed, not counted).
 MemoryNeed calibrationNeed(const ModelConfig& config, const ArchTable& table, int64_t samples, int64_t context,
-                           int64_t batch, int64_t computeElementBytes, bool streamed);
+                           int64_t batch, int64_t computeElementBytes, bool streamed, bool activationsOnDisk = false);
+// The bytes of every sample's activations at one layer's input in a streamed calibration.
+int64_t calibrationActivationBytes(const ModelConfig& config, int64_t samples, int64_t context, int64_t computeElementBytes);
 
 // MemAvailable of /proc/meminfo in bytes (what the kernel says can be had without swapping); 0 when unknown.
 int64_t availableMemoryBytes();

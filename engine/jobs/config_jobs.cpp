@@ -12,6 +12,7 @@ RunSetup runSetupFrom(const RunConfig& c)
     r.device = c.device;
     r.dtype = c.dtype;
     r.threads = c.threads;
+    r.weights = c.weights;
     return r;
 }
 
@@ -32,6 +33,7 @@ CalibrateOptions calibrateOptionsFrom(const RunConfig& c)
     o.bos = c.bos;
     o.cacheDir = c.calibPath;
     o.statisticsDtype = c.statisticsDtype;
+    o.activations = c.activations;
     return o;
 }
 

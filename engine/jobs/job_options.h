@@ -18,6 +18,7 @@ struct RunSetup {
     std::string device = "auto";     // auto (CUDA when LibTorch has it), cpu, cuda, cuda:N
     std::string dtype = "float32";   // float32 or bfloat16
     int threads = 0;                 // 0 = every CPU this process may use
+    std::string weights = "device";  // device, or host: layers stay in CPU memory, copied to the device a layer at a time
 };
 
 // The calibration text (a file, or a dataset preset's train split) and how it is cut into chunks.
@@ -39,6 +40,9 @@ struct CalibrateOptions {
     // cache the statistics stay float64 in memory.
     std::string statisticsDtype = "float64";
     std::string device;              // empty: the loaded model's device; cuda:N runs the passes on a GPU copy
+    // Where a calibration into a cache keeps the activations of every sample: auto (disk when they exceed half
+    // the memory available), memory or disk (a scratch file beside the cache, activation_store.h).
+    std::string activations = "auto";
 };
 
 // Compression, with the optional coefficient refit (update) that runs on statistics of the compressed model.

@@ -25,6 +25,7 @@ struct ModelSummary {
     ModelConfig config;
     std::string dtype;               // compute dtype in memory ("float32"); config.torchDtype is the file's
     std::string device;
+    std::string weights;             // where the layers' weights are: "device" or "host" (run_options.h)
     int threads = 0;                 // CPU threads LibTorch runs with
     int64_t parameters = 0;          // distinct parameters of the loaded weights
     std::string tokenizer;           // tokenizer kind, or empty when the folder has none
@@ -36,6 +37,8 @@ struct CalibrationSummary {
     int64_t samples = 0, tokens = 0;
     bool reused = false;             // a matching cache was loaded
     bool spectraWritten = false;     // spectra were computed and stored with the cache
+    bool activationsOnDisk = false;  // the activations were kept in a scratch file (CalibrateOptions::activations)
+    int64_t activationBytes = 0;
     double seconds = 0;
     std::filesystem::path cacheDir;
     nlohmann::json record;           // what a saved model records: fingerprints, settings, text, cache

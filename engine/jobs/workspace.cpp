@@ -106,6 +106,7 @@ CalibrationRequest requestFor(const CalibrateOptions& o)
     r.force = o.force;
     r.spectra = o.spectra;
     r.statisticsDtype = o.statisticsDtype;
+    r.activations = parseActivationPlace(o.activations);
     return r;
 }
 
@@ -176,7 +177,7 @@ ModelSummary Workspace::load(const fs::path& dir, const RunSetup& run, const Job
     // LibTorch's thread count is per calling thread with OpenMP: set it on the thread that runs the jobs.
     m->threads = applyThreads(run.threads);
     job.report(0, 2, "reading weights");
-    auto model = DecoderModel::load(dir, RunOptions{run.device, run.dtype, m->threads});
+    auto model = DecoderModel::load(dir, RunOptions{run.device, run.dtype, m->threads, run.weights});
     job.checkCancelled();
     job.report(1, 2, "reading tokenizer");
     std::unique_ptr<Tokenizer> tokenizer;
@@ -195,6 +196,7 @@ ModelSummary Workspace::load(const fs::path& dir, const RunSetup& run, const Job
     s.config = model->config();
     s.dtype = dtypeName(model->dtype());
     s.device = model->device().str();
+    s.weights = model->hostWeights() ? "host" : "device";
     s.threads = m->threads;
     s.parameters = model->parameterCount();
     s.tokenizer = tokenizer ? tokenizer->kind() : std::string();
@@ -236,7 +238,7 @@ CalibrationSummary Workspace::calibrate(const CalibrateOptions& options, const J
     if (!options.device.empty() && options.device != m->dense->device().str() &&
         !(options.device == "cpu" && m->dense->device().is_cpu())) {
         job.report(0, 1, "loading the weights on " + options.device);
-        onDevice = DecoderModel::load(m->dense->dir(), RunOptions{options.device, dtypeName(m->dense->dtype()), m->threads});
+        onDevice = DecoderModel::load(m->dense->dir(), RunOptions{options.device, dtypeName(m->dense->dtype()), m->threads, m->run.weights});
         job.checkCancelled();
     }
     DecoderModel& model = onDevice ? *onDevice : *m->dense;
@@ -267,6 +269,8 @@ CalibrationSummary Workspace::calibrate(const CalibrateOptions& options, const J
     s.tokens = m->stats->tokens;
     s.reused = out.reused;
     s.spectraWritten = out.spectraWritten;
+    s.activationsOnDisk = out.activationsOnDisk;
+    s.activationBytes = out.activationBytes;
     s.seconds = since(t0);
     s.cacheDir = options.cacheDir;
     s.record = m->calibrationRecord;
@@ -309,7 +313,7 @@ CompressionSettings Workspace::lossAllocation(const CompressOptions& options, co
     const int64_t context = (m->calibration ? *m->calibration : CalibrateOptions{}).context;
     const auto ids = tokenizeForEvaluation(*m->tokenizer, loadTextFile(text).text,
                                            parseBosPolicy(m->calibration ? m->calibration->bos : std::string("auto")));
-    const LossAllocation a = allocateByLoss(*m->dense, RunOptions{m->run.device, dtypeName(m->dense->dtype()), m->threads},
+    const LossAllocation a = allocateByLoss(*m->dense, RunOptions{m->run.device, dtypeName(m->dense->dtype()), m->threads, m->run.weights},
                                             m->stats.get(), options.settings, ids, context, options.allocatorWindows, job);
     for (size_t i = 0; i < a.candidates.size(); ++i)
         candidates.push_back({a.candidates[i].label, a.candidates[i].keptWeights, a.candidates[i].loss, i == a.best});
@@ -356,7 +360,7 @@ CompressionSummary Workspace::factorizeTo(const CompressOptions& options, const 
     // A fresh copy of the dense weights (memory-mapped, so cheap for float32) keeps the loaded model dense for
     // comparisons; it lives on the compression device (default: the loaded model's).
     const std::string device = options.device.empty() ? m->run.device : options.device;
-    auto copy = DecoderModel::load(m->dense->dir(), RunOptions{device, dtypeName(m->dense->dtype()), m->threads});
+    auto copy = DecoderModel::load(m->dense->dir(), RunOptions{device, dtypeName(m->dense->dtype()), m->threads, m->run.weights});
     auto denseWeights = options.settings.update ? snapshotDenseWeights(*copy) : std::vector<std::vector<at::Tensor>>{};
     CompressionResult result;
     if (out.empty()) {
@@ -370,7 +374,7 @@ CompressionSummary Workspace::factorizeTo(const CompressOptions& options, const 
         result = compressIntoFolder(*copy, needsStats ? m->stats.get() : nullptr, m->stats.get(), plan, out, record,
                                     options.shardBytes, job);
         copy.reset();
-        copy = DecoderModel::load(out, RunOptions{device, dtypeName(m->dense->dtype()), m->threads});
+        copy = DecoderModel::load(out, RunOptions{device, dtypeName(m->dense->dtype()), m->threads, m->run.weights});
     }
 
     CompressionSummary s;
@@ -430,7 +434,7 @@ SearchSummary Workspace::search(const SearchOptions& options, const JobContext& 
         source = readFile(text);
     }
     const std::vector<int64_t> ids = tokenizeForEvaluation(*m->tokenizer, source, parseBosPolicy(bos));
-    auto copy = DecoderModel::load(m->dense->dir(), RunOptions{m->run.device, dtypeName(m->dense->dtype()), m->threads});
+    auto copy = DecoderModel::load(m->dense->dir(), RunOptions{m->run.device, dtypeName(m->dense->dtype()), m->threads, m->run.weights});
     return surgicalRankSearch(*copy, *m->stats, ids, o, job, onTrial);
 }
 

@@ -2,6 +2,7 @@
 
 #include "decoder_model.h"
 #include "error.h"
+#include "memory_estimate.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -173,16 +174,26 @@ CalibrationStats collectStatistics(DecoderModel& model, const std::vector<std::v
 }
 
 LayerwiseCalibration::LayerwiseCalibration(DecoderModel& model, const std::vector<std::vector<int64_t>>& chunks,
-                                           int64_t batch, const JobContext& job)
+                                           int64_t batch, const JobContext& job, ActivationPlace place,
+                                           const std::filesystem::path& spillFolder)
     : m_model(model), m_job(job), m_widths(projectionSiteWidths(model))
 {
     c10::InferenceMode inference;
     checkChunks(chunks, batch);
     const int64_t total = static_cast<int64_t>(chunks.size());
     // The same batches as collectStatistics: each runs through the same operations, layer after layer.
+    std::vector<std::vector<int64_t>> shapes;
+    int64_t bytes = 0;
     for (int64_t begin = 0; begin < total; begin += batch) {
         const int64_t end = std::min(total, begin + batch);
-        m_activations.push_back(model.embedTokens(batchIds(chunks, begin, end)));
+        shapes.push_back({end - begin, static_cast<int64_t>(chunks[begin].size()), model.config().hidden});
+        bytes += shapes.back()[0] * shapes.back()[1] * shapes.back()[2] * static_cast<int64_t>(c10::elementSize(model.dtype()));
+    }
+    m_activations = std::make_unique<ActivationStore>(basis::activationsOnDisk(place, bytes, availableMemoryBytes()), spillFolder);
+    m_activations->reserve(shapes, model.dtype());
+    for (int64_t begin = 0, b = 0; begin < total; begin += batch, ++b) {
+        const int64_t end = std::min(total, begin + batch);
+        m_activations->put(static_cast<size_t>(b), model.embedTokens(batchIds(chunks, begin, end)));
         m_tokens += (end - begin) * static_cast<int64_t>(chunks[begin].size());
         m_samples += end - begin;
     }
@@ -207,10 +218,13 @@ LayerStatistics LayerwiseCalibration::next()
         accumulate(stats.gram[s], stats.sum[s], stats.count[s], x, scratch);
     });
     ObserverReset reset{m_model};
-    const int64_t batches = static_cast<int64_t>(m_activations.size());
+    const int64_t batches = static_cast<int64_t>(m_activations->size());
     for (int64_t b = 0; b < batches; ++b) {
         m_job.checkCancelled();
-        m_activations[b] = m_model.layerOutput(layer, m_activations[b]);   // the input is no longer needed
+        at::Tensor x = m_activations->get(static_cast<size_t>(b));
+        if (x.device() != m_model.device())   // read back from disk
+            x = x.to(m_model.device());
+        m_activations->put(static_cast<size_t>(b), m_model.layerOutput(layer, x));   // the input is no longer needed
         m_job.report(layer * batches + b + 1, layers() * batches,
                      "calibration layer " + std::to_string(layer + 1) + "/" + std::to_string(layers()));
     }

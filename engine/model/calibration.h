@@ -1,6 +1,7 @@
 #pragma once
 // Calibration: H = sum over tokens of x^T x at the input of every projection site (q/k/v share one, gate/up
 // share one), accumulated during forward passes over calibration text. Activations are never kept.
+#include "activation_store.h"
 #include "architecture.h"
 #include "progress.h"
 
@@ -8,6 +9,8 @@
 
 #include <array>
 #include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -69,10 +72,13 @@ struct LayerStatistics {
 // one layer's statistics and the activations, not every layer's statistics (1.37 GB of float64 per LLaMA-2-7B
 // layer). The batches are collectStatistics' batches and run through the same operations, and the dense model
 // does not change meanwhile, so the statistics are the same to the last bit (test_calibration_streamed).
+// The activations are kept where `place` says (activation_store.h): on disk, a scratch file in `spillFolder`, each
+// batch read back and copied to the model's device for its layer, the same bytes, so the same statistics.
 class LayerwiseCalibration {
 public:
     LayerwiseCalibration(DecoderModel& model, const std::vector<std::vector<int64_t>>& chunks, int64_t batch,
-                         const JobContext& job = {});
+                         const JobContext& job = {}, ActivationPlace place = ActivationPlace::Memory,
+                         const std::filesystem::path& spillFolder = {});
     ~LayerwiseCalibration();
     LayerwiseCalibration(const LayerwiseCalibration&) = delete;
     LayerwiseCalibration& operator=(const LayerwiseCalibration&) = delete;
@@ -84,12 +90,14 @@ public:
     int64_t tokens() const { return m_tokens; }
     int64_t samples() const { return m_samples; }
     const std::array<int64_t, kInputSites>& siteWidths() const { return m_widths; }
+    bool activationsOnDisk() const { return m_activations->onDisk(); }
+    int64_t activationBytes() const { return m_activations->bytes(); }
 
 private:
     DecoderModel& m_model;
     JobContext m_job;
     std::array<int64_t, kInputSites> m_widths{};
-    std::vector<at::Tensor> m_activations;
+    std::unique_ptr<ActivationStore> m_activations;
     int64_t m_next = 0, m_tokens = 0, m_samples = 0;
 };
 

@@ -4,6 +4,7 @@
 #include "datasets.h"
 #include "decoder_model.h"
 #include "error.h"
+#include "memory_estimate.h"
 #include "tokenizer.h"
 
 #include <algorithm>
@@ -67,7 +68,12 @@ CalibrationOutcome calibrateFromText(DecoderModel& model, const Tokenizer& token
         return out;
     }
     // Into a cache: a layer at a time, each layer's statistics written as soon as it is done (calibration.h).
-    LayerwiseCalibration streamed(model, chunks, r.options.batch, job);
+    LayerwiseCalibration streamed(model, chunks, r.options.batch, job, r.activations, fs::absolute(r.cacheDir).parent_path());
+    out.activationsOnDisk = streamed.activationsOnDisk();
+    out.activationBytes = streamed.activationBytes();
+    if (out.activationsOnDisk)
+        job.note("calibration activations: " + formatMemory(out.activationBytes) + " in a scratch file in " +
+                 fs::absolute(r.cacheDir).parent_path().string());
     out.stats = calibrateIntoCache(r.cacheDir, streamed, out.identity, model, r.spectra, lock.get(), job);
     out.spectraWritten = !r.spectra.empty();
     return out;

@@ -21,6 +21,8 @@ struct CalibrationRequest {
     bool force = false;               // recompute even when the cache matches
     std::vector<int64_t> spectra;     // group sizes whose spectra are stored with the cache (empty: none)
     std::string statisticsDtype = "float64";   // how the cache stores H: float64 or float32 (calibration_cache.h)
+    // Where a streamed calibration keeps its activations (activation_store.h); on disk, beside the cache folder.
+    ActivationPlace activations = ActivationPlace::Auto;
 };
 
 struct CalibrationOutcome {
@@ -28,6 +30,8 @@ struct CalibrationOutcome {
     bool reused = false;
     bool spectraWritten = false;      // spectra were computed and stored with the cache
     CalibrationIdentity identity;
+    bool activationsOnDisk = false;   // the streamed calibration kept its activations in a scratch file
+    int64_t activationBytes = 0;      // the activations of every sample at one layer (0: none kept, or reused)
 };
 
 // With a cache folder, the writer's lock is held throughout (a second writer of the same folder waits), and the

@@ -121,10 +121,10 @@ FactorizedGroup factorizeGroup(const DecoderModel& model, const CalibrationStats
         at::Tensor w = groupWeights(model, spec, g.layers);   // n_in x g*n_out, freed before the factors are converted
         return factorizer.factorize(w, gram ? groupGram(*stats, spec, g.layers) : at::Tensor(), g.k);
     }();
-    out.basis = f.basis.to(model.device(), model.dtype()).contiguous();
+    out.basis = f.basis.to(model.weightDevice(), model.dtype()).contiguous();
     for (size_t i = 0; i < g.layers.size(); ++i)
         out.coeffs.push_back(f.coefficients.narrow(1, static_cast<int64_t>(i) * spec.out, spec.out)
-                                 .to(model.device(), model.dtype())
+                                 .to(model.weightDevice(), model.dtype())
                                  .contiguous());
     out.record.part = spec.part;
     out.record.layers = g.layers;
@@ -214,7 +214,7 @@ void refitCoefficients(DecoderModel& model, const std::vector<std::vector<at::Te
                 at::Tensor lhs = at::matmul(b.t(), hb);                  // B^T H' B  (k x k)
                 at::Tensor rhs = at::matmul(hb.t(), w);                  // B^T H' W
                 at::Tensor c = at::linalg_solve(lhs, rhs);
-                slot.setFactorized(slot.basis(), c.to(model.device(), model.dtype()).contiguous());
+                slot.setFactorized(slot.basis(), c.to(model.weightDevice(), model.dtype()).contiguous());
             }
         }
     }

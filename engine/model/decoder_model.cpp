@@ -40,6 +40,9 @@ std::unique_ptr<DecoderModel> DecoderModel::load(const std::filesystem::path& di
     model->m_table = archTable(model->m_config);
     model->m_device = resolveDevice(options.device);
     model->m_dtype = resolveDType(options.dtype);
+    model->m_hostWeights = resolveHostWeights(options.weights);
+    if (model->m_hostWeights)
+        model->enablePaging();
     Checkpoint ckpt = Checkpoint::open(dir);
     model->loadWeights(ckpt);
     return model;
@@ -64,6 +67,14 @@ void DecoderModel::loadWeights(const Checkpoint& ckpt, bool headersOnly)
     // The big matrices stay in their stored dtype (stored_weights.h); norms, biases and positions are widened.
     auto getStored = [&](const std::string& name, std::vector<int64_t> shape) {
         return loadTensor(ckpt, name, shape, m_device, m_dtype, headersOnly, /*keepStored=*/true);
+    };
+    // The layers' tensors, on the host with host weights (the embeddings, head and final norm stay on the device).
+    const c10::Device layerDevice = weightDevice();
+    auto getLayer = [&](const std::string& name, std::vector<int64_t> shape) {
+        return loadTensor(ckpt, name, shape, layerDevice, m_dtype, headersOnly);
+    };
+    auto getLayerStored = [&](const std::string& name, std::vector<int64_t> shape) {
+        return loadTensor(ckpt, name, shape, layerDevice, m_dtype, headersOnly, /*keepStored=*/true);
     };
     const int64_t embedDim = c.wordEmbedProjDim;
     m_embed = getStored(m_table.embedTokens, {c.vocabSize, embedDim});
@@ -114,11 +125,11 @@ void DecoderModel::loadWeights(const Checkpoint& ckpt, bool headersOnly)
     m_layers.resize(c.layers);
     for (int64_t l = 0; l < c.layers; ++l) {
         LayerWeights& lw = m_layers[l];
-        lw.attnNormW = get(m_table.layerTensor(l, m_table.attnNorm + ".weight"), {c.hidden});
-        lw.mlpNormW = get(m_table.layerTensor(l, m_table.mlpNorm + ".weight"), {c.hidden});
+        lw.attnNormW = getLayer(m_table.layerTensor(l, m_table.attnNorm + ".weight"), {c.hidden});
+        lw.mlpNormW = getLayer(m_table.layerTensor(l, m_table.mlpNorm + ".weight"), {c.hidden});
         if (m_table.normHasBias) {
-            lw.attnNormB = get(m_table.layerTensor(l, m_table.attnNorm + ".bias"), {c.hidden});
-            lw.mlpNormB = get(m_table.layerTensor(l, m_table.mlpNorm + ".bias"), {c.hidden});
+            lw.attnNormB = getLayer(m_table.layerTensor(l, m_table.attnNorm + ".bias"), {c.hidden});
+            lw.mlpNormB = getLayer(m_table.layerTensor(l, m_table.mlpNorm + ".bias"), {c.hidden});
         }
         // A part of a split fused projection is read from its own tensors (a compressed folder) or else as a slice
         // of the fused ones, each fused tensor loaded once per layer so that the parts are views of one storage.
@@ -126,14 +137,14 @@ void DecoderModel::loadWeights(const Checkpoint& ckpt, bool headersOnly)
         auto slice = [&](const ProjectionSpec& p, const std::string& param) {
             const std::string own = m_table.layerTensor(l, p.module + "." + param);
             if (p.fusedModule.empty() || ckpt.contains(own))
-                return param == "weight" ? getStored(own, p.storedInOut ? std::vector<int64_t>{p.in, p.out} : std::vector<int64_t>{p.out, p.in})
-                                         : get(own, {p.out});
+                return param == "weight" ? getLayerStored(own, p.storedInOut ? std::vector<int64_t>{p.in, p.out} : std::vector<int64_t>{p.out, p.in})
+                                         : getLayer(own, {p.out});
             const std::string name = m_table.layerTensor(l, p.fusedModule + "." + param);
             auto f = fusedTensors.find(name);
             if (f == fusedTensors.end()) {
-                at::Tensor t = param == "weight" ? getStored(name, p.storedInOut ? std::vector<int64_t>{p.in, p.fusedOut}
+                at::Tensor t = param == "weight" ? getLayerStored(name, p.storedInOut ? std::vector<int64_t>{p.in, p.fusedOut}
                                                                                  : std::vector<int64_t>{p.fusedOut, p.in})
-                                                 : get(name, {p.fusedOut});
+                                                 : getLayer(name, {p.fusedOut});
                 f = fusedTensors.emplace(name, t).first;
             }
             const int64_t dim = param == "weight" && p.storedInOut ? 1 : 0;
@@ -148,18 +159,18 @@ void DecoderModel::loadWeights(const Checkpoint& ckpt, bool headersOnly)
                     lw.slots.emplace_back(l, p, at::Tensor(), b, m_dtype);
                     lw.slots.back().setQuantized(loadQuantizedWeight(ckpt, m_table.layerTensor(l, p.module), p, factor.bits,
                                                                      factor.k, factor.factorDtype, headersOnly),
-                                                 m_device, m_dtype);
+                                                 layerDevice, m_dtype);
                     continue;
                 }
                 auto basis = bases.find(factor.basis);
                 if (basis == bases.end())
-                    basis = bases.emplace(factor.basis, get(factor.basis, {p.in, factor.k})).first;
+                    basis = bases.emplace(factor.basis, getLayer(factor.basis, {p.in, factor.k})).first;
                 // sfsd gives a factorized projection a bias b' even where the architecture has none.
                 const std::string newBias = m_table.layerTensor(l, p.module + ".bias");
                 if (!b.defined() && ckpt.contains(newBias))
-                    b = get(newBias, {p.out});
+                    b = getLayer(newBias, {p.out});
                 lw.slots.emplace_back(l, p, at::Tensor(), b, m_dtype);
-                lw.slots.back().setFactorized(basis->second, get(m_table.layerTensor(l, p.module + ".coeff"), {factor.k, p.out}));
+                lw.slots.back().setFactorized(basis->second, getLayer(m_table.layerTensor(l, p.module + ".coeff"), {factor.k, p.out}));
                 continue;
             }
             lw.slots.emplace_back(l, p, slice(p, "weight"), b, m_dtype);
@@ -228,11 +239,10 @@ at::Tensor DecoderModel::norm(const at::Tensor& x, const at::Tensor& w, const at
     return blocks::layerNorm(x, w, b, m_config.normEps);
 }
 
-at::Tensor DecoderModel::attention(int64_t l, const at::Tensor& x, KVCache* cache, int64_t start,
+at::Tensor DecoderModel::attention(int64_t l, const LayerWeights& lw, const at::Tensor& x, KVCache* cache, int64_t start,
                                    const at::Tensor& cos, const at::Tensor& sin) const
 {
     const ModelConfig& c = m_config;
-    const LayerWeights& lw = m_layers[l];
     const int64_t B = x.size(0), T = x.size(1), D = c.headDim;
     observe(l, InputSite::AttnIn, x);
 
@@ -283,9 +293,8 @@ at::Tensor DecoderModel::attention(int64_t l, const at::Tensor& x, KVCache* cach
     throw Error("internal: layer without an output projection");
 }
 
-at::Tensor DecoderModel::mlp(int64_t l, const at::Tensor& x) const
+at::Tensor DecoderModel::mlp(int64_t l, const LayerWeights& lw, const at::Tensor& x) const
 {
-    const LayerWeights& lw = m_layers[l];
     observe(l, InputSite::MlpIn, x);
     at::Tensor gate, up, hidden;
     for (const LinearSlot& s : lw.slots) {
@@ -313,14 +322,17 @@ at::Tensor DecoderModel::mlp(int64_t l, const at::Tensor& x) const
 at::Tensor DecoderModel::layerForward(int64_t l, const at::Tensor& x, KVCache* cache, int64_t start,
                                       const at::Tensor& cos, const at::Tensor& sin) const
 {
-    const LayerWeights& lw = m_layers[l];
+    LayerWeights paged;   // with host weights: this layer's copies on the device, held for this call
+    if (m_hostWeights)
+        paged = pagedLayer(l);
+    const LayerWeights& lw = m_hostWeights ? paged : m_layers[l];
     if (m_config.normBefore) {
-        at::Tensor h = x + attention(l, norm(x, lw.attnNormW, lw.attnNormB), cache, start, cos, sin);
-        return h + mlp(l, norm(h, lw.mlpNormW, lw.mlpNormB));
+        at::Tensor h = x + attention(l, lw, norm(x, lw.attnNormW, lw.attnNormB), cache, start, cos, sin);
+        return h + mlp(l, lw, norm(h, lw.mlpNormW, lw.mlpNormB));
     }
     // OPT with do_layer_norm_before=false: norms after each residual sum.
-    at::Tensor h = norm(x + attention(l, x, cache, start, cos, sin), lw.attnNormW, lw.attnNormB);
-    return norm(h + mlp(l, h), lw.mlpNormW, lw.mlpNormB);
+    at::Tensor h = norm(x + attention(l, lw, x, cache, start, cos, sin), lw.attnNormW, lw.attnNormB);
+    return norm(h + mlp(l, lw, h), lw.mlpNormW, lw.mlpNormB);
 }
 
 at::Tensor DecoderModel::embedTokens(const at::Tensor& idsIn, int64_t start) const

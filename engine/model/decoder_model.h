@@ -37,8 +37,20 @@ public:
     const ModelConfig& config() const { return m_config; }
     const ArchTable& table() const { return m_table; }
     const std::filesystem::path& dir() const { return m_dir; }
+    // The compute device: activations, embeddings, head and final norm live there.
     c10::Device device() const { return m_device; }
     c10::ScalarType dtype() const { return m_dtype; }
+    // Layer weights on the host (RunOptions::weights == "host"): the layers stay on the CPU as loaded (memory-
+    // mapped as stored, for a model bigger than the GPU's memory) and each layer's forward runs on pagedLayer(l).
+    bool hostWeights() const { return m_hostWeights; }
+    // Where the layers' tensors are (the CPU with host weights, else device()): compression installs its factors there.
+    c10::Device weightDevice() const { return m_hostWeights ? c10::Device(c10::kCPU) : m_device; }
+    // The layer as its forward reads it. With host weights: copies on device() in dtype() of every tensor the
+    // forward reads, made once for consecutive calls on the same layer (a layer at a time over many batches pays
+    // one copy) and shared with the next layer where it reads the same tensor (a group's basis is copied once
+    // for its layers); the copies of the previous layer are dropped first, so the device holds one layer. On the
+    // CPU the copies are made too, which is what lets the tests check the path. Else: the layer itself.
+    LayerWeights pagedLayer(int64_t l) const;
 
     // ids [batch, tokens] (int64). With a cache, the tokens continue the cached positions and the cache grows.
     // Returns float32 logits [batch, tokens, vocab], or [batch, 1, vocab] for the last position only.
@@ -89,12 +101,13 @@ public:
 private:
     DecoderModel() = default;
     void loadWeights(const Checkpoint& ckpt, bool headersOnly = false);
+    void enablePaging();
     void positionTables(int64_t start, int64_t tokens, at::Tensor& cos, at::Tensor& sin) const;
     at::Tensor layerForward(int64_t l, const at::Tensor& x, KVCache* cache, int64_t start,
                             const at::Tensor& cos, const at::Tensor& sin) const;
-    at::Tensor attention(int64_t l, const at::Tensor& x, KVCache* cache, int64_t start, const at::Tensor& cos,
-                         const at::Tensor& sin) const;
-    at::Tensor mlp(int64_t l, const at::Tensor& x) const;
+    at::Tensor attention(int64_t l, const LayerWeights& lw, const at::Tensor& x, KVCache* cache, int64_t start,
+                         const at::Tensor& cos, const at::Tensor& sin) const;
+    at::Tensor mlp(int64_t l, const LayerWeights& lw, const at::Tensor& x) const;
     at::Tensor norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const;
     void observe(int64_t l, InputSite site, const at::Tensor& x) const;
 
@@ -108,6 +121,9 @@ private:
     InputObserver m_observer;
     bool m_autograd = false;
     bool m_fusedAttention = true;
+    bool m_hostWeights = false;
+    struct DevicePages;   // decoder_model_paging.cpp
+    std::shared_ptr<DevicePages> m_pages;
 };
 
 } // namespace basis

@@ -11,6 +11,10 @@ namespace basis {
 
 void DecoderModel::makeTrainable(c10::ScalarType dtype)
 {
+    // Training updates the weights it computes with; paged copies (decoder_model_paging.cpp) would be trained and
+    // thrown away.
+    if (m_hostWeights)
+        throw Error(m_dir.string() + ": fine-tuning needs every weight on the device; load the model without --weights host");
     // One copy per TensorImpl, so tensors shared before (tied head, a group's basis) are shared after.
     std::unordered_map<const void*, at::Tensor> copies;
     auto convert = [&](const at::Tensor& t) -> at::Tensor {

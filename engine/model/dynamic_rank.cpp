@@ -60,6 +60,9 @@ bool hasFactorizedProjection(const DecoderModel& model)
 
 DynamicRank::DynamicRank(DecoderModel& model, const RankSettings& settings) : m_model(model), m_settings(settings)
 {
+    // The hooks read the slots' own B and C, which with host weights stay on the CPU beside the device's copies.
+    if (model.hostWeights())
+        throw Error(model.dir().string() + ": dynamic rank needs every weight on the device; load the model without --weights host");
     checkRankSettings(settings);
     c10::InferenceMode inference;
     for (int64_t l = 0; l < model.layerCount(); ++l)

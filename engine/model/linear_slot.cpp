@@ -30,6 +30,13 @@ void LinearSlot::mapTensors(const std::function<at::Tensor(const at::Tensor&)>& 
         m_computeDType = m_weight.scalar_type();
 }
 
+void LinearSlot::mapForwardTensors(const std::function<at::Tensor(const at::Tensor&)>& fn)
+{
+    for (at::Tensor* t : {&m_weight, &m_bias, &m_basis, &m_coeff, &m_qDense, &m_lrIn, &m_lrOut})
+        if (t->defined())
+            *t = fn(*t);
+}
+
 at::Tensor LinearSlot::forwardWeights(const at::Tensor& x) const
 {
     if (isQuantized()) {

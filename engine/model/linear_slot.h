@@ -63,6 +63,10 @@ public:
     bool hasAdapter() const { return static_cast<bool>(m_adapter); }
     // Replaces every defined tensor t of the slot by fn(t) (a shared basis stays shared when fn maps it alike).
     void mapTensors(const std::function<at::Tensor(const at::Tensor&)>& fn);
+    // Replaces every defined tensor forward() reads (weight, bias, basis, coefficients, a quantized slot's Q, L and R)
+    // by fn(t), the compute dtype kept: a layer's copy on the device (DecoderModel::pagedLayer). The packed codes
+    // of a quantized slot, which only a save reads, stay as they are.
+    void mapForwardTensors(const std::function<at::Tensor(const at::Tensor&)>& fn);
 
 private:
     at::Tensor forwardWeights(const at::Tensor& x) const;

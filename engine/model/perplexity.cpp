@@ -64,6 +64,8 @@ bool evaluatesLayerwise(const DecoderModel& model, PplPasses passes, int64_t ava
 {
     if (passes != PplPasses::Auto)
         return passes == PplPasses::Layerwise;
+    if (model.hostWeights())   // whole passes would copy every layer to the device again for every batch
+        return true;
     const int64_t weights = model.parameterCount() * static_cast<int64_t>(c10::elementSize(model.dtype()));
     return availableBytes > 0 && weights > availableBytes;
 }

@@ -74,7 +74,8 @@ int64_t autoBatch(const DecoderModel& model, int64_t context);
 int64_t autoWorkers(const DecoderModel& model);
 
 // Whether `passes` means layer at a time for this model: Auto compares the bytes of its weights in the compute
-// dtype (an upper bound for weights kept as stored) with `availableBytes` (0: unknown, whole passes).
+// dtype (an upper bound for weights kept as stored) with `availableBytes` (0: unknown, whole passes), and is
+// always layer at a time for a model with host weights (each layer then crosses to the device once per chunk).
 bool evaluatesLayerwise(const DecoderModel& model, PplPasses passes, int64_t availableBytes);
 
 // Sum of -log p(targets[i] | hidden row i) over rows of hidden [rows, dim], in float64. Logits are made in row

@@ -50,6 +50,15 @@ c10::ScalarType resolveDType(const std::string& name)
     throw Error("unknown dtype '" + name + "' (expected float32 or bfloat16; float16 matmul is not available on CPU)");
 }
 
+bool resolveHostWeights(const std::string& name)
+{
+    if (name == "device" || name.empty())
+        return false;
+    if (name == "host")
+        return true;
+    throw Error("unknown weights placement '" + name + "' (expected device or host)");
+}
+
 int applyThreads(int requested)
 {
     checkThreads(requested);

@@ -46,6 +46,8 @@ std::vector<size_t> targetProjections(const ArchTable& table, const std::vector<
 
 LoraAdapters::LoraAdapters(DecoderModel& model, const TrainOptions& o) : m_model(model), m_training(std::make_shared<bool>(true))
 {
+    if (model.hostWeights())
+        throw Error(model.dir().string() + ": LoRA adapters need every weight on the device; load the model without --weights host");
     const std::vector<size_t> targets = targetProjections(model.table(), o.loraTargets);
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
     const double scale = o.loraAlpha / static_cast<double>(o.loraRank);

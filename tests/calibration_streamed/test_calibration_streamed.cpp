@@ -239,3 +239,73 @@ TEST(StreamedCalibration, Float32StatisticsHalveTheCacheAndRoundOnce)
 }
 
 } // namespace
+
+namespace {
+
+// Entries of `dir` (the scratch file is unlinked as soon as it is mapped: nothing may be listed).
+size_t entriesOf(const fs::path& dir)
+{
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir))
+        ++n;
+    return n;
+}
+
+} // namespace
+
+// Activations kept on disk (activation_store.h): a scratch file, unlinked at once, read back batch by batch. The
+// same bytes go into every layer, so the statistics equal the in-memory ones exactly; stories260K (float32) and
+// a bfloat16 llama-micro computed in bfloat16 (2-byte activations), batches of 5 with a short last one.
+TEST(StreamedCalibration, ActivationsOnDiskGiveTheSameStatistics)
+{
+    BASIS_REQUIRE_SHARED("models/stories260K/hf");
+    const fs::path micro = basis::test::scratchDir("activations-micro");
+    basis::writeSyntheticCheckpoint(basis::synthPreset("llama-micro"), micro, 4, {}, basis::DType::BF16);
+    for (const auto& [dir, dtype] : {std::pair{basis::test::sharedPath("models/stories260K/hf"), std::string("float32")},
+                                     std::pair{micro, std::string("bfloat16")}}) {
+        SCOPED_TRACE(dir.string());
+        auto model = basis::DecoderModel::load(dir, {"cpu", dtype, 1});
+        basis::CalibrationOptions o;
+        o.context = 64;
+        o.samples = 12;
+        const auto chunks = basis::calibrationChunks(pseudoRandomIds(12 * 64, model->config().vocabSize), o);
+        const fs::path spill = basis::test::scratchDir("activations-spill");
+        basis::LayerwiseCalibration inMemory(*model, chunks, 5, {}, basis::ActivationPlace::Memory, spill);
+        basis::LayerwiseCalibration onDisk(*model, chunks, 5, {}, basis::ActivationPlace::Disk, spill);
+        EXPECT_FALSE(inMemory.activationsOnDisk());
+        EXPECT_TRUE(onDisk.activationsOnDisk());
+        const int64_t element = dtype == "float32" ? 4 : 2;
+        EXPECT_GE(onDisk.activationBytes(), 12 * 64 * model->config().hidden * element);
+        EXPECT_EQ(entriesOf(spill), 0u) << "the scratch file is still listed";
+        for (int64_t l = 0; l < model->layerCount(); ++l) {
+            const basis::LayerStatistics a = inMemory.next(), b = onDisk.next();
+            for (size_t s = 0; s < basis::kInputSites; ++s) {
+                if (!a.gram[s].defined())
+                    continue;
+                EXPECT_TRUE(at::equal(a.gram[s], b.gram[s])) << "layer " << l << " site " << s;
+                EXPECT_TRUE(at::equal(a.sum[s], b.sum[s])) << "layer " << l << " site " << s;
+                EXPECT_EQ(a.count[s], b.count[s]);
+            }
+        }
+    }
+    fs::remove_all(micro);
+}
+
+// Where the activations go: auto keeps them in memory up to half of what is available; disk needs a folder.
+TEST(StreamedCalibration, ActivationPlaceRules)
+{
+    EXPECT_FALSE(basis::activationsOnDisk(basis::ActivationPlace::Auto, 50, 100));
+    EXPECT_TRUE(basis::activationsOnDisk(basis::ActivationPlace::Auto, 51, 100));
+    EXPECT_FALSE(basis::activationsOnDisk(basis::ActivationPlace::Auto, int64_t(1) << 40, 0));   // unknown: memory
+    EXPECT_TRUE(basis::activationsOnDisk(basis::ActivationPlace::Disk, 1, int64_t(1) << 40));
+    EXPECT_FALSE(basis::activationsOnDisk(basis::ActivationPlace::Memory, int64_t(1) << 40, 100));
+    EXPECT_EQ(basis::parseActivationPlace("disk"), basis::ActivationPlace::Disk);
+    basis::test::expectError([] { basis::parseActivationPlace("swap"); }, {"swap", "auto, memory or disk"});
+    basis::test::expectError([] { basis::ActivationStore store(true, {}); }, {"folder"});
+    // 4.4 TB of activations: refused before the file is made, naming what is needed and where.
+    const fs::path spill = basis::test::scratchDir("activations-full-disk");
+    basis::ActivationStore store(true, spill);
+    basis::test::expectError([&] { store.reserve({{1, int64_t(1) << 20, int64_t(1) << 20}}, at::kFloat); },
+                             {"not enough disk space", "calibration activations", spill.string()});
+    EXPECT_EQ(entriesOf(spill), 0u);
+}

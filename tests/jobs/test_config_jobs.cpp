@@ -37,10 +37,10 @@ json describe(const basis::RunConfig& c)
     const basis::ThroughputJobOptions t = basis::throughputOptionsFrom(c.throughput.at(0));
     const basis::TasksJobOptions m = basis::tasksOptionsFrom(c.tasks.at(0));
     const basis::CalibrateOptions& u = o.updateCalibration.value();
-    return {{"run.device", r.device}, {"run.dtype", r.dtype}, {"run.threads", r.threads},
+    return {{"run.device", r.device}, {"run.dtype", r.dtype}, {"run.threads", r.threads}, {"run.weights", r.weights},
             {"calib.text", k.text.string()}, {"calib.dataset", k.dataset}, {"calib.dataDir", k.dataDir.string()},
             {"calib.samples", k.samples}, {"calib.context", k.context}, {"calib.sampling", k.sampling},
-            {"calib.seed", k.seed}, {"calib.batch", k.batch}, {"calib.bos", k.bos}, {"calib.cacheDir", k.cacheDir.string()},
+            {"calib.seed", k.seed}, {"calib.batch", k.batch}, {"calib.bos", k.bos}, {"calib.cacheDir", k.cacheDir.string()}, {"calib.activations", k.activations},
             {"compress.method", o.settings.method}, {"compress.ratio", o.settings.ratio},
             {"compress.groupSize", o.settings.groupSize}, {"compress.shared", o.settings.shared},
             {"compress.private", o.settings.privateParts}, {"compress.update", o.settings.update},
@@ -48,7 +48,7 @@ json describe(const basis::RunConfig& c)
             {"compress.rank", o.settings.quant.rank}, {"compress.qStep", o.settings.quant.qStep},
             {"compress.iters", o.settings.quant.iters}, {"compress.factorDtype", o.settings.quant.factorDtype}, {"compress.updateCacheDir", o.updateCacheDir.string()},
             {"update.text", u.text.string()}, {"update.dataset", u.dataset}, {"update.samples", u.samples},
-            {"update.context", u.context}, {"update.seed", u.seed}, {"update.bos", u.bos},
+            {"update.context", u.context}, {"update.seed", u.seed}, {"update.bos", u.bos}, {"update.activations", u.activations},
             {"ppl.text", p.text.string()}, {"ppl.dataset", p.dataset}, {"ppl.dataDir", p.dataDir.string()},
             {"ppl.context", p.context}, {"ppl.stride", p.stride}, {"ppl.protocol", p.protocol}, {"ppl.bos", p.bos},
             {"ppl.compressed", p.compressed}, {"ppl.name", basis::evaluationName(p)},
@@ -74,6 +74,8 @@ TEST(ConfigJobs, EveryKeyReachesItsOption)
         {{"basis_studio.device=cpu"}, {{"run.device", "cpu"}}},
         {{"basis_studio.dtype=bfloat16"}, {{"run.dtype", "bfloat16"}}},
         {{"basis_studio.threads=1"}, {{"run.threads", 1}}},
+        {{"basis_studio.weights=host"}, {{"run.weights", "host"}}},
+        {{"basis_studio.activations=disk"}, {{"calib.activations", "disk"}, {"update.activations", "disk"}}},
         {{"basis_studio.calibration_text=/tmp/c.txt"}, {{"calib.text", "/tmp/c.txt"}, {"calib.dataset", ""}, {"update.text", "/tmp/c.txt"}}},
         {{"calibration_args.dataset_name=ptb"}, {{"calib.dataset", "ptb"}, {"update.dataset", "ptb"}}},
         {{"basis_studio.data_dir=/tmp/data"}, {{"calib.dataDir", "/tmp/data"}, {"ppl.dataDir", "/tmp/data"}}},

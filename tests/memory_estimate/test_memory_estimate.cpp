@@ -69,6 +69,10 @@ TEST(MemoryEstimate, CalibrationNeedIsStatisticsPlusActivations)
     EXPECT_EQ(streamed.bytes, perLayer + 10 * 32 * 16 * 4);
     const basis::MemoryNeed whole = basis::calibrationNeed(c, table, 10, 32, 2, 4, false);
     EXPECT_EQ(whole.bytes, 4 * perLayer + 2 * 32 * 16 * 4);
+    // Activations in a scratch file on disk (file-backed) are not counted; a whole-model pass has none there.
+    EXPECT_EQ(basis::calibrationNeed(c, table, 10, 32, 2, 4, true, true).bytes, perLayer);
+    EXPECT_EQ(basis::calibrationNeed(c, table, 10, 32, 2, 4, false, true).bytes, whole.bytes);
+    EXPECT_EQ(basis::calibrationActivationBytes(c, 10, 32, 4), 10 * 32 * 16 * 4);
 }
 
 TEST(MemoryEstimate, RefusalNamesTheNumbers)

@@ -187,6 +187,34 @@ TEST(RunConfig, StatisticsDtypeIsReadCarriedAndChecked)
                 {"s.yaml:7:", "statistics_dtype", "float16"});
 }
 
+// basis_studio.weights: read, carried into the run's setup, written back when not device, refused with its line
+// otherwise.
+TEST(RunConfig, WeightsPlacementIsReadCarriedAndChecked)
+{
+    const auto c = basis::parseRunConfig(kMinimal + "  weights: host\n", "s.yaml").config;
+    EXPECT_EQ(basis::runSetupFrom(c).weights, "host");
+    EXPECT_TRUE(basis::parseRunConfig(basis::writeRunConfig(c), "written").config == c);
+    const auto d = basis::parseRunConfig(kMinimal, "s.yaml").config;
+    EXPECT_EQ(basis::runSetupFrom(d).weights, "device");
+    EXPECT_EQ(basis::writeRunConfig(d).find("weights:"), std::string::npos);
+    EXPECT_FALSE(c == d);
+    expectError([&] { basis::parseRunConfig(kMinimal + "  weights: disk\n", "s.yaml"); }, {"s.yaml:7:", "weights", "disk"});
+}
+
+// basis_studio.activations: the same, into the calibration's options and the update's.
+TEST(RunConfig, ActivationsPlaceIsReadCarriedAndChecked)
+{
+    const auto c = basis::parseRunConfig(kMinimal + "  activations: disk\n", "s.yaml").config;
+    EXPECT_EQ(basis::calibrateOptionsFrom(c).activations, "disk");
+    EXPECT_EQ(basis::compressOptionsFrom(c).updateCalibration->activations, "disk");
+    EXPECT_TRUE(basis::parseRunConfig(basis::writeRunConfig(c), "written").config == c);
+    const auto d = basis::parseRunConfig(kMinimal, "s.yaml").config;
+    EXPECT_EQ(basis::calibrateOptionsFrom(d).activations, "auto");
+    EXPECT_EQ(basis::writeRunConfig(d).find("activations:"), std::string::npos);
+    expectError([&] { basis::parseRunConfig(kMinimal + "  activations: swap\n", "s.yaml"); },
+                {"s.yaml:7:", "activations", "swap"});
+}
+
 // The dynamic-rank keys of ppl: and throughput: entries: written as read (every strategy, rho or tau, prompt_tokens),
 // carried into the jobs' RankJobOptions, and refused with the YAML key's name when the combination is invalid.
 TEST(RunConfig, RankKeysRoundTrip)

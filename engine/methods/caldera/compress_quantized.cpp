@@ -92,7 +92,7 @@ CompressionResult compressQuantizedModel(DecoderModel& model, const CalibrationS
         }
     }
     for (Pending& p : pending)
-        model.slot(p.layer, p.projection).setQuantized(std::move(p.q), model.device(), model.dtype());
+        model.slot(p.layer, p.projection).setQuantized(std::move(p.q), model.weightDevice(), model.dtype());
     // The plan's groups are per part; the results in the same order (part, then layer) as compressionSection reads.
     std::stable_sort(result.groups.begin(), result.groups.end(), [&](const GroupResult& a, const GroupResult& b) {
         const ProjectionSpec* pa = model.table().findPart(a.part);

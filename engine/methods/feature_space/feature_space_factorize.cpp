@@ -200,7 +200,7 @@ CompressionSettings resolveFeatureSpaceRanks(const DecoderModel& model, const Ca
 void installFactors(DecoderModel& model, int64_t layer, size_t projection, const ProjectionFactors& f)
 {
     LinearSlot& slot = model.slot(layer, projection);
-    auto put = [&](const at::Tensor& t) { return t.to(model.device(), model.dtype()).contiguous(); };
+    auto put = [&](const at::Tensor& t) { return t.to(model.weightDevice(), model.dtype()).contiguous(); };
     slot.setFactorized(put(f.b.t()), put(f.a.t()));
     if (f.bias.defined())
         slot.setBias(put(f.bias));
