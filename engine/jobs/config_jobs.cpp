@@ -124,6 +124,12 @@ PerplexityJobOptions perplexityOptionsFrom(const RunConfig& c, const PplEvaluati
     o.dataDir = c.dataDir;
     o.context = e.context > 0 ? e.context : c.contextLength;
     o.stride = e.stride > 0 ? e.stride : (c.stride > 0 ? c.stride : o.context);
+    // model_args.stride is inherited whatever the entry's context (its default, 512, too): one larger than that
+    // context would leave tokens between windows unscored, which the evaluation refuses after the calibration and
+    // compression have run. An inherited stride is clamped to the context (disjoint windows); an entry's own stride
+    // is kept, and refused by the evaluation when larger.
+    if (e.stride == 0 && o.stride > o.context)
+        o.stride = o.context;
     o.protocol = e.protocol;
     o.passes = e.passes;
     o.bos = c.bos;

@@ -80,7 +80,8 @@ TEST(ConfigJobs, EveryKeyReachesItsOption)
         {{"calibration_args.dataset_name=ptb"}, {{"calib.dataset", "ptb"}, {"update.dataset", "ptb"}}},
         {{"basis_studio.data_dir=/tmp/data"}, {{"calib.dataDir", "/tmp/data"}, {"ppl.dataDir", "/tmp/data"}}},
         {{"calibration_args.calibration_size=7"}, {{"calib.samples", 7}, {"update.samples", 7}}},
-        {{"model_args.context_length=64"}, {{"calib.context", 64}, {"update.context", 64}, {"ppl.context", 64}, {"ppl.name", "ppl_eval_64"}}},
+        // The inherited stride (128) is clamped to the shorter context.
+        {{"model_args.context_length=64"}, {{"calib.context", 64}, {"update.context", 64}, {"ppl.context", 64}, {"ppl.stride", 64}, {"ppl.name", "ppl_eval_64"}}},
         {{"basis_studio.sampling=random"}, {{"calib.sampling", "random"}}},
         {{"basis_studio.seed=5"}, {{"calib.seed", 5}, {"update.seed", 5}}},
         {{"calibration_args.calib_batch_size=4"}, {{"calib.batch", 4}}},
@@ -125,6 +126,21 @@ TEST(ConfigJobs, EveryKeyReachesItsOption)
     EXPECT_EQ(base.at("compress.updateCacheDir"), "");
     EXPECT_TRUE(base.at("ppl.compressed").get<bool>() && base.at("throughput.compressed").get<bool>() &&
                 base.at("tasks.compressed").get<bool>());
+}
+
+// An entry with its own shorter context inherits model_args.stride clamped to that context (else the run would
+// fail at the evaluation, after calibrating and compressing); a stride the entry sets itself is kept as written.
+TEST(ConfigJobs, InheritedStrideIsClampedToTheEntrysContext)
+{
+    const auto c = basis::parseRunConfig(kBase, "base.yaml",
+                                         {"basis_studio.evaluate=[{ppl: {text: /tmp/a.txt, context: 64}}, "
+                                          "{ppl: {text: /tmp/a.txt, context: 64, stride: 100}}, "
+                                          "{ppl: {text: /tmp/a.txt, context: 256}}]"})
+                       .config;
+    ASSERT_EQ(c.evaluations.size(), 3u);
+    EXPECT_EQ(basis::perplexityOptionsFrom(c, c.evaluations[0]).stride, 64);
+    EXPECT_EQ(basis::perplexityOptionsFrom(c, c.evaluations[1]).stride, 100);
+    EXPECT_EQ(basis::perplexityOptionsFrom(c, c.evaluations[2]).stride, 128);
 }
 
 TEST(ConfigJobs, QuantizationKeysAreValidatedAndWrittenBack)
