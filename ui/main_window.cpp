@@ -440,7 +440,7 @@ bool MainWindow::calibrationFits(const CalibrateOptions& setup)
     const int64_t element = model.dtype == "bfloat16" ? 2 : 4;
     const bool streamed = !setup.cacheDir.empty();
     // The engine's rule for where the activations go (activation_store.h), on the figure the check uses.
-    const qint64 available = m_availableOverride > 0 ? m_availableOverride : availableMemoryBytes();
+    const qint64 available = availableMemory();
     const bool onDisk = streamed && activationsOnDisk(parseActivationPlace(setup.activations),
                                                       calibrationActivationBytes(model.config, samples, setup.context, element),
                                                       available);
@@ -449,9 +449,14 @@ bool MainWindow::calibrationFits(const CalibrateOptions& setup)
     return fitsInMemory(tr("Calibrate"), need, tr("Fewer samples or a shorter context need less."));
 }
 
+qint64 MainWindow::availableMemory() const
+{
+    return m_availableOverride > 0 ? m_availableOverride : availableMemoryBytes();
+}
+
 bool MainWindow::fitsInMemory(const QString& job, const MemoryNeed& need, const QString& advice)
 {
-    const qint64 available = m_availableOverride > 0 ? m_availableOverride : availableMemoryBytes();
+    const qint64 available = availableMemory();
     const std::string refusal = memoryRefusal(job.toStdString(), need, available);
     if (refusal.empty())
         return true;

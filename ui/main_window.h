@@ -212,6 +212,8 @@ private:
     qint64 m_availableOverride = 0;
     // Logs the refusal and returns false when `need` does not fit in the memory available; `advice` follows it.
     bool fitsInMemory(const QString& job, const MemoryNeed& need, const QString& advice);
+    // MemAvailable, or the override tests set (setAvailableMemoryOverride).
+    qint64 availableMemory() const;
     bool calibrationFits(const CalibrateOptions& setup);
     bool m_loadFinishing = false;           // modelLoaded arrived; its job's jobFinished has not yet
     std::string m_loadingSpec, m_modelSpec; // builtin:/Hub name of the model being loaded and of the loaded one

@@ -183,12 +183,11 @@ LayerwiseCalibration::LayerwiseCalibration(DecoderModel& model, const std::vecto
     const int64_t total = static_cast<int64_t>(chunks.size());
     // The same batches as collectStatistics: each runs through the same operations, layer after layer.
     std::vector<std::vector<int64_t>> shapes;
-    int64_t bytes = 0;
-    for (int64_t begin = 0; begin < total; begin += batch) {
-        const int64_t end = std::min(total, begin + batch);
-        shapes.push_back({end - begin, static_cast<int64_t>(chunks[begin].size()), model.config().hidden});
-        bytes += shapes.back()[0] * shapes.back()[1] * shapes.back()[2] * static_cast<int64_t>(c10::elementSize(model.dtype()));
-    }
+    for (int64_t begin = 0; begin < total; begin += batch)
+        shapes.push_back({std::min(total, begin + batch) - begin, static_cast<int64_t>(chunks[begin].size()), model.config().hidden});
+    // Chunks are of one length (calibrationChunks), so the studio's estimate is this store's size.
+    const int64_t bytes = calibrationActivationBytes(model.config(), total, static_cast<int64_t>(chunks.front().size()),
+                                                     static_cast<int64_t>(c10::elementSize(model.dtype())));
     m_activations = std::make_unique<ActivationStore>(basis::activationsOnDisk(place, bytes, availableMemoryBytes()), spillFolder);
     m_activations->reserve(shapes, model.dtype());
     for (int64_t begin = 0, b = 0; begin < total; begin += batch, ++b) {
